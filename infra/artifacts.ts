@@ -1,0 +1,37 @@
+/**
+ * What lands on the server, derived from validated config: the env file's settings, the cloud-init
+ * document and the bundle of static files. Shared by the program and the offline plan so both show
+ * the same thing.
+ */
+import * as path from "node:path";
+import type { ChatwootConfig } from "./config";
+import { hostLayout } from "./layout";
+import { readBundleFiles, type BundleFile } from "./render/bundle";
+import { renderCloudInit } from "./render/cloud-init";
+import { renderMaskedEnvFile, type EnvSettings } from "./render/env";
+
+/** The repository root: docker/ and scripts/ are read from here. */
+export const repoRoot = path.resolve(__dirname, "..");
+
+export function envSettingsFor(c: ChatwootConfig): EnvSettings {
+  return {
+    domain: c.domain,
+    locale: c.account.locale,
+    dataDir: hostLayout.dataDir,
+    embedAllowedOrigins: c.embedAllowedOrigins,
+    allowPrivateNetworkWebhooks: c.allowPrivateNetworkWebhooks,
+    smtp: c.smtp,
+  };
+}
+
+export function maskedEnvFileFor(c: ChatwootConfig): string {
+  return renderMaskedEnvFile(envSettingsFor(c), c.smtpPassword !== undefined);
+}
+
+export function cloudInitFor(_c: ChatwootConfig): string {
+  return renderCloudInit();
+}
+
+export function bundleFiles(): BundleFile[] {
+  return readBundleFiles(repoRoot);
+}

@@ -1,0 +1,181 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, UNREADABLE_SECRET, type ChatwootConfig } from "./config";
+import { baseConfig, baseSecrets, pulumiConfig, TEST_PUBLIC_KEY, type PublicValues } from "./test/fixtures";
+
+/** Loads config from public values (JSON-encoded as Pulumi would) and secrets; plaintext keys optional. */
+function load(
+  values: PublicValues = baseConfig,
+  secrets: Record<string, string> = baseSecrets,
+  opts: { plaintext?: Record<string, string>; forUp?: boolean } = {},
+): ChatwootConfig {
+  const { config, secretKeys } = pulumiConfig(values, secrets);
+  for (const [k, v] of Object.entries(opts.plaintext ?? {})) config[`chatwoot:${k}`] = v;
+  const secret = new Set(secretKeys);
+  return loadConfig({ values: config, isSecret: (k) => secret.has(k) }, opts.forUp ?? true);
+}
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError, but the configuration was accepted");
+}
+
+const with_ = (patch: PublicValues): PublicValues => ({ ...baseConfig, ...patch });
+const without = (key: string): PublicValues => Object.fromEntries(Object.entries(baseConfig).filter(([k]) => k !== key));
+
+describe("valid configuration", () => {
+  it("fills the documented defaults", () => {
+    const c = load({
+      domain: "chat.example.com",
+      sshPublicKeys: [TEST_PUBLIC_KEY],
+      account: { name: "Acme" },
+      admin: { email: "ops@example.com", name: "Ops" },
+    }, { sshPrivateKey: baseSecrets.sshPrivateKey! });
+    expect(c).toMatchObject({
+      location: "nbg1",
+      serverType: "cx33",
+      image: "ubuntu-24.04",
+      volumeSizeGb: 20,
+      sshAllowedCidrs: ["0.0.0.0/0", "::/0"],
+      serverBackups: true,
+      chatwootVersion: "v4.15.1",
+      embedAllowedOrigins: [],
+      account: { name: "Acme", locale: "en" },
+      inbox: { name: "API" },
+      disableFeatures: [],
+      allowPrivateNetworkWebhooks: false,
+    });
+    expect(c.webhook).toBeUndefined();
+    expect(c.adminPassword).toBeUndefined();
+    expect(c.warnings.join("\n")).toMatch(/open to the whole internet/);
+    expect(c.warnings.join("\n")).toMatch(/embedAllowedOrigins/);
+    expect(c.warnings.join("\n")).toMatch(/smtp/);
+  });
+
+  it("defaults webhook subscriptions and name", () => {
+    const c = load(with_({ webhook: { url: "https://hooks.example.com/x" } }));
+    expect(c.webhook).toEqual({
+      url: "https://hooks.example.com/x",
+      name: "pulumi-managed",
+      subscriptions: ["conversation_created", "conversation_status_changed", "message_created"],
+    });
+  });
+
+  it("returns secrets only as secret Outputs", async () => {
+    const c = load(baseConfig, { ...baseSecrets, adminPassword: "Str0ng!Passw0rd" });
+    const pulumi = await import("@pulumi/pulumi");
+    expect(pulumi.Output.isInstance(c.adminPassword)).toBe(true);
+    expect(await pulumi.isSecret(c.adminPassword!)).toBe(true);
+    expect(JSON.stringify({ ...c, sshPrivateKey: undefined, adminPassword: undefined, smtpPassword: undefined, overrides: undefined }))
+      .not.toContain("Str0ng!Passw0rd");
+  });
+
+  it("lets the offline plan run without the secrets only pulumi up needs, with a warning", () => {
+    const c = load(baseConfig, {}, { forUp: false });
+    expect(c.warnings.join("\n")).toMatch(/pulumi up will refuse to run: chatwoot:sshPrivateKey is required/);
+    expect(c.warnings.join("\n")).toMatch(/chatwoot:smtpPassword is required/);
+  });
+
+  it("counts an encrypted value the plan cannot read as set", () => {
+    const c = load(baseConfig, { sshPrivateKey: UNREADABLE_SECRET, smtpPassword: UNREADABLE_SECRET });
+    expect(c.sshPrivateKey).toBeDefined();
+  });
+
+  it("ignores other namespaces (provider settings)", () => {
+    const { config, secretKeys } = pulumiConfig();
+    config["hcloud:token"] = "x";
+    const secret = new Set(secretKeys);
+    expect(() => loadConfig({ values: config, isSecret: (k) => secret.has(k) }, true)).not.toThrow();
+  });
+});
+
+type Case = [what: string, values: PublicValues, expectedKey: string, secrets?: Record<string, string>, plaintext?: Record<string, string>];
+
+const invalid: Case[] = [
+  ["missing domain", without("domain"), "chatwoot:domain is required"],
+  ["domain with scheme", with_({ domain: "https://chat.example.com" }), "chatwoot:domain"],
+  ["single-label domain", with_({ domain: "localhost" }), "chatwoot:domain"],
+  ["uppercase domain", with_({ domain: "Chat.Example.com" }), "chatwoot:domain"],
+  ["unknown location", with_({ location: "fra1" }), "chatwoot:location must be one of"],
+  ["deprecated cx22", with_({ serverType: "cx22" }), 'chatwoot:serverType "cx22" is deprecated by Hetzner and no longer orderable; use "cx23"'],
+  ["deprecated cpx31", with_({ serverType: "cpx31" }), 'use "cpx32"'],
+  ["nonsense server type", with_({ serverType: "big one" }), "chatwoot:serverType"],
+  ["numeric image id", with_({ image: "114690387" }), "chatwoot:image"],
+  ["non-LTS image", with_({ image: "debian-12" }), "chatwoot:image"],
+  ["volume too small", with_({ volumeSizeGb: 5 }), "chatwoot:volumeSizeGb must be at least 10"],
+  ["fractional volume", with_({ volumeSizeGb: 20.5 }), "chatwoot:volumeSizeGb"],
+  ["volume as text", with_({ volumeSizeGb: "twenty" }), "chatwoot:volumeSizeGb must be JSON"],
+  ["no ssh keys", with_({ sshPublicKeys: [] }), "chatwoot:sshPublicKeys must list at least one"],
+  ["missing ssh keys", without("sshPublicKeys"), "chatwoot:sshPublicKeys is required"],
+  ["garbage ssh key", with_({ sshPublicKeys: ["not a key"] }), "chatwoot:sshPublicKeys.0"],
+  ["ssh key type mismatch", with_({ sshPublicKeys: [TEST_PUBLIC_KEY.replace("ssh-ed25519", "ssh-rsa")] }), "does not match its type"],
+  ["private key as public key", with_({ sshPublicKeys: ["-----BEGIN OPENSSH PRIVATE KEY----- abc"] }), "chatwoot:sshPublicKeys.0"],
+  ["bad CIDR", with_({ sshAllowedCidrs: ["10.0.0.0/33"] }), "chatwoot:sshAllowedCidrs.0"],
+  ["empty CIDR list", with_({ sshAllowedCidrs: [] }), "chatwoot:sshAllowedCidrs"],
+  ["backups as string", with_({ serverBackups: "yes" }), "chatwoot:serverBackups"],
+  ["zone not containing domain", with_({ dnsZone: "example.org" }), 'chatwoot:dnsZone "example.org" must contain chatwoot:domain'],
+  ["version without v", with_({ chatwootVersion: "4.15.1" }), "chatwoot:chatwootVersion"],
+  ["version too old", with_({ chatwootVersion: "v3.16.0" }), "chatwoot:chatwootVersion must be v4.12.0 or newer"],
+  ["latest tag", with_({ chatwootVersion: "latest" }), "chatwoot:chatwootVersion"],
+  ["http embed origin", with_({ embedAllowedOrigins: ["http://app.example.com"] }), "chatwoot:embedAllowedOrigins.0"],
+  ["embed origin with path", with_({ embedAllowedOrigins: ["https://app.example.com/embed"] }), "chatwoot:embedAllowedOrigins.0"],
+  ["missing account", without("account"), "chatwoot:account is required"],
+  ["empty account name", with_({ account: { name: " " } }), "chatwoot:account.name"],
+  ["bad locale", with_({ account: { name: "A", locale: "english" } }), "chatwoot:account.locale"],
+  ["typo inside account", with_({ account: { name: "A", nmae: "B" } }), 'chatwoot:account has unknown field(s) "nmae"'],
+  ["missing admin", without("admin"), "chatwoot:admin is required"],
+  ["bad admin email", with_({ admin: { email: "ops", name: "Ops" } }), "chatwoot:admin.email must be an email address"],
+  ["webhook without url", with_({ webhook: { subscriptions: ["message_created"] } }), "chatwoot:webhook.url is required"],
+  ["webhook ftp url", with_({ webhook: { url: "ftp://x.example.com/" } }), "chatwoot:webhook.url must be an http(s) URL"],
+  ["unknown webhook event", with_({ webhook: { url: "https://x.example.com/", subscriptions: ["message_deleted"] } }), "chatwoot:webhook.subscriptions.0 must be one of"],
+  ["empty subscriptions", with_({ webhook: { url: "https://x.example.com/", subscriptions: [] } }), "chatwoot:webhook.subscriptions must list at least one event"],
+  ["private webhook without opt-in", with_({ webhook: { url: "http://172.17.0.1:3001/hooks" } }), "chatwoot:allowPrivateNetworkWebhooks"],
+  ["feature name with spaces", with_({ disableFeatures: ["help center"] }), "chatwoot:disableFeatures.0"],
+  ["smtp without sender", with_({ smtp: { address: "smtp.example.com" } }), "chatwoot:smtp.senderEmail is required"],
+  ["smtp port out of range", with_({ smtp: { address: "smtp.example.com", senderEmail: "a@example.com", port: 70000 } }), "chatwoot:smtp.port"],
+  ["sender with a quote", with_({ smtp: { address: "smtp.example.com", senderEmail: "O'Brien <ob@example.com>" } }), "chatwoot:smtp.senderEmail must not contain a single quote"],
+  ["typo in key", with_({ domian: "x" }), "chatwoot:domian is not a known setting (did you mean chatwoot:domain?)"],
+  ["unknown key", with_({ replicas: 3 }), "chatwoot:replicas is not a known setting"],
+  ["private key in plaintext", baseConfig, "chatwoot:sshPrivateKey must be stored encrypted", {}, { sshPrivateKey: "x" }],
+  ["public value stored as secret", baseConfig, "chatwoot:location is not a secret", { ...baseSecrets, location: "nbg1" }],
+  ["weak admin password", baseConfig, "chatwoot:adminPassword must contain an uppercase letter, a digit", { ...baseSecrets, adminPassword: "weakpassword!" }],
+  ["short admin password", baseConfig, "chatwoot:adminPassword must be 6 to 128 characters", { ...baseSecrets, adminPassword: "Aa1!" }],
+  ["short secretKeyBase", baseConfig, "chatwoot:secretKeyBase must be at least 64 alphanumeric", { ...baseSecrets, secretKeyBase: "abc123" }],
+  ["one encryption key only", baseConfig, "chatwoot:encryptionDeterministicKey, chatwoot:encryptionKeyDerivationSalt must be set too", { ...baseSecrets, encryptionPrimaryKey: "a".repeat(32) }],
+  ["symbols in encryption key", baseConfig, "chatwoot:encryptionPrimaryKey must be at least 32 alphanumeric", {
+    ...baseSecrets, encryptionPrimaryKey: "!".repeat(32), encryptionDeterministicKey: "b".repeat(32), encryptionKeyDerivationSalt: "c".repeat(32),
+  }],
+  ["not a private key", baseConfig, "chatwoot:sshPrivateKey must be an unencrypted OpenSSH or PEM private key", { ...baseSecrets, sshPrivateKey: "ssh-ed25519 AAAA" }],
+  ["smtp password with newline", baseConfig, "chatwoot:smtpPassword must not contain a line break", { ...baseSecrets, smtpPassword: "a\nb" }],
+  ["up without private key", baseConfig, "chatwoot:sshPrivateKey is required", { smtpPassword: "x" }],
+  ["up without smtp password", baseConfig, "chatwoot:smtpPassword is required when chatwoot:smtp.username is set", { sshPrivateKey: baseSecrets.sshPrivateKey! }],
+];
+
+describe("invalid configuration", () => {
+  it("has a table of at least 30 cases", () => expect(invalid.length).toBeGreaterThanOrEqual(30));
+
+  it.each(invalid)("rejects %s, naming the key", (_what, values, expectedKey, secrets, plaintext) => {
+    const problems = problemsOf(() => load(values, secrets ?? baseSecrets, { plaintext }));
+    expect(problems.join("\n")).toContain(expectedKey);
+  });
+
+  it("never echoes a secret value in a message", () => {
+    const secret = "weakbutsecretvalue";
+    const problems = problemsOf(() => load(baseConfig, { ...baseSecrets, adminPassword: secret, secretKeyBase: secret }));
+    expect(problems.length).toBe(2);
+    expect(problems.join("\n")).not.toContain(secret);
+  });
+
+  it("reports every problem at once, sorted by key", () => {
+    const problems = problemsOf(() => load(with_({ location: "x", serverType: "cx22", volumeSizeGb: 1 })));
+    expect(problems).toHaveLength(3);
+  });
+
+  it("puts the key-naming message in the error's text", () => {
+    expect(() => load(with_({ location: "x" }))).toThrow(/^Invalid configuration: chatwoot:location must be one of fsn1, nbg1/);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * `npm run plan`: the offline plan. Evaluates the real program for a stack's config under Pulumi's
+ * mock engine and prints what `pulumi up` would create; with --out, also writes the artifacts that
+ * would land on the server, secrets masked.
+ *
+ *   npm run plan                               # Pulumi.production.yaml
+ *   npm run plan -- --stack staging            # Pulumi.staging.yaml
+ *   npm run plan -- --config path/to/Pulumi.x.yaml --out plan-out
+ *
+ * Exit codes: 0 planned, 1 invalid configuration (the message names the key), 2 any other error.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { repoRoot } from "../artifacts";
+import { ConfigError, loadConfig } from "../config";
+import { evaluate } from "./engine";
+import { formatPlan } from "./format";
+import { writeArtifacts } from "./write-artifacts";
+import { readStackFile } from "./stack-file";
+
+interface Args {
+  stack: string;
+  configFile: string;
+  outDir?: string;
+}
+
+const USAGE = "usage: npm run plan -- [--stack <name>] [--config <Pulumi.<stack>.yaml>] [--out <dir>]";
+
+function parseArgs(argv: string[]): Args {
+  let stack: string | undefined;
+  let configFile: string | undefined;
+  let outDir: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (flag === "--stack") stack = value();
+    else if (flag === "--config") configFile = value();
+    else if (flag === "--out") outDir = value();
+    else if (flag === "--help" || flag === "-h") throw new UsageError(USAGE, 0);
+    else throw new UsageError(`unknown argument ${flag}\n${USAGE}`);
+  }
+  if (configFile && !stack) {
+    const m = /Pulumi\.([^/\\]+)\.ya?ml$/.exec(configFile);
+    stack = m?.[1];
+  }
+  stack ??= "production";
+  configFile ??= path.join(repoRoot, `Pulumi.${stack}.yaml`);
+  return { stack, configFile, outDir };
+}
+
+class UsageError extends Error {
+  constructor(message: string, readonly exitCode = 2) {
+    super(message);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    const err = e as UsageError;
+    (err.exitCode === 0 ? console.log : console.error)(err.message);
+    return err.exitCode;
+  }
+  try {
+    if (!fs.existsSync(args.configFile)) {
+      console.error(`No stack configuration at ${args.configFile}. Create it (see README) or pass --config.`);
+      return 2;
+    }
+    const stackConfig = readStackFile(args.configFile);
+    const secretKeys = new Set(stackConfig.secretKeys);
+    // Validate first: on bad input the user sees only the messages, nothing half-planned.
+    const config = loadConfig({ values: stackConfig.config, isSecret: (k) => secretKeys.has(k) }, false);
+    const evaluation = await evaluate({ stack: args.stack, ...stackConfig, mode: "preview" });
+    const written = args.outDir ? writeArtifacts(config, path.resolve(args.outDir)) : undefined;
+    process.stdout.write(formatPlan(args.stack, evaluation, written));
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      return 1;
+    }
+    console.error(`plan failed: ${(e as Error).message}`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,222 @@
+/**
+ * Runs the real program in-process under Pulumi's mock engine and records what it registers:
+ * every resource with its inputs (secret values stay wrapped, so callers can tell them apart) and
+ * its resource options (read through a stack transformation), plus the stack outputs and warnings.
+ *
+ * Used by `npm run plan` (preview mode: provider-computed values stay unknown, as in a first
+ * `pulumi preview`) and by the tests (apply mode: computed values get deterministic stand-ins).
+ * The mock engine is process-global; evaluations run one after another.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+
+export const PROJECT = "chatwoot";
+
+/** Pulumi's wire markers for secret and unknown values (stable parts of its RPC protocol). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export type Mode = "preview" | "apply";
+
+export interface ResourceOptionsSummary {
+  protect: boolean;
+  ignoreChanges: string[];
+  deleteBeforeReplace: boolean;
+  retainOnDelete: boolean;
+  replaceOnChanges: string[];
+  additionalSecretOutputs: string[];
+  /** Resources this one explicitly depends on, as "type::name". */
+  dependsOn: string[];
+  /** The parent resource as "type::name", if any. */
+  parent?: string;
+}
+
+export interface PlannedResource {
+  /** "type::name", unique within a stack. */
+  key: string;
+  type: string;
+  name: string;
+  urn: string;
+  custom: boolean;
+  /** Inputs as the engine received them; secrets are `{ [SECRET_SIG]: SECRET_VALUE, value }`. */
+  inputs: Record<string, unknown>;
+  options: ResourceOptionsSummary;
+}
+
+export interface Evaluation {
+  resources: PlannedResource[];
+  outputs: Record<string, unknown>;
+  /** Names of stack outputs that are secret. */
+  secretOutputs: string[];
+  warnings: string[];
+}
+
+export interface EvaluateOptions {
+  stack: string;
+  /** Full config keys ("chatwoot:domain") to string values, as in Pulumi.<stack>.yaml. */
+  config: Record<string, string>;
+  /** Full keys whose values are secret. */
+  secretKeys?: string[];
+  mode?: Mode;
+  /** The program; defaults to the real one. */
+  program?: () => Record<string, unknown>;
+  /** Extra state per resource, merged over the defaults (tests use it to fake command output). */
+  extraState?: (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown> | undefined;
+}
+
+export function isSecretValue(v: unknown): v is { value: unknown } {
+  return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
+}
+
+export function isUnknownValue(v: unknown): boolean {
+  if (v === UNKNOWN_VALUE) return true;
+  // How the SDK represents an unknown it received back from the mock engine.
+  return typeof v === "object" && v !== null && (v as Record<string, unknown>).__pulumiUnknown === true;
+}
+
+/** Deterministic stand-in for a provider-generated value. */
+function fake(seed: string, length: number, alphabet = "0123456789abcdef"): string {
+  let out = "";
+  for (let i = 0; out.length < length; i++) {
+    for (const byte of createHash("sha256").update(`${seed}#${i}`).digest()) {
+      out += alphabet[byte % alphabet.length];
+    }
+  }
+  return out.slice(0, length);
+}
+
+/** Provider-computed outputs in apply mode: addresses from documentation ranges, fake secrets. */
+function computedState(a: pulumi.runtime.MockResourceArgs, id: string): Record<string, unknown> {
+  const i = a.inputs as Record<string, any>;
+  switch (a.type) {
+    case "hcloud:index/primaryIp:PrimaryIp":
+      return { ipAddress: i.type === "ipv6" ? "2001:db8:10::1" : "203.0.113.10" };
+    case "hcloud:index/server:Server":
+      return { ipv4Address: "203.0.113.10", ipv6Address: "2001:db8:10::1", status: "running" };
+    case "hcloud:index/volume:Volume":
+      return { linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${id}` };
+    case "random:index/randomBytes:RandomBytes":
+      return { hex: pulumi.secret(fake(a.name, i.length * 2)), base64: pulumi.secret(fake(a.name, i.length)) };
+    case "random:index/randomPassword:RandomPassword": {
+      const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+      const specials = i.special === false ? "" : "Aa1!";
+      return { result: pulumi.secret(fake(a.name, i.length - specials.length, alnum) + specials) };
+    }
+    case "command:remote:Command":
+      return { stdout: "", stderr: "" };
+    default:
+      return {};
+  }
+}
+
+function numericId(name: string): string {
+  return String(parseInt(createHash("sha256").update(name).digest("hex").slice(0, 7), 16));
+}
+
+function summarizeOptions(opts: pulumi.ResourceOptions): ResourceOptionsSummary {
+  const custom = opts as pulumi.CustomResourceOptions;
+  const deps = opts.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn];
+  const nameOf = (r: unknown) => {
+    const res = r as { __pulumiType?: string; __name?: string };
+    return `${res.__pulumiType}::${res.__name}`;
+  };
+  return {
+    protect: opts.protect === true,
+    ignoreChanges: opts.ignoreChanges ?? [],
+    deleteBeforeReplace: custom.deleteBeforeReplace === true,
+    retainOnDelete: opts.retainOnDelete === true,
+    replaceOnChanges: opts.replaceOnChanges ?? [],
+    additionalSecretOutputs: custom.additionalSecretOutputs ?? [],
+    dependsOn: (deps as unknown[]).map(nameOf),
+    parent: opts.parent ? nameOf(opts.parent) : undefined,
+  };
+}
+
+/** Evaluates the program once. Throws what the program throws (e.g. a ConfigError). */
+export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
+  const mode = o.mode ?? "apply";
+  const registered: Omit<PlannedResource, "options">[] = [];
+  const options = new Map<string, ResourceOptionsSummary>();
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(a) {
+        const id = numericId(`${a.type}::${a.name}`);
+        const urn = `urn:pulumi:${o.stack}::${PROJECT}::${a.type}::${a.name}`;
+        if (a.type !== "pulumi:pulumi:Stack") {
+          registered.push({ key: `${a.type}::${a.name}`, type: a.type, name: a.name, urn, custom: a.custom ?? true, inputs: a.inputs });
+        }
+        const state = {
+          ...a.inputs,
+          ...(mode === "apply" ? computedState(a, id) : {}),
+          ...(o.extraState?.(a) ?? {}),
+        };
+        return { id: a.custom === false ? undefined : id, state };
+      },
+      call(a) {
+        return a.inputs;
+      },
+    },
+    PROJECT,
+    o.stack,
+    mode === "preview",
+  );
+  pulumi.runtime.setAllConfig(o.config, o.secretKeys ?? []);
+
+  const warnings: string[] = [];
+  const originalWarn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    const text = args.map(String).join(" ");
+    const m = /^warning: \[runtime\] ([\s\S]*)$/.exec(text);
+    if (m) warnings.push(m[1]!);
+    else originalWarn(...args);
+  };
+
+  let programOutputs: Record<string, unknown> = {};
+  const failures: unknown[] = [];
+  const onRejection = (e: unknown) => failures.push(e);
+  process.on("unhandledRejection", onRejection);
+  try {
+    const program = o.program ?? (require("../program") as typeof import("../program")).chatwootStack;
+    await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((args) => {
+        options.set(`${args.type}::${args.name}`, summarizeOptions(args.opts));
+        return undefined;
+      });
+      programOutputs = program() as unknown as Record<string, unknown>;
+      return programOutputs;
+    });
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  } finally {
+    console.warn = originalWarn;
+    process.off("unhandledRejection", onRejection);
+  }
+  if (failures.length > 0) throw failures[0];
+
+  const outputs: Record<string, unknown> = {};
+  const secretOutputs: string[] = [];
+  for (const [key, value] of Object.entries(programOutputs)) {
+    if (pulumi.Output.isInstance(value)) {
+      if (await pulumi.isSecret(value)) secretOutputs.push(key);
+      outputs[key] = await new Promise((resolve) => {
+        // In preview mode an unknown output never resolves; report it as unknown instead of waiting.
+        let settled = false;
+        value.apply((v) => {
+          settled = true;
+          resolve(v);
+          return v;
+        });
+        setImmediate(() => setImmediate(() => !settled && resolve(UNKNOWN_VALUE)));
+      });
+    } else {
+      outputs[key] = value;
+    }
+  }
+
+  const resources = registered.map((r) => ({
+    ...r,
+    options: options.get(r.key) ?? summarizeOptions({}),
+  }));
+  return { resources, outputs, secretOutputs: secretOutputs.sort(), warnings };
+}

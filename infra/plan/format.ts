@@ -1,0 +1,73 @@
+/** Turns an Evaluation into the text a reviewer reads. Pure. */
+import { shortHash } from "../render/hash";
+import { isSecretValue, isUnknownValue, type Evaluation, type PlannedResource } from "./engine";
+import { factsFor } from "./resource-facts";
+
+const UNKNOWN = "(known after apply)";
+
+/** One input value as a single readable line; secrets never shown. */
+export function displayValue(v: unknown): string {
+  if (isSecretValue(v)) return "[secret]";
+  if (isUnknownValue(v)) return UNKNOWN;
+  if (typeof v === "string") {
+    if (v.includes("\n")) return `<${v.split("\n").length} lines, sha256 ${shortHash(v)}>`;
+    return v.length > 100 ? `${v.slice(0, 97)}...` : v;
+  }
+  if (Array.isArray(v) && v.every((x) => typeof x !== "object" || x === null)) {
+    return `[${v.map(displayValue).join(", ")}]`;
+  }
+  const json = JSON.stringify(v, (_k, x) => (isSecretValue(x) ? "[secret]" : isUnknownValue(x) ? UNKNOWN : x));
+  return json.length > 160 ? `${json.slice(0, 157)}...` : json;
+}
+
+function flags(r: PlannedResource): string {
+  const f: string[] = [];
+  if (r.options.protect) f.push("protected");
+  if (r.options.deleteBeforeReplace) f.push("delete-before-replace");
+  if (r.options.ignoreChanges.length) f.push(`ignores changes to ${r.options.ignoreChanges.join(", ")}`);
+  return f.length ? `  [${f.join("; ")}]` : "";
+}
+
+export function formatResources(ev: Evaluation): string[] {
+  const lines: string[] = [];
+  const children = new Map<string | undefined, PlannedResource[]>();
+  const components = new Set(ev.resources.filter((r) => !r.custom).map((r) => r.key));
+  for (const r of ev.resources) {
+    const parent = r.options.parent && components.has(r.options.parent) ? r.options.parent : undefined;
+    children.set(parent, [...(children.get(parent) ?? []), r]);
+  }
+  const emit = (r: PlannedResource, depth: number) => {
+    const pad = "  ".repeat(depth + 1);
+    lines.push(`${pad}+ ${r.type}  ${r.name}${flags(r)}`);
+    const facts = factsFor(r.type);
+    for (const key of facts.show) {
+      if (key in r.inputs) lines.push(`${pad}    ${key}: ${displayValue(r.inputs[key])}`);
+    }
+    const forcing = facts.replaceOn.filter((k) => k in r.inputs && !r.options.ignoreChanges.includes(k));
+    if (forcing.length) lines.push(`${pad}    replaced if these change: ${forcing.join(", ")}`);
+    if (!r.custom) for (const child of children.get(r.key) ?? []) emit(child, depth + 1);
+  };
+  for (const r of children.get(undefined) ?? []) emit(r, 0);
+  return lines;
+}
+
+export function formatPlan(stack: string, ev: Evaluation, written?: { dir: string; files: string[] }): string {
+  const protectedCount = ev.resources.filter((r) => r.options.protect).length;
+  const out: string[] = [
+    `Offline plan for stack "${stack}": the real program under Pulumi's mock engine; nothing was contacted.`,
+    "",
+    `Resources to create: ${ev.resources.length} (${protectedCount} protected)`,
+    ...formatResources(ev),
+    "",
+    "Stack outputs:",
+    ...Object.entries(ev.outputs).map(
+      ([k, v]) => `  ${k}: ${ev.secretOutputs.includes(k) ? "[secret]" : displayValue(v)}`,
+    ),
+  ];
+  out.push("", ev.warnings.length ? "Warnings:" : "Warnings: none");
+  for (const w of ev.warnings) out.push(`  ! ${w}`);
+  if (written) {
+    out.push("", `Rendered artifacts (secrets masked) in ${written.dir}:`, ...written.files.map((f) => `  ${f}`));
+  }
+  return out.join("\n") + "\n";
+}

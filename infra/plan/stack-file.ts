@@ -1,0 +1,41 @@
+/**
+ * Reads a Pulumi.<stack>.yaml the way the Pulumi CLI hands it to a program: "namespace:key" →
+ * string, structured values as JSON. Encrypted (`secure:`) values cannot be read offline; they
+ * become UNREADABLE_SECRET, so the plan knows they are set without knowing them.
+ */
+import * as fs from "node:fs";
+import { parse } from "yaml";
+import { UNREADABLE_SECRET } from "../config";
+
+export interface StackConfig {
+  config: Record<string, string>;
+  secretKeys: string[];
+}
+
+function isSecure(v: unknown): boolean {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v;
+}
+
+export function readStackFile(file: string): StackConfig {
+  let doc: unknown;
+  try {
+    doc = parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  const raw = (doc as { config?: Record<string, unknown> } | null)?.config ?? {};
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new Error(`${file}: "config" must be a mapping`);
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    if (isSecure(value)) {
+      config[key] = UNREADABLE_SECRET;
+      secretKeys.push(key);
+    } else if (typeof value === "string") {
+      config[key] = value;
+    } else {
+      config[key] = JSON.stringify(value);
+    }
+  }
+  return { config, secretKeys };
+}

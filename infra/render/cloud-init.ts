@@ -1,0 +1,67 @@
+/**
+ * The server's cloud-init user data. Any change to it replaces the server (Hetzner's `userData`
+ * forces a new server), so it holds only what is stable: Docker with the compose plugin, sshd
+ * hardening, fail2ban, unattended security upgrades, Docker log rotation and swap. Everything that
+ * changes with a deploy goes through remote steps instead. Pure and deterministic: no timestamps,
+ * no secrets, keys in a fixed order.
+ */
+import { stringify } from "yaml";
+
+export interface CloudInitOptions {
+  /** Size of the swap file in MiB; Chatwoot's asset-heavy Rails boot likes some headroom. @default 2048 */
+  swapMb?: number;
+}
+
+/** Docker daemon settings: bounded local logs, containers survive a daemon restart. */
+export const dockerDaemonConfig = {
+  "log-driver": "local",
+  "log-opts": { "max-size": "20m", "max-file": "5" },
+  "live-restore": true,
+};
+
+const sshdHardening = [
+  "# Managed by cloud-init (infra/render/cloud-init.ts)",
+  "PasswordAuthentication no",
+  "KbdInteractiveAuthentication no",
+  "PermitRootLogin prohibit-password",
+  "MaxAuthTries 3",
+  "AllowAgentForwarding no",
+  "AllowTcpForwarding no",
+  "X11Forwarding no",
+  "",
+].join("\n");
+
+const fail2banSshd = ["[sshd]", "enabled = true", "backend = systemd", "maxretry = 5", "bantime = 1h", ""].join("\n");
+
+const autoUpgrades = [
+  'APT::Periodic::Update-Package-Lists "1";',
+  'APT::Periodic::Unattended-Upgrade "1";',
+  'APT::Periodic::AutocleanInterval "7";',
+  "",
+].join("\n");
+
+// Reboots stay an operator decision: a surprise reboot restarts Chatwoot mid-conversation.
+const unattendedUpgradesLocal = ['Unattended-Upgrade::Automatic-Reboot "false";', ""].join("\n");
+
+export function renderCloudInit(options: CloudInitOptions = {}): string {
+  const swapMb = options.swapMb ?? 2048;
+  const doc = {
+    package_update: true,
+    package_upgrade: true,
+    packages: ["docker.io", "docker-compose-v2", "fail2ban", "unattended-upgrades", "jq"],
+    swap: { filename: "/swapfile", size: swapMb * 1024 * 1024 },
+    write_files: [
+      { path: "/etc/ssh/sshd_config.d/50-hardening.conf", permissions: "0644", content: sshdHardening },
+      { path: "/etc/docker/daemon.json", permissions: "0644", content: `${JSON.stringify(dockerDaemonConfig, null, 2)}\n` },
+      { path: "/etc/fail2ban/jail.d/sshd.local", permissions: "0644", content: fail2banSshd },
+      { path: "/etc/apt/apt.conf.d/20auto-upgrades", permissions: "0644", content: autoUpgrades },
+      { path: "/etc/apt/apt.conf.d/52unattended-upgrades-local", permissions: "0644", content: unattendedUpgradesLocal },
+    ],
+    runcmd: [
+      ["systemctl", "enable", "--now", "docker"],
+      ["systemctl", "enable", "--now", "fail2ban"],
+      ["systemctl", "try-reload-or-restart", "ssh"],
+    ],
+  };
+  return `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
+}

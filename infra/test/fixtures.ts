@@ -1,0 +1,48 @@
+/**
+ * Test fixtures: a valid production-like configuration and helpers to vary it. The key pair is a
+ * throwaway generated for these tests; it protects nothing.
+ */
+export const TEST_PUBLIC_KEY =
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPv3C+70TnPFt/FLoCqrUgPV65VmbSsZoh325x67VlUX test-only";
+
+/** Not a usable key: the right shape for validation only. */
+export const TEST_PRIVATE_KEY = [
+  "-----BEGIN OPENSSH PRIVATE KEY-----",
+  "dGhpcyBpcyBub3QgYSByZWFsIGtleTsgaXQgb25seSBoYXMgdGhlIHJpZ2h0IHNoYXBlIGZvciB0ZXN0cw==",
+  "-----END OPENSSH PRIVATE KEY-----",
+  "",
+].join("\n");
+
+/** Public config keys (without the namespace), as JSON-able values. */
+export type PublicValues = Record<string, unknown>;
+
+export const baseConfig: PublicValues = {
+  domain: "chat.example.com",
+  sshPublicKeys: [TEST_PUBLIC_KEY],
+  sshAllowedCidrs: ["198.51.100.0/24"],
+  account: { name: "Acme Support" },
+  admin: { email: "ops@example.com", name: "Ops" },
+  inbox: { name: "Escalations" },
+  webhook: { url: "https://app.example.com/hooks/chatwoot", subscriptions: ["message_created", "conversation_created"] },
+  embedAllowedOrigins: ["https://app.example.com"],
+  smtp: { address: "smtp.example.com", username: "chatwoot", senderEmail: "Support <support@example.com>" },
+};
+
+export const baseSecrets: Record<string, string> = {
+  sshPrivateKey: TEST_PRIVATE_KEY,
+  smtpPassword: "smtp-password-value-7f3a",
+};
+
+/** Pulumi's config map ("chatwoot:key" → string) and secret key list for given values. */
+export function pulumiConfig(
+  values: PublicValues = baseConfig,
+  secrets: Record<string, string> = baseSecrets,
+): { config: Record<string, string>; secretKeys: string[] } {
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) continue;
+    config[`chatwoot:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  for (const [k, v] of Object.entries(secrets)) config[`chatwoot:${k}`] = v;
+  return { config, secretKeys: Object.keys(secrets).map((k) => `chatwoot:${k}`) };
+}

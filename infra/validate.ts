@@ -1,0 +1,64 @@
+/** Small syntactic checks shared by the config schema. Pure functions, no Pulumi. */
+import { isIP } from "node:net";
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** A lowercase fully qualified DNS name with at least two labels, e.g. chat.example.com. */
+export function isHostname(v: string): boolean {
+  if (typeof v !== "string" || v.length > 253 || v !== v.toLowerCase()) return false;
+  const labels = v.split(".");
+  return labels.length >= 2 && labels.every((l) => LABEL.test(l)) && !/^[0-9]+$/.test(labels.at(-1)!);
+}
+
+export function isCidr(v: string): boolean {
+  const m = /^([^/]+)\/([0-9]{1,3})$/.exec(v);
+  if (!m) return false;
+  const family = isIP(m[1]!);
+  const bits = Number(m[2]);
+  return (family === 4 && bits <= 32) || (family === 6 && bits <= 128);
+}
+
+const PUBLIC_KEY_TYPES = new Set([
+  "ssh-ed25519",
+  "ssh-rsa",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "sk-ssh-ed25519@openssh.com",
+  "sk-ecdsa-sha2-nistp256@openssh.com",
+]);
+
+/** Checks an authorized_keys-style line: known type, base64 blob whose embedded type matches. */
+export function parseOpenSshPublicKey(line: string): { type?: string; problem?: string } {
+  const expected = 'must be an OpenSSH public key line such as "ssh-ed25519 AAAA… comment"';
+  if (typeof line !== "string") return { problem: expected };
+  const parts = line.trim().split(/\s+/);
+  if (parts.length < 2) return { problem: expected };
+  const [type, blob] = parts as [string, string];
+  if (line.includes("PRIVATE KEY")) return { problem: "is a private key; give the public key (.pub) here" };
+  if (!PUBLIC_KEY_TYPES.has(type)) return { problem: `has unsupported key type "${type}"; ${expected}` };
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return { problem: `${expected} (the key data is not base64)` };
+  const raw = Buffer.from(blob, "base64");
+  if (raw.length < 4) return { problem: `${expected} (the key data is truncated)` };
+  const len = raw.readUInt32BE(0);
+  if (raw.length < 4 + len || raw.subarray(4, 4 + len).toString("latin1") !== type) {
+    return { problem: `${expected} (the key data does not match its type "${type}")` };
+  }
+  return { type };
+}
+
+/** True for loopback, RFC 1918, link-local, ULA and single-label hosts, which Chatwoot's SafeFetch refuses. */
+export function isPrivateOrLocalHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (h === "localhost" || h.endsWith(".localhost") || h.endsWith(".internal") || !h.includes(".") && isIP(h) === 0) {
+    return true;
+  }
+  if (isIP(h) === 4) {
+    const [a, b] = h.split(".").map(Number) as [number, number];
+    return a === 10 || a === 127 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+  }
+  if (isIP(h) === 6) {
+    return h === "::1" || h === "::" || /^f[cd]/.test(h) || /^fe[89ab]/.test(h);
+  }
+  return false;
+}

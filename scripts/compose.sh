@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# docker compose for this Chatwoot installation: the deployed release's image, the rendered .env,
+# and a fixed project name, whatever directory it is run from.
+#
+#   /opt/chatwoot/bundle/scripts/compose.sh ps
+#   /opt/chatwoot/bundle/scripts/compose.sh logs -f --tail 100 rails
+#
+# CHATWOOT_IMAGE may be set by the caller (deploy.sh does, to run migrations with the new image);
+# otherwise it is the release recorded by the last successful deploy.
+set -euo pipefail
+
+# Scripts live in <app dir>/bundle/scripts.
+app_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+release_file="$app_dir/release/current"
+
+export CHATWOOT_ENV_FILE="$app_dir/.env"
+if [[ ! -r "$CHATWOOT_ENV_FILE" ]]; then
+  echo "compose.sh: $CHATWOOT_ENV_FILE is missing; the write-env step of pulumi up creates it" >&2
+  exit 1
+fi
+if [[ -z "${CHATWOOT_IMAGE:-}" ]]; then
+  if [[ ! -r "$release_file" ]]; then
+    echo "compose.sh: no release deployed yet ($release_file is missing); run pulumi up first" >&2
+    exit 1
+  fi
+  CHATWOOT_IMAGE=$(<"$release_file")
+  export CHATWOOT_IMAGE
+fi
+
+exec ${DOCKER:-docker} compose --project-name chatwoot --env-file "$CHATWOOT_ENV_FILE" \
+  -f "$app_dir/bundle/docker/compose.yaml" "$@"
