@@ -9,6 +9,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
+import { loadConfig } from "../config";
+import { chatwootStack } from "../program";
 
 export const PROJECT = "chatwoot";
 
@@ -110,6 +112,11 @@ function computedState(a: pulumi.runtime.MockResourceArgs, id: string): Record<s
   }
 }
 
+/** The id the mock engine gives a resource (Hetzner ids are numbers). */
+export function mockId(type: string, name: string): string {
+  return numericId(`${type}::${name}`);
+}
+
 function numericId(name: string): string {
   return String(parseInt(createHash("sha256").update(name).digest("hex").slice(0, 7), 16));
 }
@@ -136,6 +143,10 @@ function summarizeOptions(opts: pulumi.ResourceOptions): ResourceOptionsSummary 
 /** Evaluates the program once. Throws what the program throws (e.g. a ConfigError). */
 export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
   const mode = o.mode ?? "apply";
+  // The program validates config first and throws before registering anything; doing the same
+  // here keeps that error out of the SDK's root-stack promises (which would report it as unhandled).
+  const secretKeys = new Set(o.secretKeys ?? []);
+  loadConfig({ values: o.config, isSecret: (k) => secretKeys.has(k) }, mode === "apply");
   const registered: Omit<PlannedResource, "options">[] = [];
   const options = new Map<string, ResourceOptionsSummary>();
 
@@ -178,7 +189,7 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
   const onRejection = (e: unknown) => failures.push(e);
   process.on("unhandledRejection", onRejection);
   try {
-    const program = o.program ?? (require("../program") as typeof import("../program")).chatwootStack;
+    const program = o.program ?? chatwootStack;
     await pulumi.runtime.runInPulumiStack(async () => {
       pulumi.runtime.registerStackTransformation((args) => {
         options.set(`${args.type}::${args.name}`, summarizeOptions(args.opts));

@@ -2,6 +2,8 @@
  * Test fixtures: a valid production-like configuration and helpers to vary it. The key pair is a
  * throwaway generated for these tests; it protects nothing.
  */
+import type { EnvSecrets, EnvSettings } from "../render/env";
+
 export const TEST_PUBLIC_KEY =
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPv3C+70TnPFt/FLoCqrUgPV65VmbSsZoh325x67VlUX test-only";
 
@@ -12,6 +14,33 @@ export const TEST_PRIVATE_KEY = [
   "-----END OPENSSH PRIVATE KEY-----",
   "",
 ].join("\n");
+
+/** Env renderer input exercising every branch; the secrets hold characters shells care about. */
+export const envSettings: EnvSettings = {
+  domain: "chat.example.com",
+  locale: "de",
+  dataDir: "/srv/chatwoot",
+  embedAllowedOrigins: ["https://app.example.com", "https://admin.example.com"],
+  allowPrivateNetworkWebhooks: true,
+  smtp: {
+    address: "smtp.example.com",
+    port: 587,
+    username: "mailer",
+    senderEmail: "Support <support@example.com>",
+    authentication: "login",
+    enableStarttlsAuto: true,
+  },
+};
+
+export const envSecrets: EnvSecrets = {
+  SECRET_KEY_BASE: "k".repeat(128),
+  ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY: "PrimaryKey0123456789abcdefghijkl",
+  ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY: "Determin0123456789abcdefghijklmn",
+  ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT: "SaltSalt0123456789abcdefghijklmn",
+  POSTGRES_PASSWORD: "pg-Pass$word`with\\odd chars",
+  REDIS_PASSWORD: "redisPassword123",
+  SMTP_PASSWORD: "smtp pass $HOME",
+};
 
 /** Public config keys (without the namespace), as JSON-able values. */
 export type PublicValues = Record<string, unknown>;

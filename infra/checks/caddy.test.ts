@@ -1,0 +1,177 @@
+/**
+ * docker/Caddyfile checked by the real caddy: `caddy validate`, then a live Caddy on loopback
+ * (TLS from its internal CA) in front of a Chatwoot stand-in.
+ */
+import * as fs from "node:fs";
+import * as https from "node:https";
+import * as tls from "node:tls";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseEnvFile, renderMaskedEnvFile, type EnvSettings } from "../render/env";
+import { CADDYFILE, caddyEnv, startCaddy, type RunningCaddy } from "../test/caddy";
+import { startChatwootStub, WIDGET_CSP, type ChatwootStub } from "../test/chatwoot-stub";
+import { describeWithTools, run, tempDir } from "../test/tools";
+
+const settings = (origins: string[]): EnvSettings => ({
+  domain: "chat.example.com",
+  locale: "en",
+  dataDir: "/srv/chatwoot",
+  embedAllowedOrigins: origins,
+  allowPrivateNetworkWebhooks: false,
+});
+/** The CHATWOOT_* values Caddy reads, exactly as the env renderer writes them. */
+const envFor = (origins: string[]) => parseEnvFile(renderMaskedEnvFile(settings(origins), false));
+
+interface Response {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function get(caddy: RunningCaddy, path: string, headers: Record<string, string> = {}): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: "127.0.0.1", port: caddy.httpsPort, path, servername: "localhost", ca: fs.readFileSync(caddy.caFile), headers: { Host: "localhost", ...headers } },
+      (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Opens a websocket on /cable through Caddy; resolves with the status line and the first frame. */
+function websocket(caddy: RunningCaddy): Promise<{ statusLine: string; firstMessage: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: "127.0.0.1", port: caddy.httpsPort, servername: "localhost", ca: fs.readFileSync(caddy.caFile), ALPNProtocols: ["http/1.1"] }, () => {
+      socket.write(
+        "GET /cable HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: actioncable-v1-json\r\n\r\n",
+      );
+    });
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => finish(), 5000);
+    const finish = () => {
+      clearTimeout(timer);
+      const text = buf.toString("latin1");
+      const end = text.indexOf("\r\n\r\n");
+      const statusLine = text.split("\r\n")[0] ?? "";
+      let firstMessage = "";
+      if (end >= 0 && buf.length > end + 6) {
+        const frame = buf.subarray(end + 4);
+        firstMessage = frame.subarray(2, 2 + (frame[1]! & 0x7f)).toString();
+      }
+      socket.destroy();
+      resolve({ statusLine, firstMessage });
+    };
+    socket.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.toString("latin1").includes("welcome") || /^HTTP\/1\.1 [45]/.test(buf.toString("latin1"))) finish();
+    });
+    socket.on("error", reject);
+  });
+}
+
+describeWithTools("Caddyfile", ["caddy"], () => {
+  it.each([
+    ["no allowlist", [] as string[]],
+    ["an allowlist", ["https://app.example.com", "https://admin.example.com"]],
+  ])("passes caddy validate with %s", (_what, origins) => {
+    const home = tempDir("caddy-validate");
+    const env = caddyEnv(envFor(origins), { upstream: 3000, http: 80, https: 443, admin: 2019 }, home);
+    const result = run("caddy", ["validate", "--config", CADDYFILE, "--adapter", "caddyfile"], {
+      env: { ...env, CHATWOOT_SITE_ADDRESS: "chat.example.com" },
+    });
+    fs.rmSync(home, { recursive: true, force: true });
+    expect(result.stderr + result.stdout).toContain("Valid configuration");
+    expect(result.status).toBe(0);
+  });
+
+  describe("live, with an embed allowlist", () => {
+    let stub: ChatwootStub;
+    let caddy: RunningCaddy;
+    beforeAll(async () => {
+      stub = await startChatwootStub();
+      caddy = await startCaddy(envFor(["https://app.example.com"]), stub.port);
+    });
+    afterAll(async () => {
+      await caddy?.stop();
+      await stub?.close();
+    });
+
+    it("removes X-Frame-Options from the dashboard and sends frame-ancestors", async () => {
+      const res = await get(caddy, "/app/accounts/1/dashboard");
+      expect(res.status).toBe(200);
+      expect(res.body).toContain("Chatwoot dashboard");
+      expect(res.headers["x-frame-options"]).toBeUndefined();
+      expect(res.headers["content-security-policy"]).toBe("frame-ancestors 'self' https://app.example.com");
+      // Chatwoot's other security headers pass through.
+      expect(res.headers["x-content-type-options"]).toBe("nosniff");
+      expect(res.headers["strict-transport-security"]).toMatch(/max-age=\d+/);
+    });
+
+    it("applies the same policy to API responses", async () => {
+      const res = await get(caddy, "/api");
+      expect(res.headers["x-frame-options"]).toBeUndefined();
+      expect(JSON.parse(res.body)).toMatchObject({ version: "4.15.1", data_services: "ok" });
+    });
+
+    it("leaves /widget as Chatwoot sends it", async () => {
+      const res = await get(caddy, "/widget?website_token=abc");
+      expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
+      expect(res.headers["content-security-policy"]).toBe(WIDGET_CSP);
+    });
+
+    it("forwards X-Forwarded-Proto https and the client address", async () => {
+      stub.requests.length = 0;
+      await get(caddy, "/health");
+      const seen = stub.requests.find((r) => r.url === "/health");
+      expect(seen?.headers["x-forwarded-proto"]).toBe("https");
+      expect(seen?.headers["x-forwarded-for"]).toBe("127.0.0.1");
+    });
+
+    it("passes the websocket upgrade on /cable", async () => {
+      const ws = await websocket(caddy);
+      expect(ws.statusLine).toBe("HTTP/1.1 101 Switching Protocols");
+      expect(ws.firstMessage).toBe('{"type":"welcome"}');
+      const upgrade = stub.requests.find((r) => r.url === "/cable");
+      expect(upgrade?.headers["x-forwarded-proto"]).toBe("https");
+    });
+
+    it("keeps query strings and credentials out of the access log", async () => {
+      await get(caddy, "/api/v1/accounts/1/inboxes?token=querysecret123", { api_access_token: "headersecret456", Cookie: "session=cookiesecret789" });
+      await new Promise((r) => setTimeout(r, 300));
+      const log = caddy.output();
+      expect(log).toContain("/api/v1/accounts/1/inboxes");
+      for (const s of ["querysecret123", "headersecret456", "cookiesecret789"]) expect(log).not.toContain(s);
+    });
+  });
+
+  describe("live, without an allowlist", () => {
+    let stub: ChatwootStub;
+    let caddy: RunningCaddy;
+    beforeAll(async () => {
+      stub = await startChatwootStub();
+      caddy = await startCaddy(envFor([]), stub.port);
+    });
+    afterAll(async () => {
+      await caddy?.stop();
+      await stub?.close();
+    });
+
+    it("removes X-Frame-Options and adds no frame-ancestors", async () => {
+      const res = await get(caddy, "/");
+      expect(res.status).toBe(200);
+      expect(res.headers["x-frame-options"]).toBeUndefined();
+      expect(res.headers["content-security-policy"]).toBeUndefined();
+    });
+
+    it("still leaves /widget alone", async () => {
+      const res = await get(caddy, "/widget");
+      expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
+      expect(res.headers["content-security-policy"]).toBe(WIDGET_CSP);
+    });
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * docker/compose.yaml checked by the real docker-compose (`config` needs no engine) with an env
+ * file from the real renderer, plus structural rules the design asks for.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { parse } from "yaml";
+import { repoRoot } from "../artifacts";
+import { parseEnvFile, renderEnvFile } from "../render/env";
+import { envSecrets as secrets, envSettings as settings } from "../test/fixtures";
+import { describeWithTools, hasTool, run, tempDir } from "../test/tools";
+
+const COMPOSE_FILE = path.join(repoRoot, "docker/compose.yaml");
+const IMAGE = "chatwoot/chatwoot:v4.15.1";
+
+/** `docker compose` (v2 plugin) when present, else the standalone docker-compose. */
+function composeCommand(): [string, string[]] {
+  if (run("docker", ["compose", "version"]).status === 0) return ["docker", ["compose"]];
+  return ["docker-compose", []];
+}
+
+type Service = {
+  image: string;
+  ports?: unknown[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  networks: Record<string, unknown>;
+  environment?: Record<string, string>;
+  volumes?: string[] | { source: string; target: string }[];
+  restart?: string;
+};
+
+describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" : "docker"], () => {
+  let dir: string;
+  let envFile: string;
+  let config: { services: Record<string, Service>; networks: Record<string, { internal?: boolean }> };
+
+  const compose = (args: string[], env: NodeJS.ProcessEnv) => {
+    const [cmd, pre] = composeCommand();
+    return run(cmd, [...pre, "--project-name", "chatwoot", "--env-file", envFile, "-f", COMPOSE_FILE, ...args], {
+      env: { PATH: process.env.PATH, HOME: dir, ...env },
+    });
+  };
+
+  beforeAll(() => {
+    dir = tempDir("compose");
+    envFile = path.join(dir, ".env");
+    fs.writeFileSync(envFile, renderEnvFile(settings, secrets), { mode: 0o600 });
+    const result = compose(["config"], { CHATWOOT_IMAGE: IMAGE, CHATWOOT_ENV_FILE: envFile });
+    if (result.status !== 0) throw new Error(`compose config failed:\n${result.stderr}`);
+    config = parse(result.stdout);
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("defines exactly the five services (no throwaway 'base' container)", () => {
+    expect(Object.keys(config.services).sort()).toEqual(["caddy", "postgres", "rails", "redis", "sidekiq"]);
+  });
+
+  it("publishes ports only from Caddy: 80, 443 and 443/udp", () => {
+    for (const [name, s] of Object.entries(config.services)) {
+      if (name !== "caddy") expect(s.ports, name).toBeUndefined();
+    }
+    const ports = (config.services.caddy!.ports as { published: number | string; target: number; protocol?: string }[])
+      .map((p) => `${p.published}:${p.target}/${p.protocol ?? "tcp"}`)
+      .sort();
+    expect(ports).toEqual(["443:443/tcp", "443:443/udp", "80:80/tcp"]);
+  });
+
+  it("gives every service a healthcheck and a restart policy", () => {
+    for (const [name, s] of Object.entries(config.services)) {
+      expect(s.healthcheck?.test, name).toBeDefined();
+      expect(s.restart, name).toBe("unless-stopped");
+    }
+    expect(config.services.rails!.healthcheck!.test.join(" ")).toContain("X-Forwarded-Proto: https");
+    expect(config.services.rails!.healthcheck!.test.join(" ")).toContain("/health");
+    expect(config.services.postgres!.healthcheck!.test.join(" ")).toContain("pg_isready");
+    expect(config.services.redis!.healthcheck!.test.join(" ")).toMatch(/redis-cli .*ping/);
+  });
+
+  it("starts Rails and Sidekiq only once Postgres and Redis are healthy", () => {
+    for (const name of ["rails", "sidekiq"]) {
+      expect(config.services[name]!.depends_on).toEqual({
+        postgres: { condition: "service_healthy" },
+        redis: { condition: "service_healthy" },
+      });
+    }
+  });
+
+  it("keeps Postgres and Redis on an internal network", () => {
+    expect(config.networks.backend!.internal).toBe(true);
+    expect(Object.keys(config.services.postgres!.networks)).toEqual(["backend"]);
+    expect(Object.keys(config.services.redis!.networks)).toEqual(["backend"]);
+    expect(Object.keys(config.services.caddy!.networks)).toEqual(["egress"]);
+  });
+
+  it("runs Rails and Sidekiq from the same deployed image with shared storage", () => {
+    expect(config.services.rails!.image).toBe(IMAGE);
+    expect(config.services.sidekiq!.image).toBe(IMAGE);
+    const storage = (s: Service) => JSON.stringify(s.volumes);
+    expect(storage(config.services.rails!)).toContain("/srv/chatwoot/storage");
+    expect(storage(config.services.rails!)).toBe(storage(config.services.sidekiq!));
+  });
+
+  it("pins every other image to a version tag", () => {
+    for (const name of ["postgres", "redis", "caddy"]) {
+      expect(config.services[name]!.image, name).toMatch(/^[a-z0-9/._-]+:[0-9][\w.-]*$/);
+    }
+    expect(config.services.postgres!.image).toMatch(/^pgvector\/pgvector:.*pg16/);
+  });
+
+  it("keeps all state on the data volume, PGDATA in a subdirectory", () => {
+    const all = JSON.stringify(Object.values(config.services).map((s) => s.volumes ?? []));
+    for (const mount of ["/srv/chatwoot/postgres", "/srv/chatwoot/redis", "/srv/chatwoot/storage", "/srv/chatwoot/caddy/data"]) {
+      expect(all).toContain(mount);
+    }
+    expect(config.services.postgres!.environment!.PGDATA).toBe("/var/lib/postgresql/data/pgdata");
+  });
+
+  it("reads every value of the env file exactly as a POSIX shell does", () => {
+    const shell = run("bash", ["-c", 'set -a; . "$1"; env -0', "env", envFile], { env: {} });
+    expect(shell.status).toBe(0);
+    const shellEnv = new Map(shell.stdout.split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+    // compose config escapes a literal $ as $$ in its output.
+    const composeEnv = config.services.rails!.environment!;
+    const fromCompose = (k: string) => composeEnv[k]?.replace(/\$\$/g, "$");
+    const rendered = parseEnvFile(fs.readFileSync(envFile, "utf8"));
+    expect(rendered.size).toBeGreaterThan(30);
+    for (const [key, value] of rendered) {
+      expect(shellEnv.get(key), `shell ${key}`).toBe(value);
+      expect(fromCompose(key), `compose ${key}`).toBe(value);
+    }
+    // The awkward characters really were exercised.
+    expect(rendered.get("POSTGRES_PASSWORD")).toMatch(/[$`\\ ]/);
+  });
+
+  it("passes the database password to Postgres and keeps Redis's off its command line", () => {
+    expect(config.services.postgres!.environment!.POSTGRES_PASSWORD.replace(/\$\$/g, "$")).toBe(secrets.POSTGRES_PASSWORD);
+    const redis = config.services.redis!;
+    expect(JSON.stringify((redis as unknown as { command: string[] }).command)).not.toContain(secrets.REDIS_PASSWORD);
+  });
+
+  it("refuses to run without the image set by scripts/compose.sh", () => {
+    const result = compose(["config"], { CHATWOOT_ENV_FILE: envFile });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("scripts/compose.sh");
+  });
+});

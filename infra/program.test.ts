@@ -1,0 +1,240 @@
+/**
+ * The program under Pulumi's mock engine (real SDK, real providers' SDKs, no network): what it
+ * registers, with which inputs and options, and what stays secret.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { ConfigError } from "./config";
+import { evaluate, isSecretValue, mockId, type Evaluation, type PlannedResource } from "./plan/engine";
+import { baseConfig, baseSecrets, pulumiConfig, TEST_PUBLIC_KEY } from "./test/fixtures";
+
+const T = {
+  server: "hcloud:index/server:Server",
+  primaryIp: "hcloud:index/primaryIp:PrimaryIp",
+  volume: "hcloud:index/volume:Volume",
+  attachment: "hcloud:index/volumeAttachment:VolumeAttachment",
+  firewall: "hcloud:index/firewall:Firewall",
+  sshKey: "hcloud:index/sshKey:SshKey",
+  rdns: "hcloud:index/rdns:Rdns",
+  rrset: "hcloud:index/zoneRrset:ZoneRrset",
+  bytes: "random:index/randomBytes:RandomBytes",
+  password: "random:index/randomPassword:RandomPassword",
+};
+
+export function byType(ev: Evaluation, type: string): PlannedResource[] {
+  return ev.resources.filter((r) => r.type === type);
+}
+export function one(ev: Evaluation, type: string, name?: string): PlannedResource {
+  const found = byType(ev, type).filter((r) => name === undefined || r.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${type} ${name ?? ""}, found ${found.map((r) => r.name).join(", ") || "none"}`);
+  return found[0]!;
+}
+
+/** Every plain (non-secret) string anywhere in a value, skipping secret-wrapped subtrees. */
+export function plainStrings(v: unknown, out: string[] = []): string[] {
+  if (isSecretValue(v)) return out;
+  if (typeof v === "string") out.push(v);
+  else if (Array.isArray(v)) v.forEach((x) => plainStrings(x, out));
+  else if (v && typeof v === "object") Object.values(v).forEach((x) => plainStrings(x, out));
+  return out;
+}
+
+/** Every value inside secret-wrapped subtrees. */
+export function secretStrings(v: unknown, out: string[] = [], inside = false): string[] {
+  if (isSecretValue(v)) return secretStrings(v.value, out, true);
+  if (typeof v === "string" && inside) out.push(v);
+  else if (Array.isArray(v)) v.forEach((x) => secretStrings(x, out, inside));
+  else if (v && typeof v === "object") Object.values(v).forEach((x) => secretStrings(x, out, inside));
+  return out;
+}
+
+describe("the stack with a production-like config", () => {
+  let ev: Evaluation;
+  beforeAll(async () => {
+    ev = await evaluate({ stack: "production", ...pulumiConfig() });
+  });
+
+  it("creates the Hetzner resources the design calls for", () => {
+    const count = (t: string) => byType(ev, t).length;
+    expect(count(T.server)).toBe(1);
+    expect(count(T.primaryIp)).toBe(2);
+    expect(count(T.volume)).toBe(1);
+    expect(count(T.attachment)).toBe(1);
+    expect(count(T.firewall)).toBe(1);
+    expect(count(T.sshKey)).toBe(1);
+    expect(count(T.rdns)).toBe(2);
+    expect(count(T.rrset)).toBe(0);
+  });
+
+  it("wires the server to its primary IPs, firewall and volume", () => {
+    const server = one(ev, T.server);
+    const [v4, v6] = ["chatwoot-ipv4", "chatwoot-ipv6"].map((n) => one(ev, T.primaryIp, n));
+    expect(server.inputs).toMatchObject({ serverType: "cx33", image: "ubuntu-24.04", location: "nbg1", backups: true });
+    const nets = server.inputs.publicNets as { ipv4: number; ipv6: number; ipv4Enabled: boolean; ipv6Enabled: boolean }[];
+    expect(nets).toHaveLength(1);
+    expect(nets[0]).toMatchObject({ ipv4Enabled: true, ipv6Enabled: true });
+    expect(v4!.inputs).toMatchObject({ type: "ipv4", autoDelete: false, deleteProtection: true, location: "nbg1" });
+    expect(v6!.inputs).toMatchObject({ type: "ipv6", autoDelete: false, deleteProtection: true });
+    expect(nets[0]!.ipv4).toBe(Number(mockId(T.primaryIp, "chatwoot-ipv4")));
+    expect(nets[0]!.ipv6).toBe(Number(mockId(T.primaryIp, "chatwoot-ipv6")));
+    expect(server.inputs.firewallIds).toEqual([Number(mockId(T.firewall, "chatwoot-firewall"))]);
+    const attachment = one(ev, T.attachment);
+    expect(attachment.inputs).toEqual({
+      automount: false,
+      serverId: Number(mockId(T.server, "chatwoot-server")),
+      volumeId: Number(mockId(T.volume, "chatwoot-data")),
+    });
+    expect(one(ev, T.volume).inputs).toMatchObject({ format: "ext4", automount: false, deleteProtection: true, size: 20 });
+  });
+
+  it("puts reverse DNS on the primary IPs, not the server", () => {
+    for (const r of byType(ev, T.rdns)) {
+      expect(r.inputs.dnsPtr).toBe("chat.example.com");
+      expect(r.inputs.primaryIpId).toEqual(expect.any(Number));
+      expect(r.inputs.serverId).toBeUndefined();
+    }
+    expect(byType(ev, T.rdns).map((r) => r.inputs.ipAddress).sort()).toEqual(["2001:db8:10::1", "203.0.113.10"]);
+  });
+
+  it("opens exactly SSH (from the allowed CIDRs), HTTP, HTTPS, HTTP/3 and ICMP", () => {
+    const rules = one(ev, T.firewall).inputs.rules as { protocol: string; port?: string; sourceIps: string[] }[];
+    const summary = rules.map((r) => `${r.protocol}/${r.port ?? "-"} from ${r.sourceIps.join(",")}`).sort();
+    expect(summary).toEqual([
+      "icmp/- from 0.0.0.0/0,::/0",
+      "tcp/22 from 198.51.100.0/24",
+      "tcp/443 from 0.0.0.0/0,::/0",
+      "tcp/80 from 0.0.0.0/0,::/0",
+      "udp/443 from 0.0.0.0/0,::/0",
+    ]);
+  });
+
+  it("protects what outlives the server, and only that", () => {
+    const protectedNames = ev.resources.filter((r) => r.options.protect).map((r) => r.name).sort();
+    expect(protectedNames).toEqual([
+      "chatwoot-ar-deterministic-key",
+      "chatwoot-ar-key-derivation-salt",
+      "chatwoot-ar-primary-key",
+      "chatwoot-data",
+      "chatwoot-ipv4",
+      "chatwoot-ipv6",
+      "chatwoot-postgres-password",
+      "chatwoot-secret-key-base",
+    ]);
+  });
+
+  it("lets the server be replaced in place of its IPs, without rebuilding for new SSH keys", () => {
+    const server = one(ev, T.server);
+    expect(server.options.deleteBeforeReplace).toBe(true);
+    expect(server.options.ignoreChanges).toEqual(["sshKeys"]);
+    expect(server.options.protect).toBe(false);
+    // userData is deliberately not ignored: a later replacement would reuse a stale value.
+    expect(server.options.ignoreChanges).not.toContain("userData");
+  });
+
+  it("keeps every child inside a component", () => {
+    for (const r of ev.resources.filter((x) => x.custom)) {
+      expect(r.options.parent, r.name).toMatch(/^chatwoot:index:/);
+    }
+  });
+
+  it("marks every generated secret as a secret output", () => {
+    for (const r of byType(ev, T.bytes)) expect(r.options.additionalSecretOutputs).toContain("hex");
+    for (const r of byType(ev, T.password)) expect(r.options.additionalSecretOutputs).toContain("result");
+    expect(byType(ev, "random:index/randomString:RandomString")).toHaveLength(0);
+    expect(byType(ev, "random:index/randomId:RandomId")).toHaveLength(0);
+  });
+
+  it("generates secrets with the sizes Rails expects", () => {
+    expect(one(ev, T.bytes, "chatwoot-secret-key-base").inputs).toEqual({ length: 64 });
+    for (const n of ["chatwoot-ar-primary-key", "chatwoot-ar-deterministic-key", "chatwoot-ar-key-derivation-salt"]) {
+      expect(one(ev, T.password, n).inputs).toEqual({ length: 32, special: false });
+    }
+  });
+
+  it("puts no secret value into any non-secret input", () => {
+    const secrets = [...Object.values(baseSecrets), ...ev.resources.flatMap((r) => secretStrings(r.inputs))];
+    const generated = ["chatwoot-secret-key-base", "chatwoot-postgres-password"]; // sanity: the fakes exist
+    expect(generated.every((n) => ev.resources.some((r) => r.name === n))).toBe(true);
+    for (const r of ev.resources) {
+      const plain = plainStrings(r.inputs).join("\n");
+      for (const s of secrets.filter((x) => x.length >= 8)) {
+        expect(plain.includes(s), `${r.name} carries a secret in a plain input`).toBe(false);
+      }
+    }
+  });
+
+  it("labels Hetzner resources and names them after the stack", () => {
+    expect(one(ev, T.server).inputs).toMatchObject({ name: "chatwoot-production", labels: { app: "chatwoot", stack: "production" } });
+    expect(one(ev, T.volume).inputs.name).toBe("chatwoot-production-data");
+  });
+
+  it("exports url and the addresses", () => {
+    expect(ev.outputs).toMatchObject({ url: "https://chat.example.com", ipv4: "203.0.113.10", ipv6: "2001:db8:10::1" });
+  });
+});
+
+describe("variations", () => {
+  it("manages A and AAAA records when a DNS zone is configured", async () => {
+    const ev = await evaluate({ stack: "production", ...pulumiConfig({ ...baseConfig, dnsZone: "example.com" }) });
+    const records = byType(ev, T.rrset).map((r) => r.inputs);
+    expect(records).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ zone: "example.com", name: "chat", type: "A", records: [{ value: "203.0.113.10" }] }),
+        expect.objectContaining({ zone: "example.com", name: "chat", type: "AAAA", records: [{ value: "2001:db8:10::1" }] }),
+      ]),
+    );
+  });
+
+  it("uses '@' for a domain at the zone apex", async () => {
+    const ev = await evaluate({ stack: "production", ...pulumiConfig({ ...baseConfig, domain: "example.com", dnsZone: "example.com" }) });
+    expect(byType(ev, T.rrset).map((r) => r.inputs.name)).toEqual(["@", "@"]);
+  });
+
+  it("uses override secrets instead of generating them", async () => {
+    const overrides = {
+      secretKeyBase: "f".repeat(128),
+      encryptionPrimaryKey: "P".repeat(32),
+      encryptionDeterministicKey: "D".repeat(32),
+      encryptionKeyDerivationSalt: "S".repeat(32),
+      adminPassword: "Restored!Passw0rd",
+    };
+    const ev = await evaluate({ stack: "production", ...pulumiConfig(baseConfig, { ...baseSecrets, ...overrides }) });
+    const names = ev.resources.map((r) => r.name);
+    for (const n of ["chatwoot-secret-key-base", "chatwoot-ar-primary-key", "chatwoot-ar-deterministic-key", "chatwoot-ar-key-derivation-salt", "chatwoot-admin-password"]) {
+      expect(names).not.toContain(n);
+    }
+    expect(names).toContain("chatwoot-postgres-password");
+  });
+
+  it("one SSH key resource per public key, named by content so order does not matter", async () => {
+    const second = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDJSbCvCvGnF+DqvwC++jPgfy2w7ub8f36qLTwgquyKG second";
+    const a = await evaluate({ stack: "p", ...pulumiConfig({ ...baseConfig, sshPublicKeys: [TEST_PUBLIC_KEY, second] }) });
+    const b = await evaluate({ stack: "p", ...pulumiConfig({ ...baseConfig, sshPublicKeys: [second, TEST_PUBLIC_KEY] }) });
+    const names = (ev: Evaluation) => byType(ev, T.sshKey).map((r) => r.name).sort();
+    expect(names(a)).toHaveLength(2);
+    expect(names(a)).toEqual(names(b));
+  });
+
+  it("registers nothing when the config is invalid", async () => {
+    let registered = -1;
+    await expect(
+      evaluate({
+        stack: "production",
+        ...pulumiConfig({ ...baseConfig, serverType: "cx22" }),
+        extraState: () => {
+          registered++;
+          return undefined;
+        },
+      }),
+    ).rejects.toBeInstanceOf(ConfigError);
+    // Only the root stack resource may have been registered.
+    expect(registered).toBeLessThanOrEqual(0);
+  });
+
+  it("is deterministic: two evaluations register identical inputs and options", async () => {
+    const a = await evaluate({ stack: "production", ...pulumiConfig() });
+    const b = await evaluate({ stack: "production", ...pulumiConfig() });
+    const view = (ev: Evaluation) => JSON.stringify(ev.resources.map((r) => [r.key, r.inputs, r.options]));
+    expect(view(a)).toEqual(view(b));
+    expect(a.resources.length).toBeGreaterThan(10);
+  });
+});

@@ -1,0 +1,76 @@
+/** Runs the project's Caddyfile with the real caddy binary on loopback, for tests. */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tls from "node:tls";
+import { repoRoot } from "../artifacts";
+import { freePort } from "./chatwoot-stub";
+import { tempDir } from "./tools";
+
+export const CADDYFILE = path.join(repoRoot, "docker/Caddyfile");
+
+export interface RunningCaddy {
+  httpsPort: number;
+  /** Root certificate of Caddy's internal CA, to verify its TLS like a real client. */
+  caFile: string;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Environment the Caddyfile reads; `env` comes from the rendered .env (CHATWOOT_FRAME_*). */
+export function caddyEnv(env: Map<string, string>, ports: { upstream: number; http: number; https: number; admin: number }, home: string) {
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_DATA_HOME: path.join(home, "data"),
+    XDG_CONFIG_HOME: path.join(home, "config"),
+    // "localhost" makes Caddy issue from its internal CA: real TLS, no ACME.
+    CHATWOOT_SITE_ADDRESS: "localhost",
+    CHATWOOT_UPSTREAM: `127.0.0.1:${ports.upstream}`,
+    CHATWOOT_FRAME_MODE: env.get("CHATWOOT_FRAME_MODE") ?? "",
+    CHATWOOT_FRAME_ORIGINS: env.get("CHATWOOT_FRAME_ORIGINS") ?? "",
+    CADDY_ADMIN: `127.0.0.1:${ports.admin}`,
+    CADDY_HTTP_PORT: String(ports.http),
+    CADDY_HTTPS_PORT: String(ports.https),
+  };
+}
+
+export async function startCaddy(env: Map<string, string>, upstreamPort: number): Promise<RunningCaddy> {
+  const home = tempDir("caddy");
+  const ports = { upstream: upstreamPort, http: await freePort(), https: await freePort(), admin: await freePort() };
+  let log = "";
+  const child: ChildProcess = spawn("caddy", ["run", "--config", CADDYFILE, "--adapter", "caddyfile"], {
+    env: caddyEnv(env, ports, home),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (d) => (log += d));
+  child.stderr!.on("data", (d) => (log += d));
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    }
+    fs.rmSync(home, { recursive: true, force: true });
+  };
+  const caFile = path.join(home, "data/caddy/pki/authorities/local/root.crt");
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    if (fs.existsSync(caFile) && (await tlsReady(ports.https))) {
+      return { httpsPort: ports.https, caFile, output: () => log, stop };
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await stop();
+  throw new Error(`caddy did not start:\n${log}`);
+}
+
+function tlsReady(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: "127.0.0.1", port, servername: "localhost", rejectUnauthorized: false }, () => {
+      s.end();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+}
