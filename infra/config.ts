@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { chatwoot } from "./chatwoot-facts";
 import { envValueProblem } from "./render/env";
-import { isCidr, isHostname, isPrivateOrLocalHost, parseOpenSshPublicKey } from "./validate";
+import { isCidr, isHostname, isPrivateOrLocalHost, parseOpenSshPublicKey, publicBlobOfOpenSshPrivateKey } from "./validate";
 
 export const CONFIG_NAMESPACE = "chatwoot";
 
@@ -354,6 +354,14 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
 function crossFieldProblems(c: PublicConfig, secrets: Partial<Record<SecretKey, string>>): string[] {
   const problems: string[] = [];
   const p = `${CONFIG_NAMESPACE}:`;
+  const privateKey = secrets.sshPrivateKey;
+  if (privateKey !== undefined && privateKey !== UNREADABLE_SECRET) {
+    const blob = publicBlobOfOpenSshPrivateKey(privateKey);
+    if (blob !== undefined && !c.sshPublicKeys.some((k) => k.trim().split(/\s+/)[1] === blob)) {
+      // Deploys would lock themselves out: the host's authorized_keys is set from sshPublicKeys.
+      problems.push(`${p}sshPrivateKey is not the private half of any key in ${p}sshPublicKeys`);
+    }
+  }
   if (c.dnsZone && c.domain !== c.dnsZone && !c.domain.endsWith(`.${c.dnsZone}`)) {
     problems.push(`${p}dnsZone "${c.dnsZone}" must contain ${p}domain "${c.domain}"`);
   }

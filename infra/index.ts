@@ -1,4 +1,17 @@
 /** Pulumi entry point: everything happens in chatwootStack(); this file only names the outputs. */
 import { chatwootStack } from "./program";
 
-export const { url, ipv4, ipv6 } = chatwootStack();
+export const {
+  url,
+  ipv4,
+  ipv6,
+  accountId,
+  inboxId,
+  inboxIdentifier,
+  webhookId,
+  // Secrets: `pulumi stack output <name> --show-secrets`.
+  adminPassword,
+  apiAccessToken,
+  platformToken,
+  webhookSecret,
+} = chatwootStack();

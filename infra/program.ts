@@ -3,15 +3,32 @@
  * the offline plan and the tests call it under Pulumi's mocks, so all three run the same code.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { cloudInitFor } from "./artifacts";
+import { bundleFiles, cloudInitFor, envSettingsFor, maskedEnvFileFor } from "./artifacts";
 import { loadConfig } from "./config";
+import { ChatwootDeployment } from "./deploy";
 import { HetznerHost } from "./host";
+import type { BundleFile } from "./render/bundle";
 import { ChatwootSecrets } from "./secrets";
 
 export interface StackOutputs {
   url: pulumi.Output<string>;
   ipv4: pulumi.Output<string>;
   ipv6: pulumi.Output<string>;
+  accountId: pulumi.Output<number>;
+  inboxId: pulumi.Output<number>;
+  inboxIdentifier: pulumi.Output<string>;
+  webhookId: pulumi.Output<number | undefined>;
+  /** Secret outputs. */
+  adminPassword: pulumi.Output<string>;
+  apiAccessToken: pulumi.Output<string>;
+  platformToken: pulumi.Output<string>;
+  webhookSecret: pulumi.Output<string>;
+}
+
+/** Test seams; `pulumi up` uses the defaults. */
+export interface StackOverrides {
+  /** Bundle files instead of those read from docker/ and scripts/. */
+  bundle?: BundleFile[];
 }
 
 /** Hetzner label values allow [a-z0-9._-]; stack names may hold more. */
@@ -19,7 +36,7 @@ function labelValue(v: string): string {
   return v.toLowerCase().replace(/[^a-z0-9._-]/g, "-").slice(0, 63);
 }
 
-export function chatwootStack(): StackOutputs {
+export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
   const config = loadConfig();
   for (const warning of config.warnings) pulumi.log.warn(warning);
 
@@ -46,11 +63,60 @@ export function chatwootStack(): StackOutputs {
     userData: cloudInitFor(config),
     labels,
   });
-  void secrets;
+
+  const deployment = new ChatwootDeployment("chatwoot", {
+    host: host.ipv4,
+    ipv6: host.ipv6,
+    serverId: host.serverId,
+    volumeId: host.volumeId,
+    sshPrivateKey: config.sshPrivateKey,
+    sshPublicKeys: config.sshPublicKeys,
+    bundle: overrides.bundle ?? bundleFiles(),
+    envSettings: envSettingsFor(config),
+    maskedEnvFile: maskedEnvFileFor(config),
+    envSecrets: pulumi
+      .all([
+        secrets.secretKeyBase,
+        secrets.encryptionPrimaryKey,
+        secrets.encryptionDeterministicKey,
+        secrets.encryptionKeyDerivationSalt,
+        secrets.postgresPassword,
+        secrets.redisPassword,
+        config.smtpPassword,
+      ])
+      .apply(([skb, primary, deterministic, salt, pg, redis, smtp]) => ({
+        SECRET_KEY_BASE: skb,
+        ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY: primary,
+        ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY: deterministic,
+        ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT: salt,
+        POSTGRES_PASSWORD: pg,
+        REDIS_PASSWORD: redis,
+        ...(smtp === undefined ? {} : { SMTP_PASSWORD: smtp }),
+      })),
+    chatwootVersion: config.chatwootVersion,
+    bootstrap: {
+      account: config.account,
+      admin: config.admin,
+      inbox: config.inbox,
+      webhook: config.webhook,
+      disableFeatures: config.disableFeatures,
+    },
+    adminPassword: secrets.adminPassword,
+    webhookSecret: secrets.webhookSecret,
+    readyAfter: [host.volumeAttachment, host.server],
+  });
 
   return {
     url: pulumi.output(`https://${config.domain}`),
     ipv4: host.ipv4,
     ipv6: host.ipv6,
+    accountId: deployment.accountId,
+    inboxId: deployment.inboxId,
+    inboxIdentifier: deployment.inboxIdentifier,
+    webhookId: deployment.webhookId,
+    adminPassword: pulumi.secret(secrets.adminPassword),
+    apiAccessToken: deployment.apiAccessToken,
+    platformToken: deployment.platformToken,
+    webhookSecret: pulumi.secret(secrets.webhookSecret),
   };
 }

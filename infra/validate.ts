@@ -62,3 +62,30 @@ export function isPrivateOrLocalHost(host: string): boolean {
   }
   return false;
 }
+
+/**
+ * The public key blob embedded in an unencrypted OpenSSH private key ("openssh-key-v1" format),
+ * base64-encoded as in an authorized_keys line; undefined for other formats (PEM) or encrypted keys.
+ */
+export function publicBlobOfOpenSshPrivateKey(pem: string): string | undefined {
+  const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]+?)-----END OPENSSH PRIVATE KEY-----/.exec(pem);
+  if (!m) return undefined;
+  const raw = Buffer.from(m[1]!.replace(/\s+/g, ""), "base64");
+  const magic = "openssh-key-v1\0";
+  if (raw.subarray(0, magic.length).toString("latin1") !== magic) return undefined;
+  let off = magic.length;
+  const str = (): Buffer | undefined => {
+    if (off + 4 > raw.length) return undefined;
+    const len = raw.readUInt32BE(off);
+    if (off + 4 + len > raw.length) return undefined;
+    const s = raw.subarray(off + 4, off + 4 + len);
+    off += 4 + len;
+    return s;
+  };
+  const cipher = str()?.toString("latin1");
+  str(); // kdf name
+  str(); // kdf options
+  if (cipher !== "none" || off + 4 > raw.length) return undefined;
+  off += 4; // number of keys
+  return str()?.toString("base64");
+}

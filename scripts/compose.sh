@@ -27,5 +27,5 @@ if [[ -z "${CHATWOOT_IMAGE:-}" ]]; then
   export CHATWOOT_IMAGE
 fi
 
-exec ${DOCKER:-docker} compose --project-name chatwoot --env-file "$CHATWOOT_ENV_FILE" \
+exec docker compose --project-name chatwoot --env-file "$CHATWOOT_ENV_FILE" \
   -f "$app_dir/bundle/docker/compose.yaml" "$@"

@@ -63,6 +63,8 @@ export interface EvaluateOptions {
   mode?: Mode;
   /** The program; defaults to the real one. */
   program?: () => Record<string, unknown>;
+  /** Id for a resource instead of the default (tests use it to simulate a new server). */
+  idFor?: (type: string, name: string) => string | undefined;
   /** Extra state per resource, merged over the defaults (tests use it to fake command output). */
   extraState?: (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown> | undefined;
 }
@@ -88,6 +90,17 @@ function fake(seed: string, length: number, alphabet = "0123456789abcdef"): stri
   return out.slice(0, length);
 }
 
+/** What bootstrap.rb prints, with stand-in ids and tokens (apply mode only). */
+export const FAKE_BOOTSTRAP_RESULT = JSON.stringify({
+  account_id: 1,
+  admin_user_id: 1,
+  inbox_id: 2,
+  inbox_identifier: "FakeInboxIdentifier00001",
+  webhook_id: 3,
+  api_access_token: "FakeApiAccessToken000001",
+  platform_token: "FakePlatformToken0000001",
+});
+
 /** Provider-computed outputs in apply mode: addresses from documentation ranges, fake secrets. */
 function computedState(a: pulumi.runtime.MockResourceArgs, id: string): Record<string, unknown> {
   const i = a.inputs as Record<string, any>;
@@ -106,7 +119,10 @@ function computedState(a: pulumi.runtime.MockResourceArgs, id: string): Record<s
       return { result: pulumi.secret(fake(a.name, i.length - specials.length, alnum) + specials) };
     }
     case "command:remote:Command":
-      return { stdout: "", stderr: "" };
+      // The bootstrap's result line, so outputs derived from it resolve under test.
+      return a.name.endsWith("-bootstrap")
+        ? { stdout: pulumi.secret(FAKE_BOOTSTRAP_RESULT), stderr: pulumi.secret("") }
+        : { stdout: "", stderr: "" };
     default:
       return {};
   }
@@ -153,7 +169,7 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
   await pulumi.runtime.setMocks(
     {
       newResource(a) {
-        const id = numericId(`${a.type}::${a.name}`);
+        const id = o.idFor?.(a.type, a.name) ?? numericId(`${a.type}::${a.name}`);
         const urn = `urn:pulumi:${o.stack}::${PROJECT}::${a.type}::${a.name}`;
         if (a.type !== "pulumi:pulumi:Stack") {
           registered.push({ key: `${a.type}::${a.name}`, type: a.type, name: a.name, urn, custom: a.custom ?? true, inputs: a.inputs });

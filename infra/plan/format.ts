@@ -28,6 +28,16 @@ function flags(r: PlannedResource): string {
   return f.length ? `  [${f.join("; ")}]` : "";
 }
 
+/** A remote step in a few lines: the script it runs, and its own summary comments. */
+export function commandSummary(create: string): string[] {
+  const lines = create.split("\n");
+  const out: string[] = [];
+  if (!lines[0]!.startsWith("set ")) out.push(`runs: ${lines[0]}`);
+  else out.push(`runs: inline script (${lines.filter((l) => !l.startsWith("#")).length} lines, sha256 ${shortHash(create)})`);
+  for (const l of lines) if (/^# \S/.test(l)) out.push(l);
+  return out;
+}
+
 export function formatResources(ev: Evaluation): string[] {
   const lines: string[] = [];
   const children = new Map<string | undefined, PlannedResource[]>();
@@ -41,7 +51,13 @@ export function formatResources(ev: Evaluation): string[] {
     lines.push(`${pad}+ ${r.type}  ${r.name}${flags(r)}`);
     const facts = factsFor(r.type);
     for (const key of facts.show) {
-      if (key in r.inputs) lines.push(`${pad}    ${key}: ${displayValue(r.inputs[key])}`);
+      if (!(key in r.inputs)) continue;
+      const v = r.inputs[key];
+      if (r.type === "command:remote:Command" && key === "create" && typeof v === "string") {
+        for (const l of commandSummary(v)) lines.push(`${pad}    ${l}`);
+      } else {
+        lines.push(`${pad}    ${key}: ${displayValue(v)}`);
+      }
     }
     const forcing = facts.replaceOn.filter((k) => k in r.inputs && !r.options.ignoreChanges.includes(k));
     if (forcing.length) lines.push(`${pad}    replaced if these change: ${forcing.join(", ")}`);

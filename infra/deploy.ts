@@ -1,0 +1,269 @@
+/**
+ * The remote steps that turn a fresh server into a working Chatwoot, over SSH with
+ * @pulumi/command: wait-ready → upload → write-env → deploy → bootstrap → verify.
+ *
+ * Re-run rules (what a preview shows):
+ *   - a new server (server id in `triggers`) replaces, and so re-runs, every step;
+ *   - content changes are plain input changes (hashes and the version in the command text, secrets
+ *     in stdin), so only the steps that depend on them update:
+ *       bundle file → upload, deploy, verify     env value → write-env, deploy, verify
+ *       version → deploy, verify                 bootstrap field → bootstrap, verify
+ *   - nothing changed → nothing runs.
+ * No step has a `delete` script, so a dead old server can never block a rebuild.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { hostLayout, volumeDevicePath } from "./layout";
+import { manifestSummary, renderBundle, type BundleFile } from "./render/bundle";
+import {
+  renderBootstrapCommand,
+  renderDeployCommand,
+  renderUploadCommand,
+  renderVerifyCommand,
+  renderWaitReadyCommand,
+  renderWriteEnvCommand,
+} from "./render/commands";
+import { renderEnvFile, type EnvSecrets, type EnvSettings } from "./render/env";
+import { sha256 } from "./render/hash";
+
+/** What the bootstrap converges to (non-secret part). */
+export interface BootstrapSettings {
+  account: { name: string; locale: string };
+  admin: { email: string; name: string };
+  inbox: { name: string };
+  webhook?: { url: string; name: string; subscriptions: string[] };
+  disableFeatures: string[];
+}
+
+export interface ChatwootDeploymentArgs {
+  /** Address the steps connect to: the primary IPv4, stable across server rebuilds. */
+  host: pulumi.Input<string>;
+  /** The primary IPv6, for verify's DNS advice. */
+  ipv6: pulumi.Input<string>;
+  /** The server's id: when it changes (a new server), every step runs again. */
+  serverId: pulumi.Input<string>;
+  /** The data volume's id, mounted by device id. */
+  volumeId: pulumi.Input<string>;
+  /** Private key for root; absent only in previews, where no step connects. */
+  sshPrivateKey?: pulumi.Input<string>;
+  /** Public keys written to root's authorized_keys. */
+  sshPublicKeys: string[];
+  /** Static files copied to the host (docker/, scripts/). */
+  bundle: BundleFile[];
+  /** Non-secret env settings. */
+  envSettings: EnvSettings;
+  /** The env file with secrets masked, shown in the write-env step's command text. */
+  maskedEnvFile: string;
+  /** Secret env values. */
+  envSecrets: pulumi.Input<EnvSecrets>;
+  /** Chatwoot release tag, e.g. v4.15.1. */
+  chatwootVersion: string;
+  /** What the bootstrap creates or updates. */
+  bootstrap: BootstrapSettings;
+  /** Admin password, used only when the admin is first created. */
+  adminPassword: pulumi.Input<string>;
+  /** Signing secret set on the account webhook. */
+  webhookSecret: pulumi.Input<string>;
+  /** Resources that must exist before the first step (e.g. the volume attachment). */
+  readyAfter: pulumi.Resource[];
+}
+
+/** The bootstrap's result line, as bootstrap.rb prints it. */
+export interface BootstrapResult {
+  account_id: number;
+  inbox_id: number;
+  inbox_identifier: string;
+  webhook_id: number | null;
+  api_access_token: string;
+  platform_token: string;
+}
+
+export function parseBootstrapResult(stdout: string): BootstrapResult {
+  const line = stdout.trim().split("\n").at(-1) ?? "";
+  let parsed: Partial<BootstrapResult>;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    throw new Error("bootstrap did not print its JSON result line");
+  }
+  for (const key of ["account_id", "inbox_id", "inbox_identifier", "api_access_token", "platform_token"] as const) {
+    if (parsed[key] === undefined || parsed[key] === null) throw new Error(`bootstrap result lacks ${key}`);
+  }
+  return parsed as BootstrapResult;
+}
+
+/** Secret-free hash of the bootstrap settings, shown in the bootstrap step's command text. */
+export function bootstrapSettingsHash(b: BootstrapSettings): string {
+  return sha256(JSON.stringify(b));
+}
+
+export class ChatwootDeployment extends pulumi.ComponentResource {
+  public readonly accountId: pulumi.Output<number>;
+  public readonly inboxId: pulumi.Output<number>;
+  public readonly inboxIdentifier: pulumi.Output<string>;
+  public readonly webhookId: pulumi.Output<number | undefined>;
+  public readonly apiAccessToken: pulumi.Output<string>;
+  public readonly platformToken: pulumi.Output<string>;
+
+  private readonly args: ChatwootDeploymentArgs;
+  private readonly connection: command.types.input.remote.ConnectionArgs;
+  private readonly paths = { appDir: hostLayout.appDir, dataDir: hostLayout.dataDir };
+
+  constructor(name: string, args: ChatwootDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("chatwoot:index:ChatwootDeployment", name, {}, opts);
+    this.args = args;
+    this.connection = {
+      host: args.host,
+      user: "root",
+      // A fresh server needs a minute or two before sshd answers: retry for up to ~10 minutes.
+      privateKey: args.sshPrivateKey ?? pulumi.secret("not-needed-for-previews"),
+      dialErrorLimit: 60,
+      perDialTimeout: 10,
+    };
+
+    const bundle = renderBundle(args.bundle);
+    const maskedEnv = args.maskedEnvFile;
+    const envFile = pulumi.secret(pulumi.output(args.envSecrets).apply((s) => renderEnvFile(args.envSettings, s)));
+
+    const ready = this.waitReady(name);
+    const upload = this.upload(name, bundle, ready);
+    const writeEnv = this.writeEnv(name, envFile, maskedEnv, ready);
+    const deploy = this.deploy(name, { bundleHash: bundle.hash, maskedEnvHash: sha256(maskedEnv), envFile }, [upload, writeEnv]);
+    const bootstrap = this.runBootstrap(name, deploy);
+    const result = bootstrap.stdout.apply(parseBootstrapResult);
+    this.verify(name, { bundleHash: bundle.hash, maskedEnvHash: sha256(maskedEnv), envFile, result }, bootstrap);
+
+    // Ids are not secret, though they come from a secret stdout.
+    this.accountId = pulumi.unsecret(result.apply((r) => r.account_id));
+    this.inboxId = pulumi.unsecret(result.apply((r) => r.inbox_id));
+    this.inboxIdentifier = pulumi.unsecret(result.apply((r) => r.inbox_identifier));
+    this.webhookId = pulumi.unsecret(result.apply((r) => r.webhook_id ?? undefined));
+    this.apiAccessToken = pulumi.secret(result.apply((r) => r.api_access_token));
+    this.platformToken = pulumi.secret(result.apply((r) => r.platform_token));
+    this.registerOutputs({ accountId: this.accountId, inboxId: this.inboxId });
+  }
+
+  /** Options shared by every step: a child of this component, re-created on a new server. */
+  private step(
+    name: string,
+    args: Omit<command.remote.CommandArgs, "connection" | "triggers" | "addPreviousOutputInEnv">,
+    dependsOn: pulumi.Resource[],
+    opts: { secretOutput: boolean },
+  ): command.remote.Command {
+    return new command.remote.Command(
+      name,
+      {
+        ...args,
+        connection: this.connection,
+        // Only "new host" replaces a step; every content change is an in-place update.
+        triggers: [this.args.serverId],
+        // Default sshd refuses Setenv of PULUMI_COMMAND_*; the previous output is never needed.
+        addPreviousOutputInEnv: false,
+        ...(opts.secretOutput ? { logging: "none" as const } : {}),
+      },
+      {
+        parent: this,
+        dependsOn,
+        // Output that may carry secrets is stored encrypted (the provider never marks it).
+        ...(opts.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
+      },
+    );
+  }
+
+  private waitReady(name: string): command.remote.Command {
+    const device = pulumi.output(this.args.volumeId).apply(volumeDevicePath);
+    return this.step(
+      `${name}-wait-ready`,
+      {
+        create: device.apply((volumeDevice) => renderWaitReadyCommand({ ...this.paths, volumeDevice })),
+        stdin: this.args.sshPublicKeys.map((k) => k.trim()).join("\n") + "\n",
+      },
+      this.args.readyAfter,
+      { secretOutput: false },
+    );
+  }
+
+  private upload(name: string, bundle: ReturnType<typeof renderBundle>, ready: pulumi.Resource): command.remote.Command {
+    return this.step(
+      `${name}-upload`,
+      { create: renderUploadCommand(this.paths, bundle, manifestSummary(this.args.bundle)), stdin: bundle.payload },
+      [ready],
+      { secretOutput: false },
+    );
+  }
+
+  private writeEnv(name: string, envFile: pulumi.Output<string>, maskedEnv: string, ready: pulumi.Resource): command.remote.Command {
+    return this.step(`${name}-write-env`, { create: renderWriteEnvCommand(this.paths, maskedEnv), stdin: envFile }, [ready], {
+      secretOutput: true,
+    });
+  }
+
+  private deploy(
+    name: string,
+    d: { bundleHash: string; maskedEnvHash: string; envFile: pulumi.Output<string> },
+    after: pulumi.Resource[],
+  ): command.remote.Command {
+    return this.step(
+      `${name}-deploy`,
+      {
+        create: renderDeployCommand(this.paths, { version: this.args.chatwootVersion, ...d }),
+        // The env file's hash: a rotated secret changes it (and re-deploys) without showing anything.
+        stdin: pulumi.secret(d.envFile.apply((e) => `${sha256(e)}\n`)),
+      },
+      after,
+      // Deploy output (pulls, migrations, health) is for operators; it carries no secrets.
+      { secretOutput: false },
+    );
+  }
+
+  private runBootstrap(name: string, deploy: pulumi.Resource): command.remote.Command {
+    const b = this.args.bootstrap;
+    const input = pulumi
+      .all([this.args.adminPassword, this.args.webhookSecret])
+      .apply(([password, webhookSecret]) =>
+        JSON.stringify({
+          account: b.account,
+          admin: { ...b.admin, password },
+          inbox: b.inbox,
+          webhook: b.webhook ? { ...b.webhook, secret: webhookSecret } : null,
+          disable_features: b.disableFeatures,
+        }),
+      );
+    return this.step(
+      `${name}-bootstrap`,
+      { create: renderBootstrapCommand(this.paths, bootstrapSettingsHash(b)), stdin: pulumi.secret(input) },
+      [deploy],
+      // stdout carries the API and platform tokens.
+      { secretOutput: true },
+    );
+  }
+
+  private verify(
+    name: string,
+    v: { bundleHash: string; maskedEnvHash: string; envFile: pulumi.Output<string>; result: pulumi.Output<BootstrapResult> },
+    bootstrap: pulumi.Resource,
+  ): command.remote.Command {
+    const a = this.args;
+    const checked = sha256(
+      JSON.stringify([v.bundleHash, v.maskedEnvHash, a.chatwootVersion, bootstrapSettingsHash(a.bootstrap)]),
+    );
+    const create = pulumi.all([a.host, a.ipv6]).apply(([v4, v6]) =>
+      renderVerifyCommand(
+        this.paths,
+        { domain: a.envSettings.domain, version: a.chatwootVersion, frameOrigins: a.envSettings.embedAllowedOrigins, inputsHash: checked },
+        { v4, v6 },
+      ),
+    );
+    const probe = pulumi.all([v.result, v.envFile]).apply(([r, env]) =>
+      JSON.stringify({
+        api_token: r.api_access_token,
+        account_id: r.account_id,
+        inbox_id: r.inbox_id,
+        webhook_url: a.bootstrap.webhook?.url ?? null,
+        // Rotated secrets change the env but nothing above; this makes verify re-run with deploy.
+        env_sha256: sha256(env),
+      }),
+    );
+    return this.step(`${name}-verify`, { create, stdin: pulumi.secret(probe) }, [bootstrap], { secretOutput: true });
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The shell text of each remote step, as pure functions. What changes between deploys (bundle file
+ * hashes, the masked env, the version) is written into the text on purpose: a preview then shows a
+ * readable diff of exactly what will change on the host. Secrets never appear here; they travel on
+ * the steps' stdin.
+ */
+import type { RenderedBundle } from "./bundle";
+import { shortHash } from "./hash";
+
+export interface HostPaths {
+  /** e.g. /opt/chatwoot */
+  appDir: string;
+  /** e.g. /srv/chatwoot */
+  dataDir: string;
+}
+
+/** Single-quotes a word for sh. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const comment = (lines: string[]) => lines.map((l) => `# ${l}`.trimEnd()).join("\n");
+
+/**
+ * Waits for cloud-init, mounts the data volume by its stable device id (fstab, nofail), and sets
+ * root's authorized_keys to the configured public keys (stdin), so key rotation needs no rebuild.
+ */
+export function renderWaitReadyCommand(p: HostPaths & { volumeDevice: string }): string {
+  const mnt = shellQuote(p.dataDir);
+  const dev = shellQuote(p.volumeDevice);
+  return `set -eu
+# cloud-init: 0 = done, 2 = done with recoverable errors (both fine), anything else is a failure.
+rc=0; cloud-init status --wait >/dev/null 2>&1 || rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then
+  echo "cloud-init failed (exit $rc); see /var/log/cloud-init-output.log on the server" >&2; exit 1
+fi
+docker compose version >/dev/null 2>&1 || { echo "docker compose is not installed: cloud-init did not finish" >&2; exit 1; }
+# The data volume, by device id: automount is unreliable when a volume is re-attached.
+dev=${dev}
+i=0; while [ ! -e "$dev" ] && [ "$i" -lt 60 ]; do sleep 2; i=$((i + 1)); done
+[ -e "$dev" ] || { echo "the data volume ($dev) is not attached to this server" >&2; exit 1; }
+mkdir -p ${mnt}
+line="$dev ${p.dataDir} ext4 defaults,nofail,discard 0 2"
+if ! grep -qxF "$line" /etc/fstab; then
+  grep -v "[[:space:]]${p.dataDir}[[:space:]]" /etc/fstab > /etc/fstab.new || true
+  echo "$line" >> /etc/fstab.new && mv /etc/fstab.new /etc/fstab
+fi
+mountpoint -q ${mnt} || mount ${mnt}
+[ "$(findmnt -n -o SOURCE ${mnt})" = "$(readlink -f "$dev")" ] || { echo "${p.dataDir} is not the data volume" >&2; exit 1; }
+install -d -m 0700 ${shellQuote(p.appDir)}
+# authorized_keys: exactly the configured keys (stdin).
+umask 077; mkdir -p /root/.ssh
+cat > /root/.ssh/authorized_keys.new
+[ -s /root/.ssh/authorized_keys.new ] || { echo "refusing to write an empty authorized_keys" >&2; exit 1; }
+mv -f /root/.ssh/authorized_keys.new /root/.ssh/authorized_keys
+echo "ready: cloud-init done, ${p.dataDir} mounted from $dev"`;
+}
+
+/**
+ * Receives the bundle on stdin (one file per line: mode, sha256, path, base64), checks every
+ * file, and swaps it in whole, so files removed from the repository disappear from the host too.
+ */
+export function renderUploadCommand(p: HostPaths, bundle: RenderedBundle, summary: string[]): string {
+  const app = shellQuote(p.appDir);
+  const count = bundle.manifest.trimEnd().split("\n").length;
+  return `set -eu
+app=${app}
+install -d -m 0700 "$app"
+staging=$(mktemp -d "$app/.bundle-XXXXXX")
+trap 'rm -rf "$staging"' EXIT
+while read -r mode sum path data; do
+  case "$path" in ""|/*|*..*) echo "unsafe path in bundle: $path" >&2; exit 1 ;; esac
+  mkdir -p "$staging/$(dirname "$path")"
+  printf '%s' "$data" | base64 -d > "$staging/$path"
+  chmod "$mode" "$staging/$path"
+  echo "$sum  $staging/$path" | sha256sum -c --quiet - >/dev/null 2>&1 || { echo "checksum mismatch: $path" >&2; exit 1; }
+  echo "$mode $sum $path" >> "$staging/MANIFEST"
+done
+[ "$(wc -l < "$staging/MANIFEST")" -eq ${count} ] || { echo "bundle incomplete: expected ${count} files" >&2; exit 1; }
+rm -rf "$app/bundle.old"
+if [ -d "$app/bundle" ]; then mv "$app/bundle" "$app/bundle.old"; fi
+mv "$staging" "$app/bundle" && chmod 0755 "$app/bundle"
+trap - EXIT
+rm -rf "$app/bundle.old"
+echo "bundle ${shortHash(bundle.manifest)}: ${count} files in $app/bundle"
+${comment(["files:", ...summary.map((s) => `  ${s}`)])}`;
+}
+
+/** Writes the env file from stdin, mode 0600, atomically. The masked copy is only a comment. */
+export function renderWriteEnvCommand(p: HostPaths, maskedEnv: string): string {
+  const file = shellQuote(`${p.appDir}/.env`);
+  const tmp = shellQuote(`${p.appDir}/.env.new`);
+  return `set -eu
+umask 077
+install -d -m 0700 ${shellQuote(p.appDir)}
+cat > ${tmp}
+grep -q '^SECRET_KEY_BASE=' ${tmp} || { rm -f ${tmp}; echo "received env file is incomplete" >&2; exit 1; }
+mv -f ${tmp} ${file}
+echo "wrote ${p.appDir}/.env"
+${comment(["env file, secrets masked (the real one arrives on stdin):", ...maskedEnv.trimEnd().split("\n").map((l) => `  ${l.replace(/^# /, "")}`)])}`;
+}
+
+/** Runs deploy.sh; the env file's sha256 comes on stdin so deploy.sh can check what it runs with. */
+export function renderDeployCommand(p: HostPaths, d: { version: string; bundleHash: string; maskedEnvHash: string }): string {
+  return `${shellQuote(`${p.appDir}/bundle/scripts/deploy.sh`)} --version ${shellQuote(d.version)}
+${comment([`bundle ${d.bundleHash.slice(0, 12)}, env (masked) ${d.maskedEnvHash.slice(0, 12)}`])}`;
+}
+
+/** Runs the bootstrap inside the rails container; its JSON config (with secrets) comes on stdin. */
+export function renderBootstrapCommand(p: HostPaths, configHash: string): string {
+  return `${shellQuote(`${p.appDir}/bundle/scripts/bootstrap.sh`)}
+${comment([`bootstrap config ${configHash.slice(0, 12)} (secrets excluded)`])}`;
+}
+
+export interface VerifyTarget {
+  domain: string;
+  /** Release tag, e.g. v4.15.1; /api reports it without the v. */
+  version: string;
+  frameOrigins: string[];
+  /** Hashes of everything verify checks, so any change re-runs it. */
+  inputsHash: string;
+}
+
+/** Runs verify.sh with what it must find; the API token and ids come on stdin. */
+export function renderVerifyCommand(p: HostPaths, v: VerifyTarget, publicIps: { v4: string; v6: string }): string {
+  const args = [
+    "--domain", v.domain,
+    "--version", v.version,
+    "--frame-origins", v.frameOrigins.join(" "),
+    "--public-ipv4", publicIps.v4,
+    "--public-ipv6", publicIps.v6,
+  ].map(shellQuote);
+  return `${shellQuote(`${p.appDir}/bundle/scripts/verify.sh`)} ${args.join(" ")}
+${comment([`checks ${v.inputsHash.slice(0, 12)}`])}`;
+}

@@ -1,0 +1,286 @@
+# frozen_string_literal: true
+
+# TEST STAND-INS, NOT CHATWOOT. In-memory imitations of the Chatwoot v4.15.1 models that
+# scripts/bootstrap.rb touches, with just the ActiveRecord surface it uses (find_by, where,
+# find_or_initialize_by, create!, save!, changed?, …) and the validations that matter to it
+# (password rules, webhook URL and events). Compatibility with the real models rests on
+# shared/reference/chatwoot.md §4–5; these prove the bootstrap's own logic: idempotency, in-place
+# updates, error handling.
+#
+# State survives between runs in the file named by FAKE_CHATWOOT_DB (Marshal), and every write is
+# appended to FAKE_CHATWOOT_LOG as "create|update|destroy <Model> <id> [fields]".
+
+require 'digest'
+require 'securerandom'
+
+module ActiveRecord
+  class RecordInvalid < StandardError; end
+
+  # No rollback here: the stand-in only lets bootstrap.rb's transaction block run.
+  class Base
+    def self.transaction = yield
+  end
+end
+
+module FakeDB
+  class << self
+    attr_reader :tables, :redis
+
+    def load
+      path = ENV.fetch('FAKE_CHATWOOT_DB')
+      data = File.exist?(path) ? Marshal.load(File.binread(path)) : { tables: {}, redis: { 'CHATWOOT_INSTALLATION_ONBOARDING' => true } }
+      @tables = data[:tables]
+      @redis = data[:redis]
+    end
+
+    def save
+      File.binwrite(ENV.fetch('FAKE_CHATWOOT_DB'), Marshal.dump({ tables: @tables, redis: @redis }))
+    end
+
+    def table(model)
+      @tables[model] ||= []
+    end
+
+    def next_id(model)
+      (table(model).map(&:id).max || 0) + 1
+    end
+
+    def log(line)
+      File.open(ENV.fetch('FAKE_CHATWOOT_LOG'), 'a') { |f| f.puts(line) }
+    end
+  end
+end
+
+class FakeRelation
+  include Enumerable
+
+  def initialize(model, conditions = {})
+    @model = model
+    @conditions = conditions
+  end
+
+  def where(conditions) = FakeRelation.new(@model, @conditions.merge(conditions))
+  def each(&) = to_a.each(&)
+  def to_a = FakeDB.table(@model.name).select { |r| r.matches?(@conditions) }
+  def find_by(conditions) = where(conditions).first
+  def find_or_initialize_by(conditions) = find_by(conditions) || @model.new(@conditions.merge(conditions))
+  def find_or_create_by!(conditions) = find_by(conditions) || @model.create!(@conditions.merge(conditions))
+end
+
+class FakeRecord
+  attr_accessor :id
+
+  class << self
+    attr_reader :fields
+
+    def columns(*names)
+      @fields = names
+      attr_accessor(*names)
+    end
+
+    def all = FakeRelation.new(self)
+    def where(conditions) = all.where(conditions)
+    def find_by(conditions) = all.find_by(conditions)
+    def find_or_initialize_by(conditions) = all.find_or_initialize_by(conditions)
+    def find_or_create_by!(conditions) = all.find_or_create_by!(conditions)
+    def create!(attrs = {}) = new(attrs).tap(&:save!)
+  end
+
+  def initialize(attrs = {})
+    assign(attrs)
+    @persisted = false
+  end
+
+  def assign(attrs)
+    attrs.each { |k, v| public_send("#{k}=", v) }
+  end
+
+  def attributes = self.class.fields.to_h { |f| [f, deep_copy(public_send(f))] }
+  def matches?(conditions) = conditions.all? { |k, v| public_send(k).to_s == v.to_s }
+  def new_record? = !@persisted
+  def persisted? = @persisted
+  def changed? = changed_fields.any?
+  def changed_fields = @persisted ? attributes.keys.reject { |k| attributes[k] == @snapshot[k] } : attributes.keys
+  def validate!; end
+
+  def save!
+    validate!
+    if @persisted
+      fields = changed_fields
+      FakeDB.log("update #{self.class.name} #{id} #{fields.join(',')}") unless fields.empty?
+    else
+      self.id = FakeDB.next_id(self.class.name)
+      FakeDB.table(self.class.name) << self
+      @persisted = true
+      FakeDB.log("create #{self.class.name} #{id}")
+      @snapshot = attributes
+      after_create
+    end
+    @snapshot = attributes
+    true
+  end
+
+  def update!(attrs)
+    assign(attrs)
+    save!
+  end
+
+  def destroy!
+    FakeDB.table(self.class.name).delete(self)
+    FakeDB.log("destroy #{self.class.name} #{id}")
+  end
+
+  def after_create; end
+
+  private
+
+  def deep_copy(value) = Marshal.load(Marshal.dump(value))
+
+  def invalid!(message)
+    raise ActiveRecord::RecordInvalid, "Validation failed: #{message}"
+  end
+end
+
+module AccessTokenable
+  def access_token = AccessToken.find_by(owner_type: self.class.name, owner_id: id)
+  def after_create = AccessToken.create!(owner_type: self.class.name, owner_id: id, token: SecureRandom.alphanumeric(24))
+end
+
+class AccessToken < FakeRecord
+  columns :owner_type, :owner_id, :token
+end
+
+class InstallationConfig < FakeRecord
+  columns :name, :value, :locked
+end
+
+class Redis
+  module Alfred
+    CHATWOOT_INSTALLATION_ONBOARDING = 'CHATWOOT_INSTALLATION_ONBOARDING'
+    def self.delete(key)
+      FakeDB.log("redis-delete #{key}") if FakeDB.redis.delete(key)
+    end
+  end
+end
+
+class User < FakeRecord
+  include AccessTokenable
+  columns :email, :name, :type, :encrypted_password, :confirmed_at
+  attr_reader :password
+  attr_accessor :password_confirmation
+
+  SPECIALS = "!@#$%^&*()_+-=[]{}|'"
+
+  def self.from_email(email) = find_by(email: email.downcase)
+  def password=(value)
+    @password = value
+    self.encrypted_password = "sha256:#{Digest::SHA256.hexdigest(value)}"
+  end
+
+  def skip_confirmation! = (self.confirmed_at ||= Time.now.utc.to_s)
+  def confirmed? = !confirmed_at.nil?
+  def account_users = AccountUser.where(user_id: id)
+
+  # Devise validatable + Chatwoot's secure_password rules (messages name rules, never values).
+  def validate!
+    invalid!("Name can't be blank") if name.to_s.strip.empty?
+    invalid!('Email is invalid') unless email.to_s.match?(/\A[^@\s]+@[^@\s]+\z/)
+    return unless @password
+
+    invalid!('Password is too short (minimum is 6 characters)') if @password.length < 6
+    invalid!('Password must contain uppercase, lowercase, digit and special characters') unless
+      @password.match?(/[A-Z]/) && @password.match?(/[a-z]/) && @password.match?(/\d/) && @password.chars.any? { |c| SPECIALS.include?(c) }
+    invalid!("Password confirmation doesn't match Password") if @password != password_confirmation
+  end
+end
+
+class Account < FakeRecord
+  columns :name, :locale, :custom_attributes, :enabled_features
+  FEATURES = %w[help_center agent_bots campaigns macros automations integrations reports crm channel_website
+                captain_integration captain_tasks sla audit_logs].freeze
+  DEFAULT_ENABLED = %w[help_center agent_bots campaigns macros automations integrations reports crm channel_website captain_tasks].freeze
+
+  def initialize(attrs = {})
+    super
+    self.custom_attributes ||= {}
+    self.enabled_features ||= DEFAULT_ENABLED.dup
+  end
+
+  def validate! = (invalid!("Name can't be blank") if name.to_s.strip.empty?)
+  def inboxes = Inbox.where(account_id: id)
+  def webhooks = Webhook.where(account_id: id)
+  def feature_enabled?(name) = enabled_features.include?(name.to_s)
+  def respond_to_missing?(method, include_private = false) = feature_method?(method) || super
+
+  def method_missing(method, *args)
+    return feature_enabled?(method.to_s.delete_prefix('feature_').delete_suffix('?')) if feature_method?(method)
+
+    super
+  end
+
+  def disable_features!(*names)
+    self.enabled_features = enabled_features - names.map(&:to_s)
+    save!
+  end
+
+  private
+
+  def feature_method?(method) = method.to_s.match?(/\Afeature_(\w+)\?\z/) && FEATURES.include?(method.to_s[8..-2])
+end
+
+class AccountUser < FakeRecord
+  columns :account_id, :user_id, :role
+  def account = Account.find_by(id: account_id)
+  def role=(value)
+    @role = value.to_s
+  end
+end
+
+module Channel
+  class Api < FakeRecord
+    columns :account_id, :webhook_url, :hmac_mandatory, :additional_attributes, :identifier
+    def after_create = update!(identifier: SecureRandom.alphanumeric(24))
+  end
+end
+
+class Inbox < FakeRecord
+  columns :account_id, :name, :channel_type, :channel_id
+
+  def channel=(channel)
+    self.channel_type = channel.class.name
+    self.channel_id = channel.id
+  end
+
+  def channel = Channel::Api.find_by(id: channel_id)
+  def validate! = (invalid!("Name can't be blank") if name.to_s.strip.empty?)
+end
+
+class Webhook < FakeRecord
+  columns :account_id, :url, :name, :webhook_type, :subscriptions, :secret
+  ALLOWED_WEBHOOK_EVENTS = %w[conversation_status_changed conversation_updated conversation_created contact_created
+                              contact_updated message_created message_updated webwidget_triggered inbox_created
+                              inbox_updated conversation_typing_on conversation_typing_off].freeze
+
+  def validate!
+    invalid!('Url is invalid') unless url.to_s.match?(%r{\Ahttps?://\S+\z})
+    invalid!('Subscriptions Invalid events') unless subscriptions.is_a?(Array) && !subscriptions.empty? &&
+                                                    (subscriptions - ALLOWED_WEBHOOK_EVENTS).empty?
+  end
+end
+
+class PlatformApp < FakeRecord
+  include AccessTokenable
+  columns :name
+end
+
+class PlatformAppPermissible < FakeRecord
+  columns :platform_app_id, :permissible_type, :permissible_id
+
+  def self.find_or_create_by!(platform_app:, permissible:)
+    attrs = { platform_app_id: platform_app.id, permissible_type: permissible.class.name, permissible_id: permissible.id }
+    find_by(attrs) || create!(attrs)
+  end
+end
+
+FakeDB.load
+at_exit { FakeDB.save }

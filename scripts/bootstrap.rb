@@ -1,0 +1,223 @@
+# frozen_string_literal: true
+
+# Idempotent bootstrap of a Chatwoot installation, run inside the rails container with
+# `rails runner` (scripts/bootstrap.sh). Reads its config as JSON on stdin and prints one line,
+# "CHATWOOT_BOOTSTRAP_RESULT {json}", with the ids and tokens an integrating app needs.
+#
+# Every run converges to the config: the first run creates, later runs find the same records
+# (same ids) and update what changed in place. Secrets from stdin are never printed.
+#
+# Identity of what it manages:
+#   admin     the user with admin.email
+#   account   the account tagged custom_attributes.managed_by = MANAGED_BY (else: by name, then tagged)
+#   inbox     the API inbox tagged additional_attributes.managed_by (else: by name, then tagged)
+#   webhook   the account webhook with webhook.url; other webhooks carrying the managed name are removed
+#   platform  the platform app named PLATFORM_APP_NAME, with permission on the account and the admin
+
+require 'json'
+
+module ChatwootBootstrap
+  MANAGED_BY = 'chatwoot-hetzner'
+  PLATFORM_APP_NAME = 'chatwoot-hetzner'
+  RESULT_MARKER = 'CHATWOOT_BOOTSTRAP_RESULT'
+
+  class InputError < StandardError; end
+
+  module_function
+
+  def main(stdin = $stdin, stdout = $stdout, stderr = $stderr)
+    config = parse(stdin.read)
+    # All or nothing: a failure half-way leaves the database as it was.
+    result = ActiveRecord::Base.transaction { converge(config) }
+    stdout.puts("#{RESULT_MARKER} #{JSON.generate(result)}")
+    stdout.flush
+    0
+  rescue InputError => e
+    stderr.puts("bootstrap: invalid input: #{e.message}")
+    2
+  rescue StandardError => e
+    # Validation messages name fields, never values; the backtrace shows where it stopped.
+    stderr.puts("bootstrap: #{e.class}: #{e.message}")
+    stderr.puts(e.backtrace.first(5).map { |l| "  #{l}" })
+    1
+  end
+
+  def parse(text)
+    config = JSON.parse(text.to_s)
+    raise InputError, 'expected a JSON object' unless config.is_a?(Hash)
+
+    require_string(config, 'account', 'name')
+    require_string(config, 'admin', 'email')
+    require_string(config, 'admin', 'name')
+    require_string(config, 'admin', 'password')
+    require_string(config, 'inbox', 'name')
+    webhook = config['webhook']
+    unless webhook.nil?
+      raise InputError, 'webhook must be an object' unless webhook.is_a?(Hash)
+
+      require_string(config, 'webhook', 'url')
+      require_string(config, 'webhook', 'secret')
+      subs = webhook['subscriptions']
+      raise InputError, 'webhook.subscriptions must be a non-empty list' unless subs.is_a?(Array) && !subs.empty?
+    end
+    features = config.fetch('disable_features', [])
+    raise InputError, 'disable_features must be a list of names' unless features.is_a?(Array) && features.all?(String)
+
+    config
+  rescue JSON::ParserError
+    raise InputError, 'stdin is not JSON'
+  end
+
+  def require_string(config, section, key)
+    value = config[section].is_a?(Hash) ? config[section][key] : nil
+    raise InputError, "#{section}.#{key} is required" unless value.is_a?(String) && !value.strip.empty?
+  end
+
+  def converge(config)
+    created = []
+    close_signup
+    finish_onboarding
+    admin = ensure_admin(config['admin'], created)
+    account = ensure_account(config['account'], admin, created)
+    ensure_membership(account, admin, created)
+    inbox = ensure_inbox(account, config['inbox'], created)
+    webhook, removed = ensure_webhook(account, config['webhook'], created)
+    platform_app = ensure_platform_app(account, admin, created)
+    disabled = disable_features(account, config.fetch('disable_features', []))
+
+    {
+      account_id: account.id,
+      admin_user_id: admin.id,
+      inbox_id: inbox.id,
+      inbox_identifier: inbox.channel.identifier,
+      webhook_id: webhook&.id,
+      api_access_token: admin.access_token.token,
+      platform_token: platform_app.access_token.token,
+      created: created,
+      removed_webhooks: removed,
+      disabled_features: disabled
+    }
+  end
+
+  # Signup stays off whatever the env says: since v3.6 the database value wins.
+  def close_signup
+    setting = InstallationConfig.find_or_initialize_by(name: 'ENABLE_ACCOUNT_SIGNUP')
+    return if setting.persisted? && setting.value == false
+
+    setting.value = false
+    setting.locked = false
+    setting.save!
+  end
+
+  # The seed sets a Redis flag that redirects every dashboard visit to the onboarding wizard.
+  def finish_onboarding
+    Redis::Alfred.delete(Redis::Alfred::CHATWOOT_INSTALLATION_ONBOARDING)
+  end
+
+  def ensure_admin(cfg, created)
+    email = cfg['email'].strip.downcase
+    user = User.from_email(email)
+    if user.nil?
+      user = User.new(email: email, name: cfg['name'])
+      # The password is only set here: later runs never overwrite one changed in the UI.
+      user.password = cfg['password']
+      user.password_confirmation = cfg['password']
+      user.skip_confirmation!
+      created << 'admin'
+    end
+    user.name = cfg['name'] if user.name != cfg['name']
+    user.type = 'SuperAdmin' if user.type != 'SuperAdmin'
+    user.skip_confirmation! if user.respond_to?(:confirmed?) && !user.confirmed?
+    user.save! if user.new_record? || user.changed?
+    user
+  end
+
+  def ensure_account(cfg, admin, created)
+    account = managed_account(admin) || Account.find_by(name: cfg['name'])
+    if account.nil?
+      account = Account.new(name: cfg['name'])
+      created << 'account'
+    end
+    account.name = cfg['name']
+    account.locale = cfg['locale'] || 'en'
+    attrs = account.custom_attributes || {}
+    account.custom_attributes = attrs.merge('managed_by' => MANAGED_BY) unless attrs['managed_by'] == MANAGED_BY
+    account.save! if account.new_record? || account.changed?
+    account
+  end
+
+  def managed_account(admin)
+    admin.account_users.map(&:account).find { |a| (a.custom_attributes || {})['managed_by'] == MANAGED_BY }
+  end
+
+  def ensure_membership(account, admin, created)
+    membership = AccountUser.find_by(account_id: account.id, user_id: admin.id)
+    if membership.nil?
+      AccountUser.create!(account_id: account.id, user_id: admin.id, role: :administrator)
+      created << 'membership'
+    elsif membership.role.to_s != 'administrator'
+      membership.update!(role: :administrator)
+    end
+  end
+
+  def ensure_inbox(account, cfg, created)
+    api_inboxes = account.inboxes.where(channel_type: 'Channel::Api').to_a
+    inbox = api_inboxes.find { |i| (i.channel.additional_attributes || {})['managed_by'] == MANAGED_BY } ||
+            api_inboxes.find { |i| i.name == cfg['name'] }
+    if inbox.nil?
+      channel = Channel::Api.create!(account_id: account.id, webhook_url: '', hmac_mandatory: false,
+                                     additional_attributes: { 'managed_by' => MANAGED_BY })
+      inbox = Inbox.create!(account_id: account.id, name: cfg['name'], channel: channel)
+      created << 'inbox'
+      return inbox
+    end
+    channel = inbox.channel
+    attrs = channel.additional_attributes || {}
+    channel.update!(additional_attributes: attrs.merge('managed_by' => MANAGED_BY)) unless attrs['managed_by'] == MANAGED_BY
+    inbox.update!(name: cfg['name']) if inbox.name != cfg['name']
+    inbox
+  end
+
+  # Returns [webhook or nil, ids of removed webhooks].
+  def ensure_webhook(account, cfg, created)
+    return [nil, []] if cfg.nil?
+
+    name = cfg['name'] || 'pulumi-managed'
+    webhook = account.webhooks.find_or_initialize_by(url: cfg['url'])
+    created << 'webhook' if webhook.new_record?
+    webhook.name = name
+    webhook.webhook_type = 'account_type'
+    webhook.subscriptions = cfg['subscriptions']
+    webhook.secret = cfg['secret']
+    webhook.save! if webhook.new_record? || webhook.changed?
+    # The URL is the identity: when it changes, the webhook for the old URL goes away.
+    stale = account.webhooks.where(name: name).to_a.reject { |w| w.id == webhook.id }
+    stale.each(&:destroy!)
+    [webhook, stale.map(&:id)]
+  end
+
+  def ensure_platform_app(account, admin, created)
+    app = PlatformApp.find_by(name: PLATFORM_APP_NAME)
+    if app.nil?
+      app = PlatformApp.create!(name: PLATFORM_APP_NAME)
+      created << 'platform_app'
+    end
+    [account, admin].each do |permissible|
+      PlatformAppPermissible.find_or_create_by!(platform_app: app, permissible: permissible)
+    end
+    app
+  end
+
+  def disable_features(account, names)
+    return [] if names.empty?
+
+    unknown = names.reject { |n| account.respond_to?("feature_#{n}?") }
+    raise InputError, "unknown Chatwoot feature(s): #{unknown.join(', ')}" unless unknown.empty?
+
+    enabled = names.select { |n| account.feature_enabled?(n) }
+    account.disable_features!(*enabled) unless enabled.empty?
+    names
+  end
+end
+
+exit(ChatwootBootstrap.main) unless defined?(BOOTSTRAP_NO_AUTORUN)
