@@ -123,13 +123,13 @@ export interface VerifyTarget {
 
 /** Runs verify.sh with what it must find; the API token and ids come on stdin. */
 export function renderVerifyCommand(p: HostPaths, v: VerifyTarget, publicIps: { v4: string; v6: string }): string {
-  const args = [
-    "--domain", v.domain,
-    "--version", v.version,
-    "--frame-origins", v.frameOrigins.join(" "),
-    "--public-ipv4", publicIps.v4,
-    "--public-ipv6", publicIps.v6,
-  ].map(shellQuote);
-  return `${shellQuote(`${p.appDir}/bundle/scripts/verify.sh`)} ${args.join(" ")}
+  const args: [string, string][] = [
+    ["--domain", v.domain],
+    ["--version", v.version],
+    ["--frame-origins", v.frameOrigins.join(" ")],
+    ["--public-ipv4", publicIps.v4],
+    ["--public-ipv6", publicIps.v6],
+  ];
+  return `${shellQuote(`${p.appDir}/bundle/scripts/verify.sh`)} ${args.map(([k, val]) => `${k} ${shellQuote(val)}`).join(" ")}
 ${comment([`checks ${v.inputsHash.slice(0, 12)}`])}`;
 }

@@ -35,11 +35,11 @@ export function caddyEnv(env: Map<string, string>, ports: { upstream: number; ht
   };
 }
 
-export async function startCaddy(env: Map<string, string>, upstreamPort: number): Promise<RunningCaddy> {
+export async function startCaddy(env: Map<string, string>, upstreamPort: number, caddyfile = CADDYFILE): Promise<RunningCaddy> {
   const home = tempDir("caddy");
   const ports = { upstream: upstreamPort, http: await freePort(), https: await freePort(), admin: await freePort() };
   let log = "";
-  const child: ChildProcess = spawn("caddy", ["run", "--config", CADDYFILE, "--adapter", "caddyfile"], {
+  const child: ChildProcess = spawn("caddy", ["run", "--config", caddyfile, "--adapter", "caddyfile"], {
     env: caddyEnv(env, ports, home),
     stdio: ["ignore", "pipe", "pipe"],
   });

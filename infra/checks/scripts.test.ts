@@ -1,0 +1,409 @@
+/**
+ * The host-side scripts, run for real: shellcheck and ruby -c on all of them; deploy.sh's control
+ * flow against a stand-in docker CLI; bootstrap.rb against in-memory stand-ins of Chatwoot's models
+ * (both labelled as such); verify.sh against a live Caddy in front of a Chatwoot stand-in.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { repoRoot } from "../artifacts";
+import { renderBundle, readBundleFiles } from "../render/bundle";
+import { parseEnvFile, renderMaskedEnvFile } from "../render/env";
+import { startCaddy, type RunningCaddy } from "../test/caddy";
+import { startChatwootStub, type ChatwootStub } from "../test/chatwoot-stub";
+import { envSettings } from "../test/fixtures";
+import { describeWithTools, run, runAsync, tempDir } from "../test/tools";
+
+const SCRIPTS = path.join(repoRoot, "scripts");
+const STANDIN_DOCKER = path.join(repoRoot, "infra/test/standin-docker.sh");
+const MODELS = path.join(repoRoot, "infra/test/chatwoot_models.rb");
+
+describeWithTools("static checks", ["shellcheck", "ruby"], () => {
+  const shellScripts = fs.readdirSync(SCRIPTS).filter((f) => f.endsWith(".sh"));
+
+  it("covers every script", () => {
+    expect(shellScripts).toEqual(expect.arrayContaining(["compose.sh", "deploy.sh", "bootstrap.sh", "verify.sh"]));
+  });
+
+  it.each(shellScripts)("shellcheck %s", (file) => {
+    const r = run("shellcheck", ["-x", path.join(SCRIPTS, file)]);
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  it("scripts are executable", () => {
+    for (const f of shellScripts) expect(fs.statSync(path.join(SCRIPTS, f)).mode & 0o111, f).not.toBe(0);
+  });
+
+  it("ruby -c bootstrap.rb", () => {
+    const r = run("ruby", ["-c", path.join(SCRIPTS, "bootstrap.rb")]);
+    expect(r.stdout).toContain("Syntax OK");
+  });
+});
+
+/** A host's app directory as the upload and write-env steps leave it, with a stand-in docker. */
+function fakeHost() {
+  const root = tempDir("host");
+  const app = path.join(root, "opt/chatwoot");
+  const bin = path.join(root, "bin");
+  fs.mkdirSync(bin, { recursive: true });
+  fs.symlinkSync(STANDIN_DOCKER, path.join(bin, "docker"));
+  for (const f of readBundleFiles(repoRoot)) {
+    const dest = path.join(app, "bundle", f.path);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.writeFileSync(dest, f.content, { mode: parseInt(f.mode, 8) });
+  }
+  const env = renderMaskedEnvFile(envSettings, true);
+  fs.writeFileSync(path.join(app, ".env"), env, { mode: 0o600 });
+  const log = path.join(root, "docker.log");
+  fs.writeFileSync(log, "");
+  const container = path.join(root, "container");
+  fs.mkdirSync(container);
+  const exec = (script: string, args: string[], opts: { input?: string; fail?: string; db?: string } = {}) =>
+    run(path.join(app, "bundle/scripts", script), args, {
+      input: opts.input ?? "",
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        HOME: root,
+        STANDIN_LOG: log,
+        STANDIN_FAIL: opts.fail ?? "",
+        STANDIN_CONTAINER: container,
+        STANDIN_MODELS: MODELS,
+        FAKE_CHATWOOT_DB: opts.db ?? path.join(root, "db"),
+        FAKE_CHATWOOT_LOG: path.join(root, "writes.log"),
+      },
+    });
+  return {
+    root,
+    app,
+    env,
+    exec,
+    calls: () => fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean),
+    resetCalls: () => fs.writeFileSync(log, ""),
+    deployLog: () => fs.readFileSync(path.join(app, "deploy.log"), "utf8").trim().split("\n"),
+    release: (name: string) => (fs.existsSync(path.join(app, "release", name)) ? fs.readFileSync(path.join(app, "release", name), "utf8").trim() : undefined),
+    writes: () => (fs.existsSync(path.join(root, "writes.log")) ? fs.readFileSync(path.join(root, "writes.log"), "utf8").trim().split("\n").filter(Boolean) : []),
+    cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+const NEW = "chatwoot/chatwoot:v4.16.0";
+const OLD = "chatwoot/chatwoot:v4.15.1";
+const compose = (app: string, rest: string) =>
+  `compose --project-name chatwoot --env-file ${app}/.env -f ${app}/bundle/docker/compose.yaml ${rest}`;
+
+describe("deploy.sh with a stand-in docker (records calls, fails on demand)", () => {
+  let host: ReturnType<typeof fakeHost>;
+  beforeEach(() => {
+    host = fakeHost();
+  });
+  afterEach(() => host.cleanup());
+
+  it("pulls, starts the datastores, migrates with the new image, then starts it, in that order", () => {
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(host.calls()).toEqual([
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "pull --quiet")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait postgres redis")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "run --rm --no-deps -e POSTGRES_STATEMENT_TIMEOUT=600s rails bundle exec rails db:chatwoot_prepare")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --remove-orphans")}`,
+    ]);
+    expect(host.release("current")).toBe(NEW);
+    expect(host.release("previous")).toBeUndefined();
+    expect(host.deployLog()).toEqual([expect.stringMatching(new RegExp(`deploy image=${NEW} previous=none result=ok seconds=\\d+$`))]);
+    expect(r.stdout).toContain(`==> deployed ${NEW}`);
+  });
+
+  it("keeps the previous release for rollback", () => {
+    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    expect(host.release("current")).toBe(NEW);
+    expect(host.release("previous")).toBe(OLD);
+    expect(host.deployLog()[1]).toContain(`image=${NEW} previous=${OLD} result=ok`);
+  });
+
+  it("stops on a failed migration: no new containers, previous release kept, non-zero exit", () => {
+    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.resetCalls();
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: "db:chatwoot_prepare" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`migration failed; the previous containers were left running (${OLD})`);
+    const calls = host.calls();
+    expect(calls.some((c) => c.includes("up -d --wait --remove-orphans"))).toBe(false);
+    expect(calls.at(-1)).toContain("db:chatwoot_prepare");
+    expect(host.release("current")).toBe(OLD);
+    expect(host.deployLog().at(-1)).toContain("result=migration-failed");
+  });
+
+  it("brings the previous release back when the new one does not become healthy", () => {
+    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.resetCalls();
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: `^CHATWOOT_IMAGE=${NEW} .* up -d --wait --remove-orphans$` });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${NEW} did not become healthy; starting ${OLD} again`);
+    expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --remove-orphans")}`);
+    expect(host.release("current")).toBe(OLD);
+    expect(host.deployLog().at(-1)).toContain("result=unhealthy");
+  });
+
+  it("touches nothing when the pull fails", () => {
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: " pull " });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("could not pull images; nothing was changed");
+    expect(host.calls()).toHaveLength(1);
+  });
+
+  it("refuses to run with an env file other than the one planned", () => {
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { input: `${"0".repeat(64)}\n` });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("is not the env file this deploy was planned with");
+    expect(host.calls()).toEqual([]);
+    const good = createHash("sha256").update(host.env).digest("hex");
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"], { input: `${good}\n` }).status).toBe(0);
+  });
+
+  it("rejects a malformed version before doing anything", () => {
+    const r = host.exec("deploy.sh", ["--version", "latest"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--version must be a release tag such as v4.15.1, got 'latest'");
+    expect(host.calls()).toEqual([]);
+  });
+
+  it("compose.sh explains what is missing before a first deploy", () => {
+    const r = host.exec("compose.sh", ["ps"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("no release deployed yet");
+  });
+});
+
+describeWithTools("bootstrap.rb with in-memory stand-ins of Chatwoot's models", ["ruby"], () => {
+  let host: ReturnType<typeof fakeHost>;
+  const config = (patch: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      account: { name: "Acme Support", locale: "en" },
+      admin: { email: "Ops@Example.com", name: "Ops", password: "Initial!Passw0rd" },
+      inbox: { name: "Escalations" },
+      webhook: { url: "https://app.example.com/hooks", name: "pulumi-managed", subscriptions: ["message_created"], secret: "whsec-0123456789abcdef" },
+      disable_features: ["campaigns"],
+      ...patch,
+    });
+  const bootstrap = (input: string) => {
+    const r = host.exec("bootstrap.sh", [], { input });
+    return { ...r, result: r.status === 0 ? JSON.parse(r.stdout.trim()) : undefined };
+  };
+  beforeEach(() => {
+    host = fakeHost();
+    fs.mkdirSync(path.join(host.app, "release"));
+    fs.writeFileSync(path.join(host.app, "release/current"), OLD);
+  });
+  afterEach(() => host.cleanup());
+
+  it("creates everything on the first run and prints one JSON line", () => {
+    const r = bootstrap(config());
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split("\n")).toHaveLength(1);
+    expect(r.result).toMatchObject({
+      account_id: 1,
+      admin_user_id: 1,
+      inbox_id: 1,
+      webhook_id: 1,
+      created: ["admin", "account", "membership", "inbox", "webhook", "platform_app"],
+      disabled_features: ["campaigns"],
+    });
+    expect(r.result.api_access_token).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(r.result.platform_token).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(r.result.inbox_identifier).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(host.writes()).toContain("redis-delete CHATWOOT_INSTALLATION_ONBOARDING");
+    expect(host.writes()).toContain("create InstallationConfig 1");
+    expect(host.calls()[0]).toMatch(/ cp .*scripts\/bootstrap\.rb rails:\/tmp\/chatwoot-bootstrap\.rb$/);
+    expect(host.calls()[1]).toMatch(/ exec -T rails bundle exec rails runner \/tmp\/chatwoot-bootstrap\.rb$/);
+  });
+
+  it("creates nothing on the second and third runs and returns the same ids and tokens", () => {
+    const first = bootstrap(config()).result;
+    const writesAfterFirst = host.writes().length;
+    for (const _ of [2, 3]) {
+      const again = bootstrap(config()).result;
+      expect(again).toEqual({ ...first, created: [] });
+    }
+    expect(host.writes().length).toBe(writesAfterFirst);
+  });
+
+  it("updates a changed webhook subscription list in place", () => {
+    const first = bootstrap(config()).result;
+    const changed = bootstrap(
+      config({ webhook: { url: "https://app.example.com/hooks", name: "pulumi-managed", subscriptions: ["message_created", "conversation_created"], secret: "whsec-0123456789abcdef" } }),
+    ).result;
+    expect(changed.webhook_id).toBe(first.webhook_id);
+    expect(changed.created).toEqual([]);
+    expect(host.writes().at(-1)).toBe(`update Webhook ${first.webhook_id} subscriptions`);
+  });
+
+  it("renames the account and inbox in place, never sets the password again", () => {
+    const first = bootstrap(config()).result;
+    const r = bootstrap(config({ account: { name: "Acme Help", locale: "de" }, inbox: { name: "Support" }, admin: { email: "ops@example.com", name: "Ops", password: "Other!Passw0rd" } })).result;
+    expect(r.account_id).toBe(first.account_id);
+    expect(r.inbox_id).toBe(first.inbox_id);
+    expect(host.writes()).toEqual(expect.arrayContaining([`update Account ${first.account_id} name,locale`, `update Inbox ${first.inbox_id} name`]));
+    expect(host.writes().some((w) => w.startsWith("update User"))).toBe(false);
+  });
+
+  it("replaces the webhook when its URL (the identity) changes", () => {
+    const first = bootstrap(config()).result;
+    const r = bootstrap(config({ webhook: { url: "https://new.example.com/hooks", name: "pulumi-managed", subscriptions: ["message_created"], secret: "whsec-0123456789abcdef" } })).result;
+    expect(r.webhook_id).not.toBe(first.webhook_id);
+    expect(r.removed_webhooks).toEqual([first.webhook_id]);
+  });
+
+  it("rejects invalid input with exit 2 and a clear message, printing no secret", () => {
+    const r = bootstrap(config({ admin: { email: "ops@example.com", name: "Ops" } }));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("bootstrap: invalid input: admin.password is required");
+    const notJson = bootstrap("{nope");
+    expect(notJson.status).toBe(2);
+    expect(notJson.stderr).toContain("stdin is not JSON");
+    const unknown = bootstrap(config({ disable_features: ["teleportation"] }));
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("unknown Chatwoot feature(s): teleportation");
+  });
+
+  it("fails on a password Chatwoot would refuse, naming the rule and not the password", () => {
+    const weak = "weakpassword";
+    const r = bootstrap(config({ admin: { email: "ops@example.com", name: "Ops", password: weak } }));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("Password must contain uppercase, lowercase, digit and special characters");
+    expect(r.stderr + r.stdout).not.toContain(weak);
+    expect(r.stderr + r.stdout).not.toContain("whsec-0123456789abcdef");
+  });
+});
+
+describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["caddy", "curl", "jq"], () => {
+  let stub: ChatwootStub;
+  let caddy: RunningCaddy;
+  let brokenCaddy: RunningCaddy;
+  let work: string;
+  const origins = ["https://app.example.com"];
+  const envFor = (o: string[]) => parseEnvFile(renderMaskedEnvFile({ ...envSettings, embedAllowedOrigins: o }, false));
+  const probe = (over: Record<string, unknown> = {}) =>
+    JSON.stringify({ api_token: stub.behaviour.apiToken, account_id: 1, inbox_id: 7, webhook_url: "https://app.example.com/hooks/chatwoot", ...over });
+  const verify = (c: RunningCaddy, opts: { input?: string; origins?: string[]; version?: string; domain?: string } = {}) =>
+    runAsync(
+      path.join(SCRIPTS, "verify.sh"),
+      [
+        "--domain", opts.domain ?? "localhost",
+        "--version", opts.version ?? "v4.15.1",
+        "--frame-origins", (opts.origins ?? origins).join(" "),
+        "--public-ipv4", "203.0.113.10",
+        "--public-ipv6", "2001:db8:10::1",
+        "--connect", `127.0.0.1:${c.httpsPort}`,
+        "--cacert", c.caFile,
+        "--timeout", "2",
+      ],
+      { input: opts.input ?? probe() },
+    );
+
+  beforeAll(async () => {
+    work = tempDir("verify");
+    stub = await startChatwootStub();
+    caddy = await startCaddy(envFor(origins), stub.port);
+    // A proxy that forgot to strip the header: the project's Caddyfile minus that one line.
+    const broken = path.join(work, "Caddyfile");
+    fs.writeFileSync(broken, fs.readFileSync(path.join(repoRoot, "docker/Caddyfile"), "utf8").replace(/^\s*header @dashboard -X-Frame-Options\n/m, ""));
+    brokenCaddy = await startCaddy(envFor(origins), stub.port, broken);
+  });
+  afterAll(async () => {
+    await caddy?.stop();
+    await brokenCaddy?.stop();
+    await stub?.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    Object.assign(stub.behaviour, { version: "4.15.1", dataServices: "ok", queueServices: "ok", refuseWebsocket: false });
+  });
+
+  it("passes on a good setup, checking every point of the checklist", async () => {
+    const r = await verify(caddy);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual([
+      "ok    /health answers through Caddy over TLS",
+      "ok    /api reports version 4.15.1",
+      "ok    /api data_services ok",
+      "ok    /api queue_services ok",
+      "ok    no X-Frame-Options on the dashboard",
+      "ok    frame-ancestors allows: https://app.example.com",
+      "ok    websocket upgrade on /cable",
+      "ok    the API token sees inbox 7 in account 1",
+      "ok    the account webhook to https://app.example.com/hooks/chatwoot exists",
+      "verified: https://localhost",
+    ]);
+  });
+
+  it("never puts the API token on a command line", () => {
+    expect(fs.readFileSync(path.join(SCRIPTS, "verify.sh"), "utf8")).toContain('-H "@$work/auth"');
+    const seen = stub.requests.filter((r) => r.headers["api_access_token"]);
+    expect(seen.length).toBeGreaterThan(0);
+  });
+
+  it("fails when the dashboard still sends X-Frame-Options", async () => {
+    const r = await verify(brokenCaddy);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAIL  the dashboard still sends X-Frame-Options: SAMEORIGIN (embedding would be blocked)");
+  });
+
+  it("fails on a version other than the configured one", async () => {
+    stub.behaviour.version = "4.14.0";
+    const r = await verify(caddy);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAIL  /api reports version '4.14.0', expected 4.15.1");
+  });
+
+  it("fails when /api reports a broken database", async () => {
+    stub.behaviour.dataServices = "failing";
+    const r = await verify(caddy);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAIL  /api data_services is 'failing', expected ok (Postgres is not reachable from Rails)");
+  });
+
+  it("fails when the websocket is refused", async () => {
+    stub.behaviour.refuseWebsocket = true;
+    const r = await verify(caddy);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAIL  websocket upgrade on /cable answered HTTP 404, expected 101");
+  });
+
+  it("fails when frame-ancestors differs from the configured allowlist", async () => {
+    const r = await verify(caddy, { origins: ["https://other.example.com"] });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`expected "frame-ancestors 'self' https://other.example.com"`);
+  });
+
+  it("fails when the token does not see the inbox or the webhook", async () => {
+    const r = await verify(caddy, { input: probe({ inbox_id: 99, webhook_url: "https://elsewhere.example.com/" }) });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAIL  inbox 99 is not in account 1's inboxes");
+    expect(r.stderr).toContain("FAIL  no account webhook to https://elsewhere.example.com/");
+    const refused = await verify(caddy, { input: probe({ api_token: "wrong" }) });
+    expect(refused.stderr).toContain("the API token was refused listing inboxes of account 1 (HTTP 401)");
+  });
+
+  it("explains which DNS records to create when TLS cannot be set up", async () => {
+    const r = await verify(caddy, { domain: "chatwoot-verify-test.invalid" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      "TLS for chatwoot-verify-test.invalid could not be set up: chatwoot-verify-test.invalid resolves to nothing, not this server (203.0.113.10).",
+    );
+    expect(r.stderr).toContain('"chatwoot-verify-test.invalid A 203.0.113.10" and "chatwoot-verify-test.invalid AAAA 2001:db8:10::1"');
+  });
+});
+
+// Keeps the bundle renderer honest about the scripts it ships.
+it("ships every script in the bundle", () => {
+  const manifest = renderBundle(readBundleFiles(repoRoot)).manifest;
+  for (const s of ["scripts/deploy.sh", "scripts/bootstrap.sh", "scripts/bootstrap.rb", "scripts/verify.sh", "scripts/compose.sh"]) {
+    expect(manifest).toMatch(new RegExp(`^0(755|644) [0-9a-f]{64} ${s}$`, "m"));
+  }
+});

@@ -1,0 +1,132 @@
+/** The remote steps' shell text: as strings, through shellcheck, and the upload run for real. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { bundleFiles } from "../artifacts";
+import { describeWithTools, run, tempDir } from "../test/tools";
+import { manifestSummary, renderBundle, type BundleFile } from "./bundle";
+import {
+  renderBootstrapCommand,
+  renderDeployCommand,
+  renderUploadCommand,
+  renderVerifyCommand,
+  renderWaitReadyCommand,
+  renderWriteEnvCommand,
+  shellQuote,
+} from "./commands";
+
+const paths = { appDir: "/opt/chatwoot", dataDir: "/srv/chatwoot" };
+const files: BundleFile[] = [
+  { path: "docker/compose.yaml", mode: "0644", content: Buffer.from("services: {}\n") },
+  { path: "scripts/deploy.sh", mode: "0755", content: Buffer.from("#!/bin/sh\necho deployed\n") },
+  { path: "scripts/empty.txt", mode: "0644", content: Buffer.alloc(0) },
+];
+
+function allCommands(appDir = paths.appDir): Record<string, string> {
+  const p = { ...paths, appDir };
+  const bundle = renderBundle(files);
+  return {
+    waitReady: renderWaitReadyCommand({ ...p, volumeDevice: "/dev/disk/by-id/scsi-0HC_Volume_123" }),
+    upload: renderUploadCommand(p, bundle, manifestSummary(files)),
+    writeEnv: renderWriteEnvCommand(p, "# header\nA='1'\nSECRET_KEY_BASE='<secret>'\n"),
+    deploy: renderDeployCommand(p, { version: "v4.15.1", bundleHash: "a".repeat(64), maskedEnvHash: "b".repeat(64) }),
+    bootstrap: renderBootstrapCommand(p, "c".repeat(64)),
+    verify: renderVerifyCommand(p, { domain: "chat.example.com", version: "v4.15.1", frameOrigins: ["https://a.example.com"], inputsHash: "d".repeat(64) }, { v4: "203.0.113.10", v6: "2001:db8::1" }),
+  };
+}
+
+describe("command text", () => {
+  it("quotes words for sh", () => {
+    expect(shellQuote("plain")).toBe("'plain'");
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  });
+
+  it("names the script and the version for deploy, the checks for verify", () => {
+    const c = allCommands();
+    expect(c.deploy.split("\n")[0]).toBe("'/opt/chatwoot/bundle/scripts/deploy.sh' --version 'v4.15.1'");
+    expect(c.deploy).toContain("# bundle aaaaaaaaaaaa, env (masked) bbbbbbbbbbbb");
+    expect(c.verify.split("\n")[0]).toBe(
+      "'/opt/chatwoot/bundle/scripts/verify.sh' --domain 'chat.example.com' --version 'v4.15.1' --frame-origins 'https://a.example.com' --public-ipv4 '203.0.113.10' --public-ipv6 '2001:db8::1'",
+    );
+  });
+
+  it("waits for cloud-init accepting exit 2, mounts by device id with nofail", () => {
+    const c = allCommands().waitReady;
+    expect(c).toContain('if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then');
+    expect(c).toContain("dev='/dev/disk/by-id/scsi-0HC_Volume_123'");
+    expect(c).toContain('line="$dev /srv/chatwoot ext4 defaults,nofail,discard 0 2"');
+  });
+
+  it("lists the bundle's files with hashes and marks executables", () => {
+    const c = allCommands().upload;
+    expect(c).toMatch(/^# {3}docker\/compose\.yaml [0-9a-f]{12}$/m);
+    expect(c).toMatch(/^# {3}scripts\/deploy\.sh [0-9a-f]{12} \(x\)$/m);
+  });
+
+  it("shows the masked env file as comments only", () => {
+    const c = allCommands().writeEnv;
+    expect(c).toContain("#   SECRET_KEY_BASE='<secret>'");
+    expect(c.split("\n").filter((l) => !l.startsWith("#")).join("\n")).not.toContain("<secret>");
+  });
+});
+
+describeWithTools("shellcheck on the rendered commands", ["shellcheck"], () => {
+  it.each(Object.entries(allCommands()))("%s passes", (_name, text) => {
+    const r = run("shellcheck", ["-s", "sh", "-"], { input: text });
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+});
+
+describe("the upload step, run by a real shell", () => {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  const upload = (appDir: string, payload: string, bundleFilesList = files) =>
+    run("sh", ["-c", renderUploadCommand({ ...paths, appDir }, renderBundle(bundleFilesList), manifestSummary(bundleFilesList))], { input: payload });
+
+  it("unpacks every file with its mode and writes the manifest", () => {
+    const app = tempDir("upload");
+    dirs.push(app);
+    const r = upload(app, renderBundle(files).payload);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(path.join(app, "bundle/docker/compose.yaml"), "utf8")).toBe("services: {}\n");
+    expect(fs.statSync(path.join(app, "bundle/scripts/deploy.sh")).mode & 0o777).toBe(0o755);
+    expect(fs.statSync(path.join(app, "bundle/docker/compose.yaml")).mode & 0o777).toBe(0o644);
+    expect(fs.readFileSync(path.join(app, "bundle/scripts/empty.txt")).length).toBe(0);
+    expect(fs.readFileSync(path.join(app, "bundle/MANIFEST"), "utf8")).toBe(renderBundle(files).manifest);
+  });
+
+  it("replaces the whole bundle, so removed files disappear", () => {
+    const app = tempDir("upload");
+    dirs.push(app);
+    expect(upload(app, renderBundle(files).payload).status).toBe(0);
+    const fewer = files.filter((f) => f.path !== "scripts/empty.txt");
+    expect(upload(app, renderBundle(fewer).payload, fewer).status).toBe(0);
+    expect(fs.existsSync(path.join(app, "bundle/scripts/empty.txt"))).toBe(false);
+    expect(fs.readdirSync(app).sort()).toEqual(["bundle"]);
+  });
+
+  it("refuses a corrupted or truncated payload and keeps the previous bundle", () => {
+    const app = tempDir("upload");
+    dirs.push(app);
+    expect(upload(app, renderBundle(files).payload).status).toBe(0);
+    const corrupted = renderBundle(files).payload.replace("c2VydmljZXM", "c2VydmljZXN");
+    const r = upload(app, corrupted);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("checksum mismatch: docker/compose.yaml");
+    const truncated = renderBundle(files).payload.split("\n").slice(0, 1).join("\n") + "\n";
+    expect(upload(app, truncated).stderr).toContain("bundle incomplete: expected 3 files");
+    expect(fs.readFileSync(path.join(app, "bundle/docker/compose.yaml"), "utf8")).toBe("services: {}\n");
+    expect(fs.readdirSync(app).sort()).toEqual(["bundle"]);
+  });
+
+  it("carries the real bundle intact", () => {
+    const app = tempDir("upload");
+    dirs.push(app);
+    const real = bundleFiles();
+    const r = upload(app, renderBundle(real).payload, real);
+    expect(r.status).toBe(0);
+    for (const f of real) expect(fs.readFileSync(path.join(app, "bundle", f.path))).toEqual(f.content);
+  });
+});

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# TEST STAND-IN FOR THE docker CLI, NOT DOCKER. Put first on PATH by the script tests.
+#
+# Records every call as one line "CHATWOOT_IMAGE=<image> <args>" in $STANDIN_LOG and:
+#   - fails (exit 1) when that line matches the extended regex $STANDIN_FAIL;
+#   - for "compose … cp SRC rails:DEST", copies SRC into $STANDIN_CONTAINER (the rails container's /);
+#   - for "compose … exec -T rails bundle exec rails runner FILE", runs FILE with plain Ruby and the
+#     model stand-ins (infra/test/chatwoot_models.rb), stdin passed through, after a Rails-like log line.
+# Everything else succeeds silently.
+set -uo pipefail
+line="CHATWOOT_IMAGE=${CHATWOOT_IMAGE:-} $*"
+printf '%s\n' "$line" >>"${STANDIN_LOG:?}"
+if [[ -n "${STANDIN_FAIL:-}" && "$line" =~ $STANDIN_FAIL ]]; then
+  echo "stand-in docker: failing on purpose ($STANDIN_FAIL)" >&2
+  exit 1
+fi
+
+# The compose subcommand: the first word after "compose" and its global options.
+args=("$@")
+i=0
+[[ "${args[0]:-}" == compose ]] && i=1
+while [[ $i -lt ${#args[@]} ]]; do
+  case "${args[i]}" in
+    --project-name | --env-file | -f | -p) i=$((i + 2)) ;;
+    *) break ;;
+  esac
+done
+case "${args[i]:-}" in
+  cp)
+    src="${args[i + 1]}" dest="${args[i + 2]#rails:}"
+    mkdir -p "$STANDIN_CONTAINER$(dirname "$dest")"
+    cp "$src" "$STANDIN_CONTAINER$dest"
+    ;;
+  exec)
+    file="${args[${#args[@]} - 1]}"
+    echo "I, [2026-11-20T12:00:00] INFO -- : noise Rails writes to stdout"
+    exec ruby -r "${STANDIN_MODELS:?}" "$STANDIN_CONTAINER$file"
+    ;;
+esac
+exit 0
