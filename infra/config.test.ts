@@ -1,6 +1,9 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, UNREADABLE_SECRET, type ChatwootConfig } from "./config";
 import { baseConfig, baseSecrets, pulumiConfig, TEST_PUBLIC_KEY, type PublicValues } from "./test/fixtures";
+import { describeWithTools, run, tempDir } from "./test/tools";
 
 /** Loads config from public values (JSON-encoded as Pulumi would) and secrets; plaintext keys optional. */
 function load(
@@ -177,5 +180,22 @@ describe("invalid configuration", () => {
 
   it("puts the key-naming message in the error's text", () => {
     expect(() => load(with_({ location: "x" }))).toThrow(/^Invalid configuration: chatwoot:location must be one of fsn1, nbg1/);
+  });
+});
+
+describeWithTools("the deploy key pair", ["ssh-keygen"], () => {
+  it("refuses a private key that matches none of the public keys (deploys would lock themselves out)", () => {
+    const dir = tempDir("keys");
+    const keygen = (name: string) => {
+      run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path.join(dir, name)]);
+      return { priv: fs.readFileSync(path.join(dir, name), "utf8"), pub: fs.readFileSync(path.join(dir, `${name}.pub`), "utf8").trim() };
+    };
+    const [deploy, other] = [keygen("deploy"), keygen("other")];
+    fs.rmSync(dir, { recursive: true, force: true });
+    const withKeys = (pubs: string[]) => ({ ...baseConfig, sshPublicKeys: pubs });
+    expect(() => load(withKeys([other.pub, deploy.pub]), { ...baseSecrets, sshPrivateKey: deploy.priv })).not.toThrow();
+    const problems = problemsOf(() => load(withKeys([other.pub]), { ...baseSecrets, sshPrivateKey: deploy.priv }));
+    expect(problems).toEqual(["chatwoot:sshPrivateKey is not the private half of any key in chatwoot:sshPublicKeys"]);
+    expect(problems.join("\n")).not.toContain(deploy.priv.split("\n")[1]!);
   });
 });
