@@ -120,8 +120,8 @@ else
   pass "no frame-ancestors restriction (no allowlist configured)"
 fi
 
-# --- 4. Websocket upgrade on /cable ------------------------------------------------------------
-ws_status=$("${curl_base[@]}" --http1.1 --max-time 5 -o /dev/null -w '%{http_code}' \
+# --- 4. Websocket upgrade on /cable (curl then waits on the open socket until --max-time: 101 is enough) --
+ws_status=$("${curl_base[@]}" --http1.1 --max-time 3 -o /dev/null -w '%{http_code}' \
   -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
   -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Protocol: actioncable-v1-json' \
   "$base/cable" 2>/dev/null)

@@ -29,6 +29,7 @@ type Service = {
   environment?: Record<string, string>;
   volumes?: string[] | { source: string; target: string }[];
   restart?: string;
+  logging?: unknown;
 };
 
 describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" : "docker"], () => {
@@ -67,10 +68,11 @@ describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" 
     expect(ports).toEqual(["443:443/tcp", "443:443/udp", "80:80/tcp"]);
   });
 
-  it("gives every service a healthcheck and a restart policy", () => {
+  it("gives every service a healthcheck, a restart policy and bounded logs", () => {
     for (const [name, s] of Object.entries(config.services)) {
       expect(s.healthcheck?.test, name).toBeDefined();
       expect(s.restart, name).toBe("unless-stopped");
+      expect(s.logging, name).toEqual({ driver: "local", options: { "max-size": "20m", "max-file": "5" } });
     }
     expect(config.services.rails!.healthcheck!.test.join(" ")).toContain("X-Forwarded-Proto: https");
     expect(config.services.rails!.healthcheck!.test.join(" ")).toContain("/health");
