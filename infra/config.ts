@@ -9,7 +9,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { chatwoot } from "./chatwoot-facts";
 import { envValueProblem } from "./render/env";
-import { isCidr, isHostname, isPrivateOrLocalHost, parseOpenSshPublicKey, publicBlobOfOpenSshPrivateKey } from "./validate";
+import {
+  isCidr,
+  isHostname,
+  isPrivateOrLocalHost,
+  parseOpenSshPublicKey,
+  parsePrivateKeyArmour,
+  publicBlobOfOpenSshPrivateKey,
+} from "./validate";
 
 export const CONFIG_NAMESPACE = "chatwoot";
 
@@ -218,7 +225,7 @@ const publicSchema = z
 /** Validation rules for secret keys; messages never include the value. */
 const secretRules: Record<SecretKey, (v: string) => string | undefined> = {
   sshPrivateKey: (v) =>
-    /^-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----[\s\S]+-----END (OPENSSH|RSA|EC) PRIVATE KEY-----\s*$/.test(v.trim())
+    ["OPENSSH", "RSA", "EC"].includes(parsePrivateKeyArmour(v)?.label ?? "")
       ? undefined
       : "must be an unencrypted OpenSSH or PEM private key (set it with: pulumi config set --secret chatwoot:sshPrivateKey < ~/.ssh/id_ed25519)",
   adminPassword: (v) => chatwoot.passwordProblem(v),

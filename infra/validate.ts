@@ -63,14 +63,20 @@ export function isPrivateOrLocalHost(host: string): boolean {
   return false;
 }
 
+/** The armour of a private key file: its label ("OPENSSH", "RSA", "EC") and base64 body. */
+export function parsePrivateKeyArmour(text: string): { label: string; body: string } | undefined {
+  const m = /^-----BEGIN ([A-Z]+) PRIVATE KEY-----\n([A-Za-z0-9+/=\s]+?)\n-----END \1 PRIVATE KEY-----\s*$/.exec(text.trim() + "\n");
+  return m ? { label: m[1]!, body: m[2]!.replace(/\s+/g, "") } : undefined;
+}
+
 /**
  * The public key blob embedded in an unencrypted OpenSSH private key ("openssh-key-v1" format),
  * base64-encoded as in an authorized_keys line; undefined for other formats (PEM) or encrypted keys.
  */
-export function publicBlobOfOpenSshPrivateKey(pem: string): string | undefined {
-  const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]+?)-----END OPENSSH PRIVATE KEY-----/.exec(pem);
-  if (!m) return undefined;
-  const raw = Buffer.from(m[1]!.replace(/\s+/g, ""), "base64");
+export function publicBlobOfOpenSshPrivateKey(text: string): string | undefined {
+  const armour = parsePrivateKeyArmour(text);
+  if (armour?.label !== "OPENSSH") return undefined;
+  const raw = Buffer.from(armour.body, "base64");
   const magic = "openssh-key-v1\0";
   if (raw.subarray(0, magic.length).toString("latin1") !== magic) return undefined;
   let off = magic.length;
