@@ -74,6 +74,20 @@ function websocket(caddy: RunningCaddy): Promise<{ statusLine: string; firstMess
   });
 }
 
+/** A stub and a live Caddy in front of it for the enclosing describe block. */
+function liveCaddy(origins: string[]) {
+  const live = {} as { stub: ChatwootStub; caddy: RunningCaddy };
+  beforeAll(async () => {
+    live.stub = await startChatwootStub();
+    live.caddy = await startCaddy(envFor(origins), live.stub.port);
+  });
+  afterAll(async () => {
+    await live.caddy?.stop();
+    await live.stub?.close();
+  });
+  return live;
+}
+
 describeWithTools("Caddyfile", ["caddy"], () => {
   it.each([
     ["no allowlist", [] as string[]],
@@ -90,19 +104,10 @@ describeWithTools("Caddyfile", ["caddy"], () => {
   });
 
   describe("live, with an embed allowlist", () => {
-    let stub: ChatwootStub;
-    let caddy: RunningCaddy;
-    beforeAll(async () => {
-      stub = await startChatwootStub();
-      caddy = await startCaddy(envFor(["https://app.example.com"]), stub.port);
-    });
-    afterAll(async () => {
-      await caddy?.stop();
-      await stub?.close();
-    });
+    const live = liveCaddy(["https://app.example.com"]);
 
     it("removes X-Frame-Options from the dashboard and sends frame-ancestors", async () => {
-      const res = await get(caddy, "/app/accounts/1/dashboard");
+      const res = await get(live.caddy, "/app/accounts/1/dashboard");
       expect(res.status).toBe(200);
       expect(res.body).toContain("Chatwoot dashboard");
       expect(res.headers["x-frame-options"]).toBeUndefined();
@@ -113,63 +118,54 @@ describeWithTools("Caddyfile", ["caddy"], () => {
     });
 
     it("applies the same policy to API responses", async () => {
-      const res = await get(caddy, "/api");
+      const res = await get(live.caddy, "/api");
       expect(res.headers["x-frame-options"]).toBeUndefined();
       expect(JSON.parse(res.body)).toMatchObject({ version: "4.15.1", data_services: "ok" });
     });
 
     it("leaves /widget as Chatwoot sends it", async () => {
-      const res = await get(caddy, "/widget?website_token=abc");
+      const res = await get(live.caddy, "/widget?website_token=abc");
       expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
       expect(res.headers["content-security-policy"]).toBe(WIDGET_CSP);
     });
 
     it("forwards X-Forwarded-Proto https and the client address", async () => {
-      stub.requests.length = 0;
-      await get(caddy, "/health");
-      const seen = stub.requests.find((r) => r.url === "/health");
+      live.stub.requests.length = 0;
+      await get(live.caddy, "/health");
+      const seen = live.stub.requests.find((r) => r.url === "/health");
       expect(seen?.headers["x-forwarded-proto"]).toBe("https");
       expect(seen?.headers["x-forwarded-for"]).toBe("127.0.0.1");
     });
 
     it("passes the websocket upgrade on /cable", async () => {
-      const ws = await websocket(caddy);
+      const ws = await websocket(live.caddy);
       expect(ws.statusLine).toBe("HTTP/1.1 101 Switching Protocols");
       expect(ws.firstMessage).toBe('{"type":"welcome"}');
-      const upgrade = stub.requests.find((r) => r.url === "/cable");
+      const upgrade = live.stub.requests.find((r) => r.url === "/cable");
       expect(upgrade?.headers["x-forwarded-proto"]).toBe("https");
     });
 
     it("keeps query strings and credentials out of the access log", async () => {
-      await get(caddy, "/api/v1/accounts/1/inboxes?token=querysecret123", { api_access_token: "headersecret456", Cookie: "session=cookiesecret789" });
+      await get(live.caddy, "/api/v1/accounts/1/inboxes?token=querysecret123", { api_access_token: "headersecret456", Cookie: "session=cookiesecret789" });
       await new Promise((r) => setTimeout(r, 300));
-      const log = caddy.output();
+      const log = live.caddy.output();
       expect(log).toContain("/api/v1/accounts/1/inboxes");
       for (const s of ["querysecret123", "headersecret456", "cookiesecret789"]) expect(log).not.toContain(s);
     });
   });
 
   describe("live, without an allowlist", () => {
-    let stub: ChatwootStub;
-    let caddy: RunningCaddy;
-    beforeAll(async () => {
-      stub = await startChatwootStub();
-      caddy = await startCaddy(envFor([]), stub.port);
-    });
-    afterAll(async () => {
-      await caddy?.stop();
-      await stub?.close();
-    });
+    const live = liveCaddy([]);
 
     it("removes X-Frame-Options and adds no frame-ancestors", async () => {
-      const res = await get(caddy, "/");
+      const res = await get(live.caddy, "/");
       expect(res.status).toBe(200);
       expect(res.headers["x-frame-options"]).toBeUndefined();
       expect(res.headers["content-security-policy"]).toBeUndefined();
     });
 
     it("still leaves /widget alone", async () => {
-      const res = await get(caddy, "/widget");
+      const res = await get(live.caddy, "/widget");
       expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
       expect(res.headers["content-security-policy"]).toBe(WIDGET_CSP);
     });
