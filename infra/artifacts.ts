@@ -21,6 +21,13 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
     embedAllowedOrigins: c.embedAllowedOrigins,
     allowPrivateNetworkWebhooks: c.allowPrivateNetworkWebhooks,
     smtp: c.smtp,
+    backup: c.backup.enabled
+      ? {
+          repository: c.backup.target === "repository" ? c.backup.repository : undefined,
+          every: c.backup.schedule,
+          retention: c.backup.retention,
+        }
+      : undefined,
   };
 }
 

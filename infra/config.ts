@@ -62,6 +62,10 @@ export const SECRET_KEYS = [
   "encryptionPrimaryKey",
   "encryptionDeterministicKey",
   "encryptionKeyDerivationSalt",
+  "backupPassword",
+  "backupS3AccessKeyId",
+  "backupS3SecretAccessKey",
+  "backupSftpPrivateKey",
 ] as const;
 type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -98,6 +102,111 @@ const envSafe = (base: z.ZodString) =>
     const problem = envValueProblem(v);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
+
+/** A duration such as 15m, 1h or 7d, as seconds; at least `minSeconds`. */
+const duration = (minSeconds: number) =>
+  z
+    .string({ message: 'must be a duration such as "15m", "1h" or "7d"' })
+    .regex(/^[1-9][0-9]*[mhd]$/, { message: 'must be a duration such as "15m", "1h" or "7d"' })
+    .transform(durationSeconds)
+    .refine((s) => s >= minSeconds, { message: `must be at least ${minSeconds / 60} minutes` });
+
+export function durationSeconds(v: string): number {
+  const unit = { m: 60, h: 3600, d: 86400 }[v.slice(-1) as "m" | "h" | "d"];
+  return Number(v.slice(0, -1)) * unit;
+}
+
+/** Locations that offer Storage Boxes. */
+export const STORAGE_BOX_LOCATIONS = ["fsn1", "nbg1", "hel1"] as const;
+
+const keepCount = (what: string) =>
+  z.number({ message: `must be a whole number of ${what} snapshots to keep` }).int().min(0).max(1000);
+
+/** restic repository URLs this product knows how to authenticate to. */
+const resticRepository = z.string().superRefine((v, ctx) => {
+  const problem = resticRepositoryProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+export function resticRepositoryProblem(v: string): string | undefined {
+  const expected = 'must be a restic repository URL such as "sftp:user@host:chatwoot" or "s3:https://host/bucket/chatwoot"';
+  if (envValueProblem(v)) return expected;
+  if (/^sftp:\/\//.test(v)) {
+    try {
+      const u = new URL(v);
+      if (u.password) return "must not contain a password (use chatwoot:backupSftpPrivateKey)";
+      return u.username && u.hostname ? undefined : expected;
+    } catch {
+      return expected;
+    }
+  }
+  if (/^sftp:[^@:/\s]+@[^:/\s]+:\S+$/.test(v)) return undefined;
+  if (/^s3:https?:\/\//.test(v)) {
+    try {
+      const u = new URL(v.slice(3));
+      if (u.username || u.password) return "must not contain credentials (use chatwoot:backupS3AccessKeyId and backupS3SecretAccessKey)";
+      return u.pathname.length > 1 ? undefined : `${expected} (a bucket is required)`;
+    } catch {
+      return expected;
+    }
+  }
+  return expected;
+}
+
+const backupSchema = z
+  .object(
+    {
+      enabled: z.boolean({ message: "must be true or false" }).default(true),
+      target: z
+        .enum(["storageBox", "repository"], {
+          message: 'must be "storageBox" (provisioned by this stack) or "repository" (an existing restic repository)',
+        })
+        .default("storageBox"),
+      storageBox: z
+        .object(
+          {
+            type: z.string().regex(/^bx[0-9]+$/, { message: "must be a Storage Box type such as bx11" }).default("bx11"),
+            location: z
+              .enum(STORAGE_BOX_LOCATIONS, { message: `must be one of ${STORAGE_BOX_LOCATIONS.join(", ")}` })
+              .optional(),
+          },
+          { message: 'must be an object like {"type": "bx11", "location": "hel1"}' },
+        )
+        .strict()
+        .default({ type: "bx11" }),
+      repository: resticRepository.optional(),
+      schedule: z
+        .object(
+          {
+            database: duration(300).default(durationSeconds("15m")),
+            files: duration(300).default(durationSeconds("1h")),
+            check: duration(3600).default(durationSeconds("7d")),
+          },
+          { message: 'must be an object like {"database": "15m", "files": "1h", "check": "7d"}' },
+        )
+        .strict()
+        .default({ database: durationSeconds("15m"), files: durationSeconds("1h"), check: durationSeconds("7d") }),
+      retention: z
+        .object(
+          {
+            hourly: keepCount("hourly").default(48),
+            daily: keepCount("daily").default(14),
+            weekly: keepCount("weekly").default(8),
+            monthly: keepCount("monthly").default(12),
+          },
+          { message: 'must be an object like {"hourly": 48, "daily": 14, "weekly": 8, "monthly": 12}' },
+        )
+        .strict()
+        .default({ hourly: 48, daily: 14, weekly: 8, monthly: 12 })
+        .refine((r) => r.hourly + r.daily + r.weekly + r.monthly > 0, {
+          message: "must keep at least one snapshot",
+        }),
+    },
+    { message: 'must be an object like {"enabled": true, "target": "storageBox"}' },
+  )
+  .strict();
+
+export type BackupConfig = z.infer<typeof backupSchema>;
 
 const publicSchema = z
   .object({
@@ -219,6 +328,11 @@ const publicSchema = z
       .strict()
       .optional(),
     allowPrivateNetworkWebhooks: z.boolean({ message: "must be true or false" }).default(false),
+    backup: backupSchema.default(backupSchema.parse({})),
+    restoreFrom: z
+      .string()
+      .regex(/^(latest|[0-9a-f]{8,64})$/, { message: 'must be "latest" or a restic snapshot id (8 to 64 hex characters)' })
+      .optional(),
   })
   .strict();
 
@@ -235,6 +349,13 @@ const secretRules: Record<SecretKey, (v: string) => string | undefined> = {
   encryptionPrimaryKey: (v) => alnum32(v),
   encryptionDeterministicKey: (v) => alnum32(v),
   encryptionKeyDerivationSalt: (v) => alnum32(v),
+  backupPassword: (v) => (v.length >= 16 ? envValueProblem(v) : "must be at least 16 characters"),
+  backupS3AccessKeyId: (v) => (/^[A-Za-z0-9]{8,128}$/.test(v) ? undefined : "must be an access key id (8 to 128 letters and digits)"),
+  backupS3SecretAccessKey: (v) => (v.length >= 16 ? envValueProblem(v) : "must be at least 16 characters"),
+  backupSftpPrivateKey: (v) =>
+    ["OPENSSH", "RSA", "EC"].includes(parsePrivateKeyArmour(v)?.label ?? "")
+      ? undefined
+      : "must be an unencrypted OpenSSH or PEM private key (pulumi config set --secret chatwoot:backupSftpPrivateKey < key)",
 };
 function alnum32(v: string): string | undefined {
   return /^[0-9a-zA-Z]{32,}$/.test(v) ? undefined : "must be at least 32 alphanumeric characters (as rails db:encryption:init prints)";
@@ -248,6 +369,15 @@ export interface SecretOverrides {
   encryptionPrimaryKey?: pulumi.Output<string>;
   encryptionDeterministicKey?: pulumi.Output<string>;
   encryptionKeyDerivationSalt?: pulumi.Output<string>;
+  /** restic repository password, for a repository this stack's state did not create. */
+  backupPassword?: pulumi.Output<string>;
+}
+
+/** Credentials for an existing restic repository (`backup.target` = "repository"). */
+export interface BackupCredentials {
+  s3AccessKeyId?: pulumi.Output<string>;
+  s3SecretAccessKey?: pulumi.Output<string>;
+  sftpPrivateKey?: pulumi.Output<string>;
 }
 
 export interface ChatwootConfig extends PublicConfig {
@@ -257,6 +387,7 @@ export interface ChatwootConfig extends PublicConfig {
   adminPassword?: pulumi.Output<string>;
   smtpPassword?: pulumi.Output<string>;
   overrides: SecretOverrides;
+  backupCredentials: BackupCredentials;
   /** Things that are allowed but that an operator should see in every preview. */
   warnings: string[];
 }
@@ -280,6 +411,7 @@ const NON_STRING_KEYS = new Set([
   "disableFeatures",
   "smtp",
   "allowPrivateNetworkWebhooks",
+  "backup",
 ]);
 
 /**
@@ -353,6 +485,12 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
       encryptionPrimaryKey: asSecret("encryptionPrimaryKey"),
       encryptionDeterministicKey: asSecret("encryptionDeterministicKey"),
       encryptionKeyDerivationSalt: asSecret("encryptionKeyDerivationSalt"),
+      backupPassword: asSecret("backupPassword"),
+    },
+    backupCredentials: {
+      s3AccessKeyId: asSecret("backupS3AccessKeyId"),
+      s3SecretAccessKey: asSecret("backupS3SecretAccessKey"),
+      sftpPrivateKey: asSecret("backupSftpPrivateKey"),
     },
     warnings: [...upOnly.map((p) => `pulumi up will refuse to run: ${p}`), ...warningsFor(data)],
   };
@@ -384,6 +522,43 @@ function crossFieldProblems(c: PublicConfig, secrets: Partial<Record<SecretKey, 
     const missing = encryptionKeys.filter((k) => secrets[k] === undefined).map((k) => p + k);
     problems.push(`${missing.join(", ")} must be set too: the three ActiveRecord encryption keys are restored together`);
   }
+  problems.push(...backupProblems(c, secrets));
+  return problems;
+}
+
+function backupProblems(c: PublicConfig, secrets: Partial<Record<SecretKey, string>>): string[] {
+  const p = `${CONFIG_NAMESPACE}:`;
+  const b = c.backup;
+  const problems: string[] = [];
+  const repositoryOnly = ["backupS3AccessKeyId", "backupS3SecretAccessKey", "backupSftpPrivateKey"] as const;
+  if (c.restoreFrom && !b.enabled) {
+    problems.push(`${p}restoreFrom needs ${p}backup.enabled to be true: restores come from the backup repository`);
+  }
+  if (!b.enabled) return problems;
+  if (b.target === "storageBox") {
+    if (b.repository) problems.push(`${p}backup.repository is only used when ${p}backup.target is "repository"`);
+    for (const k of repositoryOnly) {
+      if (secrets[k] !== undefined) problems.push(`${p}${k} is only used when ${p}backup.target is "repository"`);
+    }
+    return problems;
+  }
+  if (!b.repository) {
+    problems.push(`${p}backup.repository is required when ${p}backup.target is "repository": a restic URL such as "s3:https://host/bucket/chatwoot"`);
+    return problems;
+  }
+  if (b.repository.startsWith("s3:")) {
+    for (const k of ["backupS3AccessKeyId", "backupS3SecretAccessKey"] as const) {
+      if (secrets[k] === undefined) problems.push(`${p}${k} is required for an s3: backup repository: pulumi config set --secret ${p}${k}`);
+    }
+    if (secrets.backupSftpPrivateKey !== undefined) problems.push(`${p}backupSftpPrivateKey is only used for an sftp: backup repository`);
+  } else {
+    if (secrets.backupSftpPrivateKey === undefined) {
+      problems.push(`${p}backupSftpPrivateKey is required for an sftp: backup repository: pulumi config set --secret ${p}backupSftpPrivateKey < key`);
+    }
+    for (const k of ["backupS3AccessKeyId", "backupS3SecretAccessKey"] as const) {
+      if (secrets[k] !== undefined) problems.push(`${p}${k} is only used for an s3: backup repository`);
+    }
+  }
   return problems;
 }
 
@@ -413,6 +588,14 @@ function warningsFor(c: PublicConfig): string[] {
   }
   if (!c.serverBackups) {
     warnings.push(`${p}serverBackups is false: Hetzner will keep no server backups`);
+  }
+  if (!c.backup.enabled) {
+    warnings.push(`${p}backup.enabled is false: nothing is backed up off the server; losing the volume loses every conversation`);
+  }
+  if (c.restoreFrom) {
+    warnings.push(
+      `${p}restoreFrom is set: a server that comes up with an empty database restores backup snapshot "${c.restoreFrom}" before migrating`,
+    );
   }
   if (!c.smtp) {
     warnings.push(`no ${p}smtp: Chatwoot cannot send mail (password resets, notifications, invitations)`);

@@ -123,7 +123,7 @@ describe("deploy steps", () => {
   it("export ids in clear and tokens as secrets", () => {
     const r = parseBootstrapResult(FAKE_BOOTSTRAP_RESULT);
     expect(ev.outputs).toMatchObject({ accountId: r.account_id, inboxId: r.inbox_id, inboxIdentifier: r.inbox_identifier, webhookId: r.webhook_id });
-    expect(ev.secretOutputs).toEqual(["adminPassword", "apiAccessToken", "platformToken", "webhookSecret"]);
+    expect(ev.secretOutputs).toEqual(["adminPassword", "apiAccessToken", "backupPassword", "platformToken", "webhookSecret"]);
     expect(ev.outputs.apiAccessToken).toBe(r.api_access_token);
   });
 });

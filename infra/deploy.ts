@@ -18,6 +18,7 @@ import { manifestSummary, renderBundle, type BundleFile } from "./render/bundle"
 import {
   renderBootstrapCommand,
   renderDeployCommand,
+  renderRestoreCommand,
   renderUploadCommand,
   renderVerifyCommand,
   renderWaitReadyCommand,
@@ -64,6 +65,8 @@ export interface ChatwootDeploymentArgs {
   adminPassword: pulumi.Input<string>;
   /** Signing secret set on the account webhook. */
   webhookSecret: pulumi.Input<string>;
+  /** Backup snapshot ("latest" or an id) to restore into an empty database before migrating. */
+  restoreFrom?: string;
   /** Resources that must exist before the first step (e.g. the volume attachment). */
   readyAfter: pulumi.Resource[];
 }
@@ -128,7 +131,12 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     const ready = this.waitReady(name);
     const upload = this.upload(name, bundle, ready);
     const writeEnv = this.writeEnv(name, envFile, maskedEnv, ready);
-    const deploy = this.deploy(name, { bundleHash: bundle.hash, maskedEnvHash: sha256(maskedEnv), envFile }, [upload, writeEnv]);
+    const restore = args.restoreFrom ? [this.restore(name, args.restoreFrom, [upload, writeEnv])] : [];
+    const deploy = this.deploy(name, { bundleHash: bundle.hash, maskedEnvHash: sha256(maskedEnv), envFile }, [
+      upload,
+      writeEnv,
+      ...restore,
+    ]);
     const bootstrap = this.runBootstrap(name, deploy);
     const result = bootstrap.stdout.apply(parseBootstrapResult);
     this.verify(name, { bundleHash: bundle.hash, maskedEnvHash: sha256(maskedEnv), envFile, result }, bootstrap);
@@ -198,6 +206,16 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     });
   }
 
+  private restore(name: string, snapshot: string, after: pulumi.Resource[]): command.remote.Command {
+    return this.step(
+      `${name}-restore`,
+      { create: renderRestoreCommand(this.paths, { snapshot, version: this.args.chatwootVersion }) },
+      after,
+      // restic and pg_restore progress; no secrets (they come from the .env on the host).
+      { secretOutput: false },
+    );
+  }
+
   private deploy(
     name: string,
     d: { bundleHash: string; maskedEnvHash: string; envFile: pulumi.Output<string> },
@@ -250,7 +268,13 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     const create = pulumi.all([a.host, a.ipv6]).apply(([v4, v6]) =>
       renderVerifyCommand(
         this.paths,
-        { domain: a.envSettings.domain, version: a.chatwootVersion, frameOrigins: a.envSettings.embedAllowedOrigins, inputsHash: checked },
+        {
+          domain: a.envSettings.domain,
+          version: a.chatwootVersion,
+          frameOrigins: a.envSettings.embedAllowedOrigins,
+          inputsHash: checked,
+          backupStateDir: a.envSettings.backup ? `${this.paths.dataDir}/backup` : undefined,
+        },
         { v4, v6 },
       ),
     );

@@ -9,9 +9,11 @@ export const {
   inboxId,
   inboxIdentifier,
   webhookId,
+  backupRepository,
   // Secrets: `pulumi stack output <name> --show-secrets`.
   adminPassword,
   apiAccessToken,
   platformToken,
   webhookSecret,
+  backupPassword,
 } = chatwootStack();

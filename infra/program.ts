@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { bundleFiles, cloudInitFor, envSettingsFor, maskedEnvFileFor } from "./artifacts";
+import { OffsiteBackup } from "./backup";
 import { loadConfig } from "./config";
 import { ChatwootDeployment } from "./deploy";
 import { HetznerHost } from "./host";
@@ -18,11 +19,15 @@ export interface StackOutputs {
   inboxId: pulumi.Output<number>;
   inboxIdentifier: pulumi.Output<string>;
   webhookId: pulumi.Output<number | undefined>;
+  /** The restic repository backups go to; absent when backups are disabled. */
+  backupRepository: pulumi.Output<string | undefined>;
   /** Secret outputs. */
   adminPassword: pulumi.Output<string>;
   apiAccessToken: pulumi.Output<string>;
   platformToken: pulumi.Output<string>;
   webhookSecret: pulumi.Output<string>;
+  /** restic repository password: keep a copy outside Pulumi (docs/disaster-recovery.md). */
+  backupPassword: pulumi.Output<string | undefined>;
 }
 
 /** Test seams; `pulumi up` uses the defaults. */
@@ -64,6 +69,18 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     labels,
   });
 
+  const backup = config.backup.enabled
+    ? new OffsiteBackup("chatwoot-backup", {
+        config: config.backup,
+        credentials: config.backupCredentials,
+        passwordOverride: config.overrides.backupPassword,
+        serverLocation: config.location,
+        namePrefix,
+        stack,
+        labels,
+      })
+    : undefined;
+
   const deployment = new ChatwootDeployment("chatwoot", {
     host: host.ipv4,
     ipv6: host.ipv6,
@@ -83,8 +100,9 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
         secrets.postgresPassword,
         secrets.redisPassword,
         config.smtpPassword,
+        backup?.envSecrets,
       ])
-      .apply(([skb, primary, deterministic, salt, pg, redis, smtp]) => ({
+      .apply(([skb, primary, deterministic, salt, pg, redis, smtp, backupEnv]) => ({
         SECRET_KEY_BASE: skb,
         ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY: primary,
         ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY: deterministic,
@@ -92,6 +110,7 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
         POSTGRES_PASSWORD: pg,
         REDIS_PASSWORD: redis,
         ...(smtp === undefined ? {} : { SMTP_PASSWORD: smtp }),
+        ...backupEnv,
       })),
     chatwootVersion: config.chatwootVersion,
     bootstrap: {
@@ -103,6 +122,7 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     },
     adminPassword: secrets.adminPassword,
     webhookSecret: secrets.webhookSecret,
+    restoreFrom: config.restoreFrom,
     readyAfter: [host.volumeAttachment, host.server],
   });
 
@@ -118,5 +138,7 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     apiAccessToken: deployment.apiAccessToken,
     platformToken: deployment.platformToken,
     webhookSecret: pulumi.secret(secrets.webhookSecret),
+    backupRepository: backup ? backup.repository : pulumi.output(undefined),
+    backupPassword: pulumi.secret(backup ? backup.password : pulumi.output(undefined)),
   };
 }

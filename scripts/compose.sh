@@ -27,5 +27,10 @@ if [[ -z "${CHATWOOT_IMAGE:-}" ]]; then
   export CHATWOOT_IMAGE
 fi
 
+# The backup service runs only when the rendered .env enables it.
+if [[ -z "${COMPOSE_PROFILES+set}" ]] && grep -qx "BACKUP_ENABLED='true'" "$CHATWOOT_ENV_FILE"; then
+  export COMPOSE_PROFILES=backup
+fi
+
 exec docker compose --project-name chatwoot --env-file "$CHATWOOT_ENV_FILE" \
   -f "$app_dir/bundle/docker/compose.yaml" "$@"

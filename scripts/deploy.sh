@@ -3,8 +3,9 @@
 #
 #   deploy.sh --version v4.15.1 [< expected sha256 of the .env]
 #
-# 1. pull every image (nothing running is touched if that fails)
+# 1. pull every image and build the backup service's (nothing running is touched if that fails)
 # 2. start Postgres and Redis and wait until they are healthy
+# 2b. on an upgrade with backups enabled, back up the database first (a failure stops here)
 # 3. migrate with the NEW image as a one-off (db:chatwoot_prepare) while the old Rails and Sidekiq
 #    keep serving; a failed migration stops here, old containers untouched
 # 4. up -d --wait --remove-orphans; if the new containers do not become healthy, start the
@@ -60,11 +61,22 @@ fi
 mkdir -p "$release_dir"
 export CHATWOOT_IMAGE="$new_image"
 
+backups_enabled() { grep -qx "BACKUP_ENABLED='true'" "$app_dir/.env"; }
+
 step "pulling images ($new_image)"
 "$compose" pull --quiet || fail pull-failed "could not pull images; nothing was changed"
+if backups_enabled; then
+  "$compose" build --quiet backup || fail build-failed "could not build the backup service image; nothing was changed"
+fi
 
 step "starting postgres and redis"
 "$compose" up -d --wait postgres redis || fail datastores-unhealthy "postgres or redis did not become healthy; see: compose.sh logs postgres redis"
+
+if backups_enabled && [[ -n "$previous_image" && "$previous_image" != "$new_image" ]]; then
+  step "backing up the database before upgrading from $previous_image"
+  "$here/backup.sh" database ||
+    fail pre-upgrade-backup-failed "the backup before the upgrade failed; nothing was changed (see: compose.sh logs backup)"
+fi
 
 step "migrating with $new_image (the running release keeps serving)"
 if ! "$compose" run --rm --no-deps -e POSTGRES_STATEMENT_TIMEOUT=600s rails bundle exec rails db:chatwoot_prepare; then
@@ -78,6 +90,11 @@ if ! "$compose" up -d --wait --remove-orphans; then
     CHATWOOT_IMAGE="$previous_image" "$compose" up -d --wait --remove-orphans || true
   fi
   fail unhealthy "$new_image did not become healthy; see: compose.sh ps; compose.sh logs rails sidekiq"
+fi
+
+if ! backups_enabled; then
+  # Backups were turned off: stop the service that the profile no longer starts.
+  COMPOSE_PROFILES=backup "$compose" rm --stop --force backup >/dev/null 2>&1 || true
 fi
 
 if [[ -n "$previous_image" && "$previous_image" != "$new_image" ]]; then

@@ -5,14 +5,16 @@
 #
 #   verify.sh --domain chat.example.com --version v4.15.1 [--frame-origins "https://a https://b"]
 #             [--public-ipv4 IP --public-ipv6 IP] [--connect 127.0.0.1:443] [--cacert FILE]
-#             [--timeout 300] [< '{"api_token":"…","account_id":1,"inbox_id":2,"webhook_url":"…"}']
+#             [--timeout 300] [--backup-state DIR] [< '{"api_token":"…","account_id":1,"inbox_id":2,"webhook_url":"…"}']
 #
 # Requests go to --connect (default: this host's own port 443) with the real hostname, so TLS and
 # routing are checked before public DNS caches catch up. With JSON on stdin, an authenticated
 # probe checks that the API token sees the inbox and the webhook; the token never reaches argv.
+# With --backup-state (the backup service's state directory), it also fails when the last
+# successful backup is older than twice its interval.
 set -uo pipefail
 
-domain="" version="" frame_origins="" ipv4="" ipv6="" connect="127.0.0.1:443" cacert="" timeout=300
+domain="" version="" frame_origins="" ipv4="" ipv6="" connect="127.0.0.1:443" cacert="" timeout=300 backup_state=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --domain) domain="${2:-}"; shift 2 ;;
@@ -23,6 +25,7 @@ while [[ $# -gt 0 ]]; do
     --connect) connect="${2:-}"; shift 2 ;;
     --cacert) cacert="${2:-}"; shift 2 ;;
     --timeout) timeout="${2:-}"; shift 2 ;;
+    --backup-state) backup_state="${2:-}"; shift 2 ;;
     *) echo "verify.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -155,6 +158,14 @@ if [[ ! -t 0 ]] && probe=$(cat) && [[ -n "$probe" ]]; then
       fail "no account webhook to $webhook_url (HTTP $status)"
     fi
   fi
+fi
+
+# --- 6. Backups: the service's own health rule, reading the status file it writes ------------------
+if [[ -n "$backup_state" ]]; then
+  backup_tool="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)/docker/backup/chatwoot-backup"
+  healthy=$(bash "$backup_tool" health --state-dir "$backup_state" 2>"$work/backup-problems") || true
+  while IFS= read -r line; do [[ -n "$line" ]] && pass "$line"; done <<<"$healthy"
+  while IFS= read -r line; do [[ -n "$line" ]] && fail "${line#chatwoot-backup: }"; done <"$work/backup-problems"
 fi
 
 if ((failures > 0)); then

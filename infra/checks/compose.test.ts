@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parse } from "yaml";
 import { repoRoot } from "../artifacts";
-import { parseEnvFile, renderEnvFile } from "../render/env";
+import { BACKUP_ONLY_SECRET_NAMES, parseEnvFile, renderEnvFile } from "../render/env";
 import { envSecrets as secrets, envSettings as settings } from "../test/fixtures";
 import { describeWithTools, hasTool, run, tempDir } from "../test/tools";
 
@@ -54,8 +54,8 @@ describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" 
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("defines exactly the five services (no throwaway 'base' container)", () => {
-    expect(Object.keys(config.services).sort()).toEqual(["caddy", "postgres", "rails", "redis", "sidekiq"]);
+  it("defines exactly the six services (no throwaway 'base' container)", () => {
+    expect(Object.keys(config.services).sort()).toEqual(["backup", "caddy", "postgres", "rails", "redis", "sidekiq"]);
   });
 
   it("publishes ports only from Caddy: 80, 443 and 443/udp", () => {
@@ -128,9 +128,12 @@ describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" 
     const fromCompose = (k: string) => composeEnv[k]?.replace(/\$\$/g, "$");
     const rendered = parseEnvFile(fs.readFileSync(envFile, "utf8"));
     expect(rendered.size).toBeGreaterThan(30);
+    const backupEnv = config.services.backup!.environment!;
     for (const [key, value] of rendered) {
       expect(shellEnv.get(key), `shell ${key}`).toBe(value);
-      expect(fromCompose(key), `compose ${key}`).toBe(value);
+      expect(backupEnv[key]?.replace(/\$\$/g, "$"), `compose (backup) ${key}`).toBe(value);
+      const blanked = (BACKUP_ONLY_SECRET_NAMES as readonly string[]).includes(key);
+      expect(fromCompose(key), `compose (rails) ${key}`).toBe(blanked ? "" : value);
     }
     // The awkward characters really were exercised.
     expect(rendered.get("POSTGRES_PASSWORD")).toMatch(/[$`\\ ]/);
@@ -140,6 +143,43 @@ describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" 
     expect(config.services.postgres!.environment!.POSTGRES_PASSWORD.replace(/\$\$/g, "$")).toBe(secrets.POSTGRES_PASSWORD);
     const redis = config.services.redis!;
     expect(JSON.stringify((redis as unknown as { command: string[] }).command)).not.toContain(secrets.REDIS_PASSWORD);
+  });
+
+  it("keeps the backup credentials away from Rails and Sidekiq", () => {
+    for (const name of ["rails", "sidekiq"]) {
+      const env = config.services[name]!.environment!;
+      for (const key of BACKUP_ONLY_SECRET_NAMES) expect(env[key], `${name} ${key}`).toBe("");
+      expect(JSON.stringify(env)).not.toContain(secrets.RESTIC_PASSWORD!);
+    }
+  });
+
+  it("runs the backup service in its profile, with the database, the files and the env file it backs up", () => {
+    const b = config.services.backup! as Service & { profiles: string[]; build: { context: string }; command: string[] };
+    expect(b.profiles).toEqual(["backup"]);
+    expect(b.command).toEqual(["chatwoot-backup", "schedule"]);
+    expect(b.depends_on).toEqual({ postgres: expect.objectContaining({ condition: "service_healthy" }) });
+    expect(b.environment).toMatchObject({ PGHOST: "postgres", PGDATABASE: "chatwoot", BACKUP_HOST_NAME: "chatwoot" });
+    expect(b.environment!.PGPASSWORD!.replace(/\$\$/g, "$")).toBe(secrets.POSTGRES_PASSWORD);
+    // docker-compose 1.x prints short syntax, the v2 plugin long syntax.
+    const mounts = (b.volumes as (string | { source: string; target: string; read_only?: boolean })[]).map((v) =>
+      typeof v === "string" ? v.replace(/:rw$/, "") : `${v.source}:${v.target}${v.read_only ? ":ro" : ""}`,
+    );
+    expect(mounts).toEqual(
+      expect.arrayContaining([
+        "/srv/chatwoot/storage:/data/storage",
+        "/srv/chatwoot/backup:/data/backup",
+        `${envFile}:${b.environment!.CHATWOOT_ENV_FILE}:ro`,
+        `${path.join(repoRoot, "docker/backup/chatwoot-backup")}:/usr/local/bin/chatwoot-backup:ro`,
+      ]),
+    );
+    expect(b.build.context).toBe(path.join(repoRoot, "docker/backup"));
+  });
+
+  it("builds the backup image with the Postgres client of the server's major version", () => {
+    const dockerfile = fs.readFileSync(path.join(repoRoot, "docker/backup/Dockerfile"), "utf8");
+    const serverMajor = /pg(\d+)/.exec(config.services.postgres!.image)![1];
+    expect(dockerfile).toMatch(new RegExp(`postgresql${serverMajor}-client\\b`));
+    expect(dockerfile).toMatch(/^FROM restic\/restic:\d+\.\d+\.\d+$/m);
   });
 
   it("refuses to run without the image set by scripts/compose.sh", () => {

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { repoRoot } from "../artifacts";
 import { renderBundle, readBundleFiles } from "../render/bundle";
-import { parseEnvFile, renderMaskedEnvFile } from "../render/env";
+import { parseEnvFile, renderMaskedEnvFile, type EnvSettings } from "../render/env";
 import { startCaddy, type RunningCaddy } from "../test/caddy";
 import { startChatwootStub, type ChatwootStub } from "../test/chatwoot-stub";
 import { envSettings } from "../test/fixtures";
@@ -43,7 +43,7 @@ describeWithTools("static checks", ["shellcheck", "ruby"], () => {
 });
 
 /** A host's app directory as the upload and write-env steps leave it, with a stand-in docker. */
-function fakeHost() {
+function fakeHost(settings: EnvSettings = envSettings) {
   const root = tempDir("host");
   const app = path.join(root, "opt/chatwoot");
   const bin = path.join(root, "bin");
@@ -54,7 +54,7 @@ function fakeHost() {
     fs.mkdirSync(path.dirname(dest), { recursive: true });
     fs.writeFileSync(dest, f.content, { mode: parseInt(f.mode, 8) });
   }
-  const env = renderMaskedEnvFile(envSettings, true);
+  const env = renderMaskedEnvFile(settings, true);
   fs.writeFileSync(path.join(app, ".env"), env, { mode: 0o600 });
   const log = path.join(root, "docker.log");
   fs.writeFileSync(log, "");
@@ -106,6 +106,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     expect(r.status).toBe(0);
     expect(host.calls()).toEqual([
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "pull --quiet")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "build --quiet backup")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait postgres redis")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "run --rm --no-deps -e POSTGRES_STATEMENT_TIMEOUT=600s rails bundle exec rails db:chatwoot_prepare")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --remove-orphans")}`,
@@ -171,10 +172,120 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     expect(host.calls()).toEqual([]);
   });
 
+  it("backs up the database before migrating to another release, and stops if that fails", () => {
+    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.resetCalls();
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    const calls = host.calls();
+    const backup = calls.findIndex((c) => c.endsWith("chatwoot-backup run database"));
+    const migrate = calls.findIndex((c) => c.includes("db:chatwoot_prepare"));
+    expect(backup).toBeGreaterThan(calls.findIndex((c) => c.includes("up -d --wait postgres redis")));
+    expect(backup).toBeLessThan(migrate);
+
+    host.resetCalls();
+    const r = host.exec("deploy.sh", ["--version", "v4.17.0"], { fail: "chatwoot-backup run database$" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("the backup before the upgrade failed; nothing was changed");
+    expect(host.calls().some((c) => c.includes("db:chatwoot_prepare"))).toBe(false);
+    expect(host.release("current")).toBe(NEW);
+    expect(host.deployLog().at(-1)).toContain("result=pre-upgrade-backup-failed");
+  });
+
+  it("neither builds nor keeps the backup service when backups are disabled", () => {
+    host.cleanup();
+    host = fakeHost({ ...envSettings, backup: undefined });
+    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    const calls = host.calls();
+    expect(calls.some((c) => c.includes("build") || c.includes("chatwoot-backup"))).toBe(false);
+    expect(calls.at(-1)).toBe(`CHATWOOT_IMAGE=${NEW} ${compose(host.app, "rm --stop --force backup")}`);
+  });
+
   it("compose.sh explains what is missing before a first deploy", () => {
     const r = host.exec("compose.sh", ["ps"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("no release deployed yet");
+  });
+});
+
+describe("backup.sh and restore.sh with a stand-in docker: arguments, errors, what they run", () => {
+  let host: ReturnType<typeof fakeHost>;
+  beforeEach(() => {
+    host = fakeHost();
+    fs.mkdirSync(path.join(host.app, "release"));
+    fs.writeFileSync(path.join(host.app, "release/current"), `${OLD}\n`);
+  });
+  afterEach(() => host.cleanup());
+  const last = () => host.calls().at(-1)!;
+
+  it("backup.sh runs the service's job, everything by default", () => {
+    expect(host.exec("backup.sh", []).status).toBe(0);
+    expect(last()).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(host.app, "run --rm -T backup chatwoot-backup run all")}`);
+    expect(host.exec("backup.sh", ["database"]).status).toBe(0);
+    expect(last()).toMatch(/chatwoot-backup run database$/);
+    expect(host.exec("backup.sh", ["snapshots"]).status).toBe(0);
+    expect(last()).toMatch(/chatwoot-backup snapshots$/);
+  });
+
+  it("backup.sh rejects unknown arguments and explains disabled backups", () => {
+    let r = host.exec("backup.sh", ["everything"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown argument 'everything'");
+    r = host.exec("backup.sh", ["files", "extra"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("too many arguments");
+    fs.writeFileSync(path.join(host.app, ".env"), renderMaskedEnvFile({ ...envSettings, backup: undefined }, true));
+    r = host.exec("backup.sh", []);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("backups are not enabled on this host (chatwoot:backup.enabled");
+    expect(host.calls()).toEqual([]);
+  });
+
+  it("backup.sh passes the job's failure on", () => {
+    const r = host.exec("backup.sh", ["files"], { fail: "chatwoot-backup run files$" });
+    expect(r.status).toBe(1);
+  });
+
+  it("restore.sh refuses to act without confirmation and validates the snapshot id", () => {
+    let r = host.exec("restore.sh", []);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("confirm with --yes");
+    r = host.exec("restore.sh", ["--snapshot", "yesterday", "--yes"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--snapshot must be 'latest' or a snapshot id");
+    r = host.exec("restore.sh", ["--before-deploy"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--before-deploy needs --version");
+    expect(host.calls()).toEqual([]);
+  });
+
+  it("restore.sh by hand: stops the writers, restores, starts and checks, in that order", () => {
+    const r = host.exec("restore.sh", ["--snapshot", "1a2b3c4d", "--yes"]);
+    expect(r.status).toBe(0);
+    expect(host.calls()).toEqual([
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "stop rails sidekiq backup")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "run --rm -T --no-deps backup chatwoot-backup restore --snapshot 1a2b3c4d")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T postgres psql -U postgres -d chatwoot -XAt -c select count(*) from accounts")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T rails wget -q -O - --header X-Forwarded-Proto: https http://127.0.0.1:3000/api")}`,
+    ]);
+  });
+
+  it("restore.sh leaves the services stopped and says so when the restore fails", () => {
+    const r = host.exec("restore.sh", ["--yes"], { fail: "chatwoot-backup restore" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("the restore failed; rails and sidekiq are still stopped");
+    expect(host.calls().some((c) => c.endsWith("up -d --wait"))).toBe(false);
+  });
+
+  it("restore.sh before a deploy restores only into an empty database, with the release about to be deployed", () => {
+    const r = host.exec("restore.sh", ["--before-deploy", "--version", "v4.16.0", "--snapshot", "latest"]);
+    expect(r.status).toBe(0);
+    expect(host.calls()).toEqual([
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "build --quiet backup")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait postgres")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "run --rm -T --no-deps backup chatwoot-backup restore --snapshot latest --if-empty")}`,
+    ]);
   });
 });
 

@@ -111,6 +111,13 @@ function computedState(a: pulumi.runtime.MockResourceArgs, id: string): Record<s
       return { ipv4Address: "203.0.113.10", ipv6Address: "2001:db8:10::1", status: "running" };
     case "hcloud:index/volume:Volume":
       return { linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${id}` };
+    case "hcloud:index/storageBox:StorageBox":
+      return { username: `u${id}`, server: `u${id}.your-storagebox.de`, system: "FSN1-BX000" };
+    case "tls:index/privateKey:PrivateKey":
+      return {
+        privateKeyOpenssh: pulumi.secret(`-----BEGIN OPENSSH PRIVATE KEY-----\n${fake(a.name, 64)}\n-----END OPENSSH PRIVATE KEY-----\n`),
+        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5${fake(a.name, 48, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")}\n`,
+      };
     case "random:index/randomBytes:RandomBytes":
       return { hex: pulumi.secret(fake(a.name, i.length * 2)), base64: pulumi.secret(fake(a.name, i.length)) };
     case "random:index/randomPassword:RandomPassword": {

@@ -106,6 +106,16 @@ export function renderDeployCommand(p: HostPaths, d: { version: string; bundleHa
 ${comment([`bundle ${d.bundleHash.slice(0, 12)}, env (masked) ${d.maskedEnvHash.slice(0, 12)}`])}`;
 }
 
+/**
+ * Disaster recovery on a new server: restores a backup snapshot into the still-empty database
+ * before deploy.sh migrates it. restore.sh skips the restore when the database already has tables,
+ * so an intact volume (a replaced server) is never overwritten.
+ */
+export function renderRestoreCommand(p: HostPaths, r: { snapshot: string; version: string }): string {
+  return `${shellQuote(`${p.appDir}/bundle/scripts/restore.sh`)} --before-deploy --version ${shellQuote(r.version)} --snapshot ${shellQuote(r.snapshot)}
+${comment(["restores only into an empty database (chatwoot:restoreFrom)"])}`;
+}
+
 /** Runs the bootstrap inside the rails container; its JSON config (with secrets) comes on stdin. */
 export function renderBootstrapCommand(p: HostPaths, configHash: string): string {
   return `${shellQuote(`${p.appDir}/bundle/scripts/bootstrap.sh`)}
@@ -119,6 +129,8 @@ export interface VerifyTarget {
   frameOrigins: string[];
   /** Hashes of everything verify checks, so any change re-runs it. */
   inputsHash: string;
+  /** The backup service's state directory, when backups are enabled: verify checks their age. */
+  backupStateDir?: string;
 }
 
 /** Runs verify.sh with what it must find; the API token and ids come on stdin. */
@@ -129,6 +141,7 @@ export function renderVerifyCommand(p: HostPaths, v: VerifyTarget, publicIps: { 
     ["--frame-origins", v.frameOrigins.join(" ")],
     ["--public-ipv4", publicIps.v4],
     ["--public-ipv6", publicIps.v6],
+    ...(v.backupStateDir ? ([["--backup-state", v.backupStateDir]] as [string, string][]) : []),
   ];
   return `${shellQuote(`${p.appDir}/bundle/scripts/verify.sh`)} ${args.map(([k, val]) => `${k} ${shellQuote(val)}`).join(" ")}
 ${comment([`checks ${v.inputsHash.slice(0, 12)}`])}`;

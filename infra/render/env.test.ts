@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { envSecrets as secrets, envSettings as settings } from "../test/fixtures";
-import { ENV_SECRET_NAMES, parseEnvFile, renderEnvFile, renderMaskedEnvFile, SECRET_MARKER } from "./env";
+import {
+  ENV_SECRET_NAMES,
+  parseEnvFile,
+  renderEnvFile,
+  renderMaskedEnvFile,
+  SECRET_MARKER,
+  STORAGE_BOX_MARKER,
+  type EnvSecrets,
+} from "./env";
 
 describe("renderEnvFile", () => {
   const text = renderEnvFile(settings, secrets);
@@ -71,14 +79,59 @@ describe("renderMaskedEnvFile", () => {
     const masked = renderMaskedEnvFile(settings, true);
     const real = renderEnvFile(settings, secrets);
     const m = parseEnvFile(masked);
-    for (const name of ENV_SECRET_NAMES) expect(m.get(name)).toBe(SECRET_MARKER);
+    const r = parseEnvFile(real);
+    for (const name of ENV_SECRET_NAMES) if (r.has(name)) expect(m.get(name), name).toBe(SECRET_MARKER);
+    expect([...r.keys()].filter((k) => (ENV_SECRET_NAMES as readonly string[]).includes(k))).toHaveLength(ENV_SECRET_NAMES.length - 2); // all but the two S3 credentials
     for (const value of Object.values(secrets)) expect(masked).not.toContain(value!);
-    for (const [k, v] of parseEnvFile(real)) {
-      if (!(ENV_SECRET_NAMES as readonly string[]).includes(k)) expect(m.get(k)).toBe(v);
+    expect(m.get("RESTIC_REPOSITORY")).toBe(STORAGE_BOX_MARKER);
+    for (const [k, v] of r) {
+      if (!(ENV_SECRET_NAMES as readonly string[]).includes(k) && k !== "RESTIC_REPOSITORY") expect(m.get(k)).toBe(v);
     }
+    expect([...m.keys()]).toEqual([...r.keys()]);
   });
 
   it("omits SMTP_PASSWORD when none is configured", () => {
     expect(parseEnvFile(renderMaskedEnvFile(settings, false)).has("SMTP_PASSWORD")).toBe(false);
+  });
+});
+
+describe("the backup section", () => {
+  const settingsWith = (backup: typeof settings.backup) => ({ ...settings, backup });
+
+  it("gives the backup service its repository, password, key, schedule and retention", () => {
+    const e = parseEnvFile(renderEnvFile(settings, secrets));
+    expect(e.get("BACKUP_ENABLED")).toBe("true");
+    expect(e.get("RESTIC_REPOSITORY")).toBe(secrets.RESTIC_REPOSITORY);
+    expect(e.get("RESTIC_PASSWORD")).toBe(secrets.RESTIC_PASSWORD);
+    expect(e.get("BACKUP_SSH_KEY")).toBe(secrets.BACKUP_SSH_KEY);
+    expect(e.has("BACKUP_S3_ACCESS_KEY_ID")).toBe(false);
+    expect([e.get("BACKUP_DATABASE_EVERY"), e.get("BACKUP_FILES_EVERY"), e.get("BACKUP_CHECK_EVERY")]).toEqual(["900", "3600", "604800"]);
+    expect(["HOURLY", "DAILY", "WEEKLY", "MONTHLY"].map((p) => e.get(`BACKUP_KEEP_${p}`))).toEqual(["48", "14", "8", "12"]);
+  });
+
+  it("uses a configured repository as is, with S3 credentials instead of a key", () => {
+    const s3 = settingsWith({ ...settings.backup!, repository: "s3:https://s3.example.com/bucket/chatwoot" });
+    const creds: EnvSecrets = { ...secrets, BACKUP_SSH_KEY: undefined, BACKUP_S3_ACCESS_KEY_ID: "AKIAEXAMPLE1", BACKUP_S3_SECRET_ACCESS_KEY: "s3-secret-value-1234" };
+    const e = parseEnvFile(renderEnvFile(s3, creds));
+    expect(e.get("RESTIC_REPOSITORY")).toBe("s3:https://s3.example.com/bucket/chatwoot");
+    expect(e.get("BACKUP_S3_SECRET_ACCESS_KEY")).toBe("s3-secret-value-1234");
+    expect(e.has("BACKUP_SSH_KEY")).toBe(false);
+    // The configured URL is shown as is in the masked file; only the credentials are masked.
+    const m = parseEnvFile(renderMaskedEnvFile(s3, true));
+    expect(m.get("RESTIC_REPOSITORY")).toBe("s3:https://s3.example.com/bucket/chatwoot");
+    expect(m.get("BACKUP_S3_SECRET_ACCESS_KEY")).toBe(SECRET_MARKER);
+  });
+
+  it("refuses to render enabled backups without their password, naming only the variable", () => {
+    expect(() => renderEnvFile(settings, { ...secrets, RESTIC_PASSWORD: undefined })).toThrow(
+      "env value for RESTIC_PASSWORD is missing (backups are enabled)",
+    );
+  });
+
+  it("says so when backups are disabled, and carries none of their values", () => {
+    const e = parseEnvFile(renderEnvFile(settingsWith(undefined), secrets));
+    expect(e.get("BACKUP_ENABLED")).toBe("false");
+    expect(e.has("RESTIC_PASSWORD")).toBe(false);
+    expect(e.has("RESTIC_REPOSITORY")).toBe(false);
   });
 });

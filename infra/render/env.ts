@@ -20,6 +20,8 @@ export interface EnvSettings {
   embedAllowedOrigins: string[];
   /** Lets webhooks reach private addresses (SAFE_FETCH_ALLOW_PRIVATE_NETWORK). */
   allowPrivateNetworkWebhooks: boolean;
+  /** Off-site backups; absent means disabled. */
+  backup?: BackupEnvSettings;
   /** Outgoing mail; absent means Chatwoot cannot send mail. */
   smtp?: {
     address: string;
@@ -32,7 +34,20 @@ export interface EnvSettings {
   };
 }
 
-/** Secret values, by env variable name. Optional ones are omitted when absent. */
+/** Backups by the compose `backup` service (docker/backup/chatwoot-backup). */
+export interface BackupEnvSettings {
+  /** restic repository URL; absent when it is the stack's Storage Box, known only once it exists. */
+  repository?: string;
+  /** How often each job runs, in seconds. */
+  every: { database: number; files: number; check: number };
+  /** How many snapshots `restic forget` keeps per period. */
+  retention: { hourly: number; daily: number; weekly: number; monthly: number };
+}
+
+/**
+ * Values known only at deploy time, by env variable name: the secrets, and the Storage Box's
+ * repository URL. Optional ones are omitted when absent.
+ */
 export interface EnvSecrets {
   SECRET_KEY_BASE: string;
   ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY: string;
@@ -41,8 +56,16 @@ export interface EnvSecrets {
   POSTGRES_PASSWORD: string;
   REDIS_PASSWORD: string;
   SMTP_PASSWORD?: string;
+  /** The Storage Box's repository URL (not secret, but only known once the box exists). */
+  RESTIC_REPOSITORY?: string;
+  RESTIC_PASSWORD?: string;
+  /** Private key for an sftp: repository, base64 of the OpenSSH/PEM text (env values are one line). */
+  BACKUP_SSH_KEY?: string;
+  BACKUP_S3_ACCESS_KEY_ID?: string;
+  BACKUP_S3_SECRET_ACCESS_KEY?: string;
 }
 
+/** The names in EnvSecrets whose values are secret (all but RESTIC_REPOSITORY). */
 export const ENV_SECRET_NAMES: readonly (keyof EnvSecrets)[] = [
   "SECRET_KEY_BASE",
   "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY",
@@ -51,7 +74,17 @@ export const ENV_SECRET_NAMES: readonly (keyof EnvSecrets)[] = [
   "POSTGRES_PASSWORD",
   "REDIS_PASSWORD",
   "SMTP_PASSWORD",
+  "RESTIC_PASSWORD",
+  "BACKUP_SSH_KEY",
+  "BACKUP_S3_ACCESS_KEY_ID",
+  "BACKUP_S3_SECRET_ACCESS_KEY",
 ];
+
+/** Values the app containers must not see: compose.yaml blanks them for rails and sidekiq. */
+export const BACKUP_ONLY_SECRET_NAMES = ["RESTIC_PASSWORD", "BACKUP_SSH_KEY", "BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_KEY"] as const;
+
+/** What a masked env file shows for a value that is not secret but only known after create. */
+export const STORAGE_BOX_MARKER = "<storage box, known after create>";
 
 /** What a masked env file shows instead of a secret value. */
 export const SECRET_MARKER = "<secret>";
@@ -91,6 +124,7 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     ["REDIS_PASSWORD", secrets.REDIS_PASSWORD],
     ["# Mail"],
     ...smtpEntries(s, secrets),
+    ...backupEntries(s, secrets),
     ["# Read by compose.yaml and the Caddyfile"],
     ["CHATWOOT_DOMAIN", s.domain],
     ["CHATWOOT_DATA_DIR", s.dataDir],
@@ -120,6 +154,42 @@ function smtpEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
   return entries;
 }
 
+/** Which kind of repository the backup settings point at. */
+export function backupRepositoryKind(b: BackupEnvSettings): "sftp" | "s3" {
+  return b.repository?.startsWith("s3:") ? "s3" : "sftp";
+}
+
+function backupEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
+  const b = s.backup;
+  if (!b) return [["# Backups: disabled (chatwoot:backup.enabled)"], ["BACKUP_ENABLED", "false"]];
+  const required = (name: keyof EnvSecrets): string => {
+    const v = secrets[name];
+    if (v === undefined) throw new Error(`env value for ${name} is missing (backups are enabled)`);
+    return v;
+  };
+  const entries: Entry[] = [
+    ["# Backups (restic), run by the compose backup service"],
+    ["BACKUP_ENABLED", "true"],
+    ["RESTIC_REPOSITORY", b.repository ?? required("RESTIC_REPOSITORY")],
+    ["RESTIC_PASSWORD", required("RESTIC_PASSWORD")],
+  ];
+  if (backupRepositoryKind(b) === "s3") {
+    entries.push(["BACKUP_S3_ACCESS_KEY_ID", required("BACKUP_S3_ACCESS_KEY_ID")], ["BACKUP_S3_SECRET_ACCESS_KEY", required("BACKUP_S3_SECRET_ACCESS_KEY")]);
+  } else {
+    entries.push(["BACKUP_SSH_KEY", required("BACKUP_SSH_KEY")]);
+  }
+  entries.push(
+    ["BACKUP_DATABASE_EVERY", String(b.every.database)],
+    ["BACKUP_FILES_EVERY", String(b.every.files)],
+    ["BACKUP_CHECK_EVERY", String(b.every.check)],
+    ["BACKUP_KEEP_HOURLY", String(b.retention.hourly)],
+    ["BACKUP_KEEP_DAILY", String(b.retention.daily)],
+    ["BACKUP_KEEP_WEEKLY", String(b.retention.weekly)],
+    ["BACKUP_KEEP_MONTHLY", String(b.retention.monthly)],
+  );
+  return entries;
+}
+
 /** Why a value cannot be written to the env file, or undefined when it can. */
 export function envValueProblem(value: string): string | undefined {
   if (value.includes("'")) return "must not contain a single quote (')";
@@ -138,6 +208,7 @@ function quote(name: string, value: string): string {
 export function renderMaskedEnvFile(s: EnvSettings, hasSmtpPassword: boolean): string {
   const markers = Object.fromEntries(ENV_SECRET_NAMES.map((n) => [n, SECRET_MARKER])) as unknown as EnvSecrets;
   if (!hasSmtpPassword) delete markers.SMTP_PASSWORD;
+  markers.RESTIC_REPOSITORY = STORAGE_BOX_MARKER;
   return renderEnvFile(s, markers);
 }
 

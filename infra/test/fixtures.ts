@@ -30,6 +30,10 @@ export const envSettings: EnvSettings = {
     authentication: "login",
     enableStarttlsAuto: true,
   },
+  backup: {
+    every: { database: 900, files: 3600, check: 604800 },
+    retention: { hourly: 48, daily: 14, weekly: 8, monthly: 12 },
+  },
 };
 
 export const envSecrets: EnvSecrets = {
@@ -40,6 +44,9 @@ export const envSecrets: EnvSecrets = {
   POSTGRES_PASSWORD: "pg-Pass$word`with\\odd chars",
   REDIS_PASSWORD: "redisPassword123",
   SMTP_PASSWORD: "smtp pass $HOME",
+  RESTIC_REPOSITORY: "sftp://u123456@u123456.your-storagebox.de:23/chatwoot-production",
+  RESTIC_PASSWORD: "restic-Password-$(whoami)",
+  BACKUP_SSH_KEY: Buffer.from("not a key, only the shape of one").toString("base64"),
 };
 
 /** Public config keys (without the namespace), as JSON-able values. */

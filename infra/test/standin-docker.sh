@@ -32,6 +32,7 @@ case "${args[i]:-}" in
     cp "$src" "$STANDIN_CONTAINER$dest"
     ;;
   exec)
+    [[ " $* " == *" rails runner "* ]] || exit 0
     file="${args[${#args[@]} - 1]}"
     echo "I, [2026-11-20T12:00:00] INFO -- : noise Rails writes to stdout"
     exec ruby -r "${STANDIN_MODELS:?}" "$STANDIN_CONTAINER$file"
