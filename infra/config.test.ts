@@ -155,8 +155,64 @@ const invalid: Case[] = [
   ["not a private key", baseConfig, "chatwoot:sshPrivateKey must be an unencrypted OpenSSH or PEM private key", { ...baseSecrets, sshPrivateKey: "ssh-ed25519 AAAA" }],
   ["smtp password with newline", baseConfig, "chatwoot:smtpPassword must not contain a line break", { ...baseSecrets, smtpPassword: "a\nb" }],
   ["up without private key", baseConfig, "chatwoot:sshPrivateKey is required", { smtpPassword: "x" }],
+  ["backup schedule in seconds", with_({ backup: { schedule: { database: 900 } } }), 'chatwoot:backup.schedule.database must be a duration such as "15m"'],
+  ["backup every minute", with_({ backup: { schedule: { database: "1m" } } }), "chatwoot:backup.schedule.database must be at least 5 minutes"],
+  ["unknown backup target", with_({ backup: { target: "s3" } }), 'chatwoot:backup.target must be "storageBox"'],
+  ["typo in backup", with_({ backup: { enabeld: true } }), 'chatwoot:backup has unknown field(s) "enabeld"'],
+  ["negative retention", with_({ backup: { retention: { daily: -1 } } }), "chatwoot:backup.retention.daily"],
+  ["retention keeping nothing", with_({ backup: { retention: { hourly: 0, daily: 0, weekly: 0, monthly: 0 } } }), "chatwoot:backup.retention must keep at least one snapshot"],
+  ["storage box in ash", with_({ backup: { storageBox: { location: "ash" } } }), "chatwoot:backup.storageBox.location must be one of fsn1, nbg1, hel1"],
+  ["repository target without URL", with_({ backup: { target: "repository" } }), "chatwoot:backup.repository is required when chatwoot:backup.target is \"repository\""],
+  ["repository URL of unknown type", with_({ backup: { target: "repository", repository: "b2:bucket:path" } }), "chatwoot:backup.repository must be a restic repository URL"],
+  ["repository URL with credentials", with_({ backup: { target: "repository", repository: "s3:https://key:secret@s3.example.com/b" } }), "chatwoot:backup.repository must not contain credentials"],
+  ["s3 repository without keys", with_({ backup: { target: "repository", repository: "s3:https://s3.example.com/bucket/cw" } }), "chatwoot:backupS3AccessKeyId is required for an s3: backup repository"],
+  ["sftp repository without key", with_({ backup: { target: "repository", repository: "sftp:u1@backup.example.com:chatwoot" } }), "chatwoot:backupSftpPrivateKey is required for an sftp: backup repository"],
+  ["repository URL with storage box target", with_({ backup: { repository: "sftp:u1@backup.example.com:cw" } }), 'chatwoot:backup.repository is only used when chatwoot:backup.target is "repository"'],
+  ["short restic password", baseConfig, "chatwoot:backupPassword must be at least 16 characters", { ...baseSecrets, backupPassword: "short" }],
+  ["restic password in plaintext", baseConfig, "chatwoot:backupPassword must be stored encrypted", baseSecrets, { backupPassword: "x".repeat(20) }],
+  ["restore without backups", with_({ backup: { enabled: false }, restoreFrom: "latest" }), "chatwoot:restoreFrom needs chatwoot:backup.enabled to be true"],
+  ["restore from a date", with_({ restoreFrom: "2026-11-20" }), 'chatwoot:restoreFrom must be "latest" or a restic snapshot id'],
   ["up without smtp password", baseConfig, "chatwoot:smtpPassword is required when chatwoot:smtp.username is set", { sshPrivateKey: baseSecrets.sshPrivateKey! }],
 ];
+
+describe("backup configuration", () => {
+  it("defaults to a Storage Box, every 15 minutes for the database and hourly for files", () => {
+    const c = load();
+    expect(c.backup).toEqual({
+      enabled: true,
+      target: "storageBox",
+      storageBox: { type: "bx11" },
+      schedule: { database: 900, files: 3600, check: 7 * 86400 },
+      retention: { hourly: 48, daily: 14, weekly: 8, monthly: 12 },
+    });
+    expect(c.restoreFrom).toBeUndefined();
+  });
+
+  it("reads durations and an existing S3 repository with its credentials as secrets", async () => {
+    const c = load(
+      with_({
+        backup: { target: "repository", repository: "s3:https://fsn1.your-objectstorage.com/backups/chatwoot", schedule: { database: "30m", files: "6h" } },
+      }),
+      { ...baseSecrets, backupS3AccessKeyId: "AKIAEXAMPLE123", backupS3SecretAccessKey: "secret-access-key-value" },
+    );
+    expect(c.backup.schedule).toEqual({ database: 1800, files: 6 * 3600, check: 7 * 86400 });
+    const pulumi = await import("@pulumi/pulumi");
+    expect(await pulumi.isSecret(c.backupCredentials.s3SecretAccessKey!)).toBe(true);
+  });
+
+  it("accepts both sftp URL forms for an existing repository", () => {
+    for (const repository of ["sftp:u1@backup.example.com:chatwoot", "sftp://u1@backup.example.com:23/chatwoot"]) {
+      expect(() =>
+        load(with_({ backup: { target: "repository", repository } }), { ...baseSecrets, backupSftpPrivateKey: baseSecrets.sshPrivateKey! }),
+      ).not.toThrow();
+    }
+  });
+
+  it("warns when backups are off and when a restore is armed", () => {
+    expect(load(with_({ backup: { enabled: false } })).warnings.join("\n")).toContain("chatwoot:backup.enabled is false");
+    expect(load(with_({ restoreFrom: "latest" })).warnings.join("\n")).toContain('restores backup snapshot "latest" before migrating');
+  });
+});
 
 describe("invalid configuration", () => {
   it("has a table of at least 30 cases", () => expect(invalid.length).toBeGreaterThanOrEqual(30));

@@ -1,0 +1,312 @@
+/**
+ * docker/backup/chatwoot-backup run for real against a real PostgreSQL and restic: a Chatwoot-shaped
+ * database and a storage directory are backed up, wiped, restored and compared (row counts and
+ * checksums per table, the per-account conversation sequences, every file's sha256), through a
+ * local repository and through SFTP to an sshd on loopback.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../artifacts";
+import { parseEnvFile, renderEnvFile } from "../render/env";
+import { dataSql, FINGERPRINT_SQL, SCHEMA_SQL, SEQUENCES_SQL } from "../test/chatwoot-dataset";
+import { envSecrets, envSettings } from "../test/fixtures";
+import { startPostgres, type RunningPostgres } from "../test/postgres";
+import { startSshd, type RunningSshd } from "../test/sshd";
+import { describeWithTools, run, tempDir } from "../test/tools";
+
+export const BACKUP_TOOL = path.join(repoRoot, "docker/backup/chatwoot-backup");
+const TOOLS = ["psql", "pg_dump", "pg_restore", "restic", "jq", "flock", "ssh-agent", "runuser"];
+
+/** A host's backup setup in a temp dir: storage with files, the .env, state, repository. */
+export function backupFixture(pg: RunningPostgres, repository?: string) {
+  const dir = tempDir("backup");
+  const storage = path.join(dir, "storage");
+  const state = path.join(dir, "state");
+  const envFile = path.join(dir, "chatwoot.env");
+  fs.mkdirSync(storage);
+  fs.writeFileSync(envFile, renderEnvFile(envSettings, envSecrets), { mode: 0o600 });
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    ...pg.env,
+    PGDATABASE: "chatwoot",
+    RESTIC_REPOSITORY: repository ?? path.join(dir, "repo"),
+    RESTIC_PASSWORD: "test-repository-password",
+    CHATWOOT_STORAGE_DIR: storage,
+    CHATWOOT_ENV_FILE: envFile,
+    BACKUP_STATE_DIR: state,
+    BACKUP_HOST_NAME: "chatwoot",
+    BACKUP_KEEP_HOURLY: "48",
+    BACKUP_KEEP_DAILY: "14",
+    BACKUP_RESTORE_JOBS: "2",
+  };
+  return {
+    dir,
+    storage,
+    state,
+    envFile,
+    env,
+    tool: (args: string[], extra: NodeJS.ProcessEnv = {}) => run("bash", [BACKUP_TOOL, ...args], { env: { ...env, ...extra } }),
+    status: () =>
+      Object.fromEntries(
+        fs
+          .readFileSync(path.join(state, "status"), "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+      ) as Record<string, string>,
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Active Storage-like files: two-level key directories, binary content, one empty directory. */
+function writeFiles(storage: string, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const key = createHash("md5").update(`blob${i}`).digest("hex");
+    const d = path.join(storage, key.slice(0, 2), key.slice(2, 4));
+    fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, key), randomBytes(1024 + i * 4096));
+  }
+  fs.mkdirSync(path.join(storage, "variants", "empty"), { recursive: true });
+}
+
+function fileHashes(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const full = path.join(entry.parentPath, entry.name);
+    const rel = path.relative(dir, full);
+    out[rel] = entry.isFile() ? createHash("sha256").update(fs.readFileSync(full)).digest("hex") : "dir";
+  }
+  return out;
+}
+
+function recreateDatabase(pg: RunningPostgres): void {
+  pg.sql("postgres", "DROP DATABASE IF EXISTS chatwoot");
+  pg.sql("postgres", "CREATE DATABASE chatwoot");
+}
+
+describeWithTools("chatwoot-backup with a real PostgreSQL and restic", TOOLS, () => {
+  let pg: RunningPostgres;
+  let fx: ReturnType<typeof backupFixture>;
+  let before: { rows: string; sequences: string; files: Record<string, string> };
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    recreateDatabase(pg);
+    pg.sql("chatwoot", SCHEMA_SQL);
+    pg.sql("chatwoot", dataSql({ accounts: 4, conversationsPerAccount: 5000, messages: 300_000, messageLength: 120 }));
+    fx = backupFixture(pg);
+    writeFiles(fx.storage, 25);
+    before = { rows: pg.sql("chatwoot", FINGERPRINT_SQL), sequences: pg.sql("chatwoot", SEQUENCES_SQL), files: fileHashes(fx.storage) };
+  }, 180_000);
+  afterAll(() => {
+    fx?.cleanup();
+    pg?.stop();
+  });
+
+  it("the dataset is Chatwoot-shaped: hundreds of thousands of messages, a sequence per account", () => {
+    expect(before.rows).toContain("messages|300000|");
+    expect(before.sequences.split("\n")).toEqual(["conv_dpid_seq_1=5000", "conv_dpid_seq_2=5000", "conv_dpid_seq_3=5000", "conv_dpid_seq_4=5000"]);
+  });
+
+  it("backs up the database, the env file and the files, and records the result", () => {
+    const r = fx.tool(["run", "all"]);
+    expect(r.stderr).not.toContain("FAILED");
+    expect(r.status).toBe(0);
+    const s = fx.status();
+    expect(s).toMatchObject({ database_last_result: "ok", files_last_result: "ok" });
+    expect(s.database_last_snapshot).toMatch(/^[0-9a-f]{8}$/);
+    expect(Number(s.database_last_success)).toBeGreaterThan(Date.now() / 1000 - 600);
+    const tags = run("restic", ["snapshots", "--json"], { env: fx.env });
+    const snapshots = JSON.parse(tags.stdout) as { tags: string[]; paths: string[]; hostname: string }[];
+    expect(snapshots.map((x) => x.tags[0]).sort()).toEqual(["database", "env", "files"]);
+    expect(new Set(snapshots.map((x) => x.hostname))).toEqual(new Set(["chatwoot"]));
+    // The staged dump is removed once it is in the repository.
+    expect(fs.readdirSync(path.join(fx.state, "staging"))).toEqual([]);
+  });
+
+  it("reports healthy right after a backup", () => {
+    const r = fx.tool(["health"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/database backup: ok, 0 min ago/);
+  });
+
+  it("restores a wiped database and storage directory exactly: rows, checksums, sequences, files", () => {
+    recreateDatabase(pg);
+    fs.rmSync(fx.storage, { recursive: true });
+    fs.mkdirSync(fx.storage);
+    const r = fx.tool(["restore", "--snapshot", "latest", "--if-empty"]);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("restore done");
+    expect(pg.sql("chatwoot", FINGERPRINT_SQL)).toBe(before.rows);
+    expect(pg.sql("chatwoot", SEQUENCES_SQL)).toBe(before.sequences);
+    expect(fileHashes(fx.storage)).toEqual(before.files);
+  });
+
+  it("leaves the restored database working as Chatwoot uses it: new conversations and accounts get their numbers", () => {
+    const id = pg.sql("chatwoot", "INSERT INTO conversations (account_id, inbox_id, display_id) VALUES (2, 2, 0) RETURNING display_id");
+    expect(id).toBe("5001");
+    pg.sql("chatwoot", "INSERT INTO accounts (name) VALUES ('After restore')");
+    expect(pg.sql("chatwoot", "SELECT count(*) FROM pg_sequences WHERE sequencename = 'conv_dpid_seq_5'")).toBe("1");
+    pg.sql("chatwoot", "DELETE FROM conversations WHERE display_id = 5001 AND account_id = 2");
+    pg.sql("chatwoot", "DELETE FROM accounts WHERE id = 5; DROP SEQUENCE conv_dpid_seq_5; SELECT setval('conv_dpid_seq_2', 5000)");
+  });
+
+  it("with --if-empty, never touches a database that has data", () => {
+    pg.sql("chatwoot", "UPDATE accounts SET name = 'Changed after the backup' WHERE id = 1");
+    const r = fx.tool(["restore", "--if-empty"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("restore skipped: the database already has tables");
+    expect(pg.sql("chatwoot", "SELECT name FROM accounts WHERE id = 1")).toBe("Changed after the backup");
+  });
+
+  it("restores a chosen snapshot over a database with data (--clean), not just the latest", () => {
+    const first = fx.status().database_last_snapshot!;
+    expect(fx.tool(["run", "database"]).status).toBe(0);
+    expect(fx.status().database_last_snapshot).not.toBe(first);
+    const r = fx.tool(["restore", "--snapshot", first, "--no-files"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`restoring database snapshot ${first}`);
+    expect(pg.sql("chatwoot", FINGERPRINT_SQL)).toBe(before.rows);
+  });
+
+  it("refuses a backup made with other keys, naming the keys and the config to set, never their values", () => {
+    const env = fs.readFileSync(fx.envFile, "utf8");
+    const other = "z".repeat(128);
+    fs.writeFileSync(fx.envFile, env.replace(/^SECRET_KEY_BASE='.*'$/m, `SECRET_KEY_BASE='${other}'`));
+    try {
+      const r = fx.tool(["restore", "--no-files"]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("the backup was made with other keys (SECRET_KEY_BASE)");
+      expect(r.stderr).toContain("chatwoot:secretKeyBase");
+      const output = r.stdout + r.stderr;
+      expect(output).not.toContain(other);
+      expect(output).not.toContain(parseEnvFile(env).get("SECRET_KEY_BASE"));
+    } finally {
+      fs.writeFileSync(fx.envFile, env);
+    }
+  });
+
+  it("names an unknown snapshot and rejects malformed ids", () => {
+    let r = fx.tool(["restore", "--snapshot", "deadbeef"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("no database snapshot matches 'deadbeef'");
+    r = fx.tool(["restore", "--snapshot", "yesterday"]);
+    expect(r.stderr).toContain("--snapshot must be latest or a snapshot id");
+  });
+
+  it("forgets and prunes with the retention, keeping the newest of each kind, and checks the repository", () => {
+    expect(fx.tool(["prune"]).status).toBe(0);
+    const snapshots = JSON.parse(run("restic", ["snapshots", "--json"], { env: fx.env }).stdout) as { tags: string[] }[];
+    expect(new Set(snapshots.map((x) => x.tags[0]))).toEqual(new Set(["database", "env", "files"]));
+    expect(fx.tool(["check"]).status).toBe(0);
+    expect(fx.status()).toMatchObject({ prune_last_result: "ok", check_last_result: "ok" });
+  });
+
+  it("refuses to prune without any retention rather than forgetting everything", () => {
+    const r = fx.tool(["prune"], { BACKUP_KEEP_HOURLY: "0", BACKUP_KEEP_DAILY: "0" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("refusing to forget every snapshot");
+  });
+
+  it("records a failed run and says which part failed", () => {
+    const r = fx.tool(["run", "database"], { PGPORT: "1" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("pg_dump failed");
+    expect(fx.status().database_last_result).toBe("failed");
+  });
+
+  it("reports a backup older than twice its interval as stale, and a missing first backup after two intervals", () => {
+    const status = path.join(fx.state, "status");
+    const now = Math.floor(Date.now() / 1000);
+    fs.writeFileSync(
+      status,
+      [`scheduler_started=${now - 3600}`, "database_every=900", `database_last_success=${now - 1900}`, "database_last_result=failed", "files_every=3600"].join("\n") + "\n",
+    );
+    const r = fx.tool(["health"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("database backup: STALE, the last successful one was 31 min ago (expected every 15 min; last result: failed");
+    expect(r.stdout).toContain("files backup: first run pending");
+    fs.writeFileSync(status, [`scheduler_started=${now - 7300}`, "files_every=3600", `database_last_success=${now}`].join("\n") + "\n");
+    expect(fx.tool(["health"]).stderr).toContain("files backup: no successful backup yet");
+  });
+});
+
+describeWithTools("chatwoot-backup over SFTP to an sshd on loopback", [...TOOLS, "sshd", "ssh-keygen"], () => {
+  let pg: RunningPostgres;
+  let sshd: RunningSshd;
+  let fx: ReturnType<typeof backupFixture>;
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    recreateDatabase(pg);
+    pg.sql("chatwoot", SCHEMA_SQL);
+    pg.sql("chatwoot", dataSql({ accounts: 2, conversationsPerAccount: 200, messages: 5000, messageLength: 80 }));
+    sshd = await startSshd();
+    // The Storage Box form: sftp://user@host:port/relative-path (here relative to the user's home).
+    fx = backupFixture(pg, `sftp://${sshd.user}@127.0.0.1:${sshd.port}/${path.relative(sshd.home, tempDir("sftp-repo"))}/repo`);
+    writeFiles(fx.storage, 3);
+  }, 120_000);
+  afterAll(() => {
+    fx?.cleanup();
+    sshd?.stop();
+    pg?.stop();
+  });
+
+  it("backs up and restores with the key from BACKUP_SSH_KEY, recording the host key on first use", () => {
+    const env = { BACKUP_SSH_KEY: Buffer.from(sshd.clientKey).toString("base64") };
+    const rows = pg.sql("chatwoot", FINGERPRINT_SQL);
+    const files = fileHashes(fx.storage);
+    const backup = fx.tool(["run", "all"], env);
+    expect(backup.stderr).not.toContain("FAILED");
+    expect(backup.status).toBe(0);
+    const known = run("ssh-keygen", ["-F", `[127.0.0.1]:${sshd.port}`, "-f", path.join(fx.state, "known_hosts")]);
+    expect(known.status).toBe(0);
+    // The key never lands in a file of ours.
+    for (const f of fs.readdirSync(fx.state, { recursive: true }) as string[]) {
+      const full = path.join(fx.state, f);
+      if (fs.statSync(full).isFile()) expect(fs.readFileSync(full, "utf8"), f).not.toContain("PRIVATE KEY");
+    }
+    recreateDatabase(pg);
+    fs.rmSync(fx.storage, { recursive: true });
+    fs.mkdirSync(fx.storage);
+    const restore = fx.tool(["restore", "--if-empty"], env);
+    expect(restore.status).toBe(0);
+    expect(pg.sql("chatwoot", FINGERPRINT_SQL)).toBe(rows);
+    expect(fileHashes(fx.storage)).toEqual(files);
+  });
+
+  it("fails clearly without the key, and with a changed host key", () => {
+    let r = fx.tool(["run", "database"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("an sftp: repository needs BACKUP_SSH_KEY");
+    const known = path.join(fx.state, "known_hosts");
+    const original = fs.readFileSync(known, "utf8");
+    fs.writeFileSync(known, original.replace(/ssh-ed25519 \S+/, `ssh-ed25519 ${sshd.otherHostKey}`));
+    expect(fs.readFileSync(known, "utf8")).not.toBe(original);
+    try {
+      r = fx.tool(["run", "database"], { BACKUP_SSH_KEY: Buffer.from(sshd.clientKey).toString("base64") });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/cannot open the backup repository|REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+    } finally {
+      fs.writeFileSync(known, original);
+    }
+  });
+});
+
+describe("the backup tool's command line", () => {
+  it("explains its usage for an unknown command", () => {
+    const r = run("bash", [BACKUP_TOOL, "backup-everything"], { env: { PATH: process.env.PATH } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("usage: chatwoot-backup run database|files|all");
+  });
+
+  it("says which setting is missing", () => {
+    const r = run("bash", [BACKUP_TOOL, "run", "all"], { env: { PATH: process.env.PATH } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("RESTIC_REPOSITORY is not set (are backups enabled? chatwoot:backup.enabled)");
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * A throwaway PostgreSQL server (Debian's packages) on 127.0.0.1 for the backup tests: its own
+ * data directory, trust authentication, stopped and deleted by stop(). PostgreSQL refuses to run
+ * as root, so under root the server runs as the `postgres` system user the package creates.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { run, tempDir } from "./tools";
+import { freePort } from "./chatwoot-stub";
+
+export interface RunningPostgres {
+  port: number;
+  /** libpq environment for a client on this machine (PGHOST, PGPORT, PGUSER). */
+  env: Record<string, string>;
+  /** Runs SQL through psql and returns its unaligned, tuples-only output. */
+  sql(database: string, statement: string): string;
+  stop(): void;
+}
+
+/** Directory of the newest installed PostgreSQL server binaries, or undefined. */
+export function postgresBinDir(): string | undefined {
+  const root = "/usr/lib/postgresql";
+  if (!fs.existsSync(root)) return undefined;
+  const versions = fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, "bin/initdb")));
+  versions.sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? path.join(root, versions[0], "bin") : undefined;
+}
+
+export async function startPostgres(): Promise<RunningPostgres> {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error("PostgreSQL server binaries not found under /usr/lib/postgresql");
+  const dir = tempDir("pg");
+  const data = path.join(dir, "data");
+  const asRoot = process.getuid?.() === 0;
+  const as = (cmd: string, args: string[]) => (asRoot ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args]) as [string, string[]];
+  if (asRoot) execFileSync("chown", ["postgres:", dir]);
+  fs.chmodSync(dir, 0o755);
+
+  const init = run(...as(path.join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]));
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  const port = await freePort();
+  const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c max_wal_size=2GB`;
+  const start = run(...as(path.join(bin, "pg_ctl"), ["-D", data, "-o", opts, "-l", path.join(dir, "log"), "-w", "start"]));
+  if (start.status !== 0) throw new Error(`pg_ctl start failed: ${start.stderr}\n${fs.readFileSync(path.join(dir, "log"), "utf8")}`);
+
+  const env = { PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: "postgres" };
+  return {
+    port,
+    env,
+    sql(database, statement) {
+      const r = run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", database, "-c", statement], {
+        env: { ...process.env, ...env },
+      });
+      if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+      return r.stdout.trim();
+    },
+    stop() {
+      run(...as(path.join(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
