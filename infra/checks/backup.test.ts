@@ -8,58 +8,14 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../artifacts";
-import { parseEnvFile, renderEnvFile } from "../render/env";
+import { parseEnvFile } from "../render/env";
+import { BACKUP_TOOL, backupFixture } from "../test/backup-fixture";
 import { dataSql, FINGERPRINT_SQL, SCHEMA_SQL, SEQUENCES_SQL } from "../test/chatwoot-dataset";
-import { envSecrets, envSettings } from "../test/fixtures";
 import { startPostgres, type RunningPostgres } from "../test/postgres";
 import { startSshd, type RunningSshd } from "../test/sshd";
 import { describeWithTools, run, tempDir } from "../test/tools";
 
-export const BACKUP_TOOL = path.join(repoRoot, "docker/backup/chatwoot-backup");
 const TOOLS = ["psql", "pg_dump", "pg_restore", "restic", "jq", "flock", "ssh-agent", "runuser"];
-
-/** A host's backup setup in a temp dir: storage with files, the .env, state, repository. */
-export function backupFixture(pg: RunningPostgres, repository?: string) {
-  const dir = tempDir("backup");
-  const storage = path.join(dir, "storage");
-  const state = path.join(dir, "state");
-  const envFile = path.join(dir, "chatwoot.env");
-  fs.mkdirSync(storage);
-  fs.writeFileSync(envFile, renderEnvFile(envSettings, envSecrets), { mode: 0o600 });
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    ...pg.env,
-    PGDATABASE: "chatwoot",
-    RESTIC_REPOSITORY: repository ?? path.join(dir, "repo"),
-    RESTIC_PASSWORD: "test-repository-password",
-    CHATWOOT_STORAGE_DIR: storage,
-    CHATWOOT_ENV_FILE: envFile,
-    BACKUP_STATE_DIR: state,
-    BACKUP_HOST_NAME: "chatwoot",
-    BACKUP_KEEP_HOURLY: "48",
-    BACKUP_KEEP_DAILY: "14",
-    BACKUP_RESTORE_JOBS: "2",
-  };
-  return {
-    dir,
-    storage,
-    state,
-    envFile,
-    env,
-    tool: (args: string[], extra: NodeJS.ProcessEnv = {}) => run("bash", [BACKUP_TOOL, ...args], { env: { ...env, ...extra } }),
-    status: () =>
-      Object.fromEntries(
-        fs
-          .readFileSync(path.join(state, "status"), "utf8")
-          .trim()
-          .split("\n")
-          .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-      ) as Record<string, string>,
-    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
-  };
-}
 
 /** Active Storage-like files: two-level key directories, binary content, one empty directory. */
 function writeFiles(storage: string, count: number): void {
@@ -169,7 +125,7 @@ describeWithTools("chatwoot-backup with a real PostgreSQL and restic", TOOLS, ()
     expect(fx.status().database_last_snapshot).not.toBe(first);
     const r = fx.tool(["restore", "--snapshot", first, "--no-files"]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain(`restoring database snapshot ${first}`);
+    expect(r.stdout).toContain(`fetched database snapshot ${first}`);
     expect(pg.sql("chatwoot", FINGERPRINT_SQL)).toBe(before.rows);
   });
 

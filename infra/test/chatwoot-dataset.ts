@@ -103,9 +103,9 @@ export const TABLES = [
   "active_storage_blobs",
 ] as const;
 
-/** One query that fingerprints the data: per table its row count and an md5 over all rows. */
+/** One query that fingerprints the data: per table its row count and an md5 over every row's md5. */
 export const FINGERPRINT_SQL = TABLES.map(
-  (t) => `SELECT '${t}', count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x.id), '')) FROM ${t} x`,
+  (t) => `SELECT '${t}', count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY x.id), '')) FROM ${t} x`,
 ).join(" UNION ALL ");
 
 /** Every conv_dpid_seq_<id> sequence with its last value. */
