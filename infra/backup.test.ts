@@ -138,6 +138,13 @@ describe("other backup targets", () => {
     expect(ev.outputs.backupPassword).toBe(password);
   });
 
+  it("takes the Postgres password of an existing volume from chatwoot:postgresPassword (state lost)", async () => {
+    const password = "ExistingClusterPassword0123456789";
+    const ev = await run(baseConfig, { ...baseSecrets, postgresPassword: password });
+    expect(ev.resources.map((r) => r.name)).not.toContain("chatwoot-postgres-password");
+    expect(envOf(ev).get("POSTGRES_PASSWORD")).toBe(password);
+  });
+
   it("provisions nothing for backups when they are disabled, and verify does not look for them", async () => {
     const ev = await run({ ...baseConfig, backup: { enabled: false } });
     expect(byType(ev, T.storageBox)).toHaveLength(0);

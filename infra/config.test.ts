@@ -168,6 +168,7 @@ const invalid: Case[] = [
   ["s3 repository without keys", with_({ backup: { target: "repository", repository: "s3:https://s3.example.com/bucket/cw" } }), "chatwoot:backupS3AccessKeyId is required for an s3: backup repository"],
   ["sftp repository without key", with_({ backup: { target: "repository", repository: "sftp:u1@backup.example.com:chatwoot" } }), "chatwoot:backupSftpPrivateKey is required for an sftp: backup repository"],
   ["repository URL with storage box target", with_({ backup: { repository: "sftp:u1@backup.example.com:cw" } }), 'chatwoot:backup.repository is only used when chatwoot:backup.target is "repository"'],
+  ["postgres password with symbols", baseConfig, "chatwoot:postgresPassword must be at least 16 letters and digits", { ...baseSecrets, postgresPassword: "pg-pass-word-with-dashes" }],
   ["short restic password", baseConfig, "chatwoot:backupPassword must be at least 16 characters", { ...baseSecrets, backupPassword: "short" }],
   ["restic password in plaintext", baseConfig, "chatwoot:backupPassword must be stored encrypted", baseSecrets, { backupPassword: "x".repeat(20) }],
   ["restore without backups", with_({ backup: { enabled: false }, restoreFrom: "latest" }), "chatwoot:restoreFrom needs chatwoot:backup.enabled to be true"],

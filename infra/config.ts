@@ -62,6 +62,7 @@ export const SECRET_KEYS = [
   "encryptionPrimaryKey",
   "encryptionDeterministicKey",
   "encryptionKeyDerivationSalt",
+  "postgresPassword",
   "backupPassword",
   "backupS3AccessKeyId",
   "backupS3SecretAccessKey",
@@ -349,6 +350,7 @@ const secretRules: Record<SecretKey, (v: string) => string | undefined> = {
   encryptionPrimaryKey: (v) => alnum32(v),
   encryptionDeterministicKey: (v) => alnum32(v),
   encryptionKeyDerivationSalt: (v) => alnum32(v),
+  postgresPassword: (v) => (/^[0-9a-zA-Z]{16,}$/.test(v) ? undefined : "must be at least 16 letters and digits (as in the host's .env)"),
   backupPassword: (v) => (v.length >= 16 ? envValueProblem(v) : "must be at least 16 characters"),
   backupS3AccessKeyId: (v) => (/^[A-Za-z0-9]{8,128}$/.test(v) ? undefined : "must be an access key id (8 to 128 letters and digits)"),
   backupS3SecretAccessKey: (v) => (v.length >= 16 ? envValueProblem(v) : "must be at least 16 characters"),
@@ -369,6 +371,8 @@ export interface SecretOverrides {
   encryptionPrimaryKey?: pulumi.Output<string>;
   encryptionDeterministicKey?: pulumi.Output<string>;
   encryptionKeyDerivationSalt?: pulumi.Output<string>;
+  /** Postgres password of an existing data volume (its cluster was initialised with it). */
+  postgresPassword?: pulumi.Output<string>;
   /** restic repository password, for a repository this stack's state did not create. */
   backupPassword?: pulumi.Output<string>;
 }
@@ -485,6 +489,7 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
       encryptionPrimaryKey: asSecret("encryptionPrimaryKey"),
       encryptionDeterministicKey: asSecret("encryptionDeterministicKey"),
       encryptionKeyDerivationSalt: asSecret("encryptionKeyDerivationSalt"),
+      postgresPassword: asSecret("postgresPassword"),
       backupPassword: asSecret("backupPassword"),
     },
     backupCredentials: {

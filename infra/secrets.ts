@@ -43,7 +43,7 @@ export class ChatwootSecrets extends pulumi.ComponentResource {
       o.encryptionDeterministicKey ?? this.alphanumeric(`${name}-ar-deterministic-key`, 32, keep);
     this.encryptionKeyDerivationSalt =
       o.encryptionKeyDerivationSalt ?? this.alphanumeric(`${name}-ar-key-derivation-salt`, 32, keep);
-    this.postgresPassword = this.alphanumeric(`${name}-postgres-password`, 40, keep);
+    this.postgresPassword = o.postgresPassword ?? this.alphanumeric(`${name}-postgres-password`, 40, keep);
 
     // Not protected: Redis reads its password at start, the webhook secret is re-applied by every
     // bootstrap, so replacing either is a plain rotation.
