@@ -6,14 +6,22 @@
  *   npm run plan                               # Pulumi.production.yaml
  *   npm run plan -- --stack staging            # Pulumi.staging.yaml
  *   npm run plan -- --config path/to/Pulumi.x.yaml --out plan-out
+ *   npm run plan -- --diff origin/main         # what changes from that revision to the working tree
  *
  * Exit codes: 0 planned, 1 invalid configuration (the message names the key), 2 any other error.
+ * With --diff: 0 no changes, 2 changes, 1 error (invalid configuration on either side included),
+ * like `terraform plan -detailed-exitcode`, so CI can tell the three apart.
+ * --json prints the secret-free snapshot the diff compares (the other revision is evaluated by its
+ * own code this way).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "../artifacts";
 import { ConfigError, loadConfig } from "../config";
+import { diffSnapshots } from "./diff";
 import { evaluate } from "./engine";
+import { snapshotOfRevision } from "./revision";
+import { takeSnapshot } from "./snapshot";
 import { formatPlan } from "./format";
 import { writeArtifacts } from "./write-artifacts";
 import { readStackFile } from "./stack-file";
@@ -22,14 +30,19 @@ interface Args {
   stack: string;
   configFile: string;
   outDir?: string;
+  diffRef?: string;
+  json: boolean;
 }
 
-const USAGE = "usage: npm run plan -- [--stack <name>] [--config <Pulumi.<stack>.yaml>] [--out <dir>]";
+const USAGE =
+  "usage: npm run plan -- [--stack <name>] [--config <Pulumi.<stack>.yaml>] [--out <dir>] [--diff <git ref>] [--json]";
 
 function parseArgs(argv: string[]): Args {
   let stack: string | undefined;
   let configFile: string | undefined;
   let outDir: string | undefined;
+  let diffRef: string | undefined;
+  let json = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -40,6 +53,8 @@ function parseArgs(argv: string[]): Args {
     if (flag === "--stack") stack = value();
     else if (flag === "--config") configFile = value();
     else if (flag === "--out") outDir = value();
+    else if (flag === "--diff") diffRef = value();
+    else if (flag === "--json") json = true;
     else if (flag === "--help" || flag === "-h") throw new UsageError(USAGE, 0);
     else throw new UsageError(`unknown argument ${flag}\n${USAGE}`);
   }
@@ -49,7 +64,8 @@ function parseArgs(argv: string[]): Args {
   }
   stack ??= "production";
   configFile ??= path.join(repoRoot, `Pulumi.${stack}.yaml`);
-  return { stack, configFile, outDir };
+  if (diffRef && (json || outDir)) throw new UsageError(`--diff cannot be combined with --json or --out\n${USAGE}`);
+  return { stack, configFile, outDir, diffRef, json };
 }
 
 class UsageError extends Error {
@@ -66,6 +82,16 @@ export async function main(argv: string[]): Promise<number> {
     const err = e as UsageError;
     (err.exitCode === 0 ? console.log : console.error)(err.message);
     return err.exitCode;
+  }
+  if (args.diffRef) return planDiff(args, args.diffRef);
+  if (args.json) {
+    try {
+      process.stdout.write(JSON.stringify(await takeSnapshot(args.stack, args.configFile)) + "\n");
+      return 0;
+    } catch (e) {
+      console.error(e instanceof ConfigError ? e.message : `plan failed: ${(e as Error).message}`);
+      return e instanceof ConfigError ? 1 : 2;
+    }
   }
   try {
     if (!fs.existsSync(args.configFile)) {
@@ -87,6 +113,21 @@ export async function main(argv: string[]): Promise<number> {
     }
     console.error(`plan failed: ${(e as Error).message}`);
     return 2;
+  }
+}
+
+/** --diff: 0 no changes, 2 changes, 1 error. */
+async function planDiff(args: Args, ref: string): Promise<number> {
+  try {
+    const relativeConfig = path.relative(repoRoot, path.resolve(args.configFile));
+    const base = await snapshotOfRevision(ref, args.stack, relativeConfig);
+    const head = await takeSnapshot(args.stack, args.configFile);
+    const diff = diffSnapshots(base.snapshot, head, { base: base.label, head: "working tree" });
+    process.stdout.write(diff.text);
+    return diff.changed ? 2 : 0;
+  } catch (e) {
+    console.error(e instanceof ConfigError ? `working tree: ${e.message}` : `plan diff failed: ${(e as Error).message}`);
+    return 1;
   }
 }
 

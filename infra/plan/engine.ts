@@ -19,7 +19,12 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-export type Mode = "preview" | "apply";
+/**
+ * preview: a first `pulumi preview` (computed values unknown); apply: `pulumi up` (stand-ins for
+ * computed values); compare: a preview with the stand-ins, so two revisions compare by what
+ * really differs, and secrets only `pulumi up` needs stay optional.
+ */
+export type Mode = "preview" | "apply" | "compare";
 
 export interface ResourceOptionsSummary {
   protect: boolean;
@@ -183,7 +188,7 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
         }
         const state = {
           ...a.inputs,
-          ...(mode === "apply" ? computedState(a, id) : {}),
+          ...(mode !== "preview" ? computedState(a, id) : {}),
           ...(o.extraState?.(a) ?? {}),
         };
         return { id: a.custom === false ? undefined : id, state };
@@ -194,7 +199,7 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
     },
     PROJECT,
     o.stack,
-    mode === "preview",
+    mode !== "apply",
   );
   pulumi.runtime.setAllConfig(o.config, o.secretKeys ?? []);
 

@@ -24,10 +24,28 @@ export const resourceFacts: Record<string, ResourceFacts> = {
   "hcloud:index/firewall:Firewall": { show: ["name", "rules"], replaceOn: [] },
   "hcloud:index/rdns:Rdns": { show: ["dnsPtr", "ipAddress"], replaceOn: ["ipAddress", "primaryIpId"] },
   "hcloud:index/zoneRrset:ZoneRrset": { show: ["zone", "name", "type", "records", "ttl"], replaceOn: ["zone", "name", "type"] },
-  "hcloud:index/storageBox:StorageBox": { show: ["name", "storageBoxType", "location", "deleteProtection"], replaceOn: ["location"] },
+  "hcloud:index/storageBox:StorageBox": {
+    show: ["name", "storageBoxType", "location", "deleteProtection"],
+    // Its SSH keys cannot be updated through the API (provider docs).
+    replaceOn: ["location", "sshKeys"],
+  },
+  "tls:index/privateKey:PrivateKey": { show: ["algorithm"], replaceOn: ["algorithm", "ecdsaCurve", "rsaBits"] },
   "random:index/randomBytes:RandomBytes": { show: ["length"], replaceOn: randomArgs },
   "random:index/randomPassword:RandomPassword": { show: ["length", "special"], replaceOn: randomArgs },
   "command:remote:Command": { show: ["create"], replaceOn: ["triggers"] },
+};
+
+/**
+ * What a replacement takes with it: resources whose inputs hold the replaced one's id, which the
+ * offline plan cannot see change (ids are unknown, or stand-ins that stay the same).
+ */
+export const replacementCascades: Record<string, { type: string; why: string }[]> = {
+  "hcloud:index/server:Server": [
+    { type: "hcloud:index/volumeAttachment:VolumeAttachment", why: "new server" },
+    { type: "command:remote:Command", why: "new server: every remote step runs again" },
+  ],
+  "hcloud:index/volume:Volume": [{ type: "hcloud:index/volumeAttachment:VolumeAttachment", why: "new volume" }],
+  "tls:index/privateKey:PrivateKey": [{ type: "hcloud:index/storageBox:StorageBox", why: "new Storage Box key" }],
 };
 
 export function factsFor(type: string): ResourceFacts {

@@ -6,10 +6,13 @@
 import * as fs from "node:fs";
 import { parse } from "yaml";
 import { UNREADABLE_SECRET } from "../config";
+import { shortHash } from "../render/hash";
 
 export interface StackConfig {
   config: Record<string, string>;
   secretKeys: string[];
+  /** Short hash of each encrypted value as committed: tells a changed secret without reading it. */
+  secretDigests: Record<string, string>;
 }
 
 function isSecure(v: unknown): boolean {
@@ -27,15 +30,17 @@ export function readStackFile(file: string): StackConfig {
   if (typeof raw !== "object" || Array.isArray(raw)) throw new Error(`${file}: "config" must be a mapping`);
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
+  const secretDigests: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (isSecure(value)) {
       config[key] = UNREADABLE_SECRET;
       secretKeys.push(key);
+      secretDigests[key] = shortHash(String((value as { secure: unknown }).secure));
     } else if (typeof value === "string") {
       config[key] = value;
     } else {
       config[key] = JSON.stringify(value);
     }
   }
-  return { config, secretKeys };
+  return { config, secretKeys, secretDigests };
 }

@@ -1,0 +1,158 @@
+/**
+ * `npm run plan -- --diff <ref>` against fixture revisions: a copy of this repository in a
+ * temporary git repository, one commit as the base, then a change in the working tree per case.
+ * Runs the real CLI (tsx), so both sides are evaluated by their own code in separate processes.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { repoRoot } from "../artifacts";
+import { tempDir } from "../test/tools";
+
+let repo: string;
+
+function git(...args: string[]): string {
+  return execFileSync("git", args, { cwd: repo, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" } });
+}
+
+function planDiff(ref = "HEAD"): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(repoRoot, "node_modules/.bin/tsx"), ["infra/plan/cli.ts", "--diff", ref], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const STACK_FILE = "Pulumi.production.yaml";
+type StackDoc = { config: Record<string, unknown> };
+function editStack(edit: (config: Record<string, unknown>) => void): void {
+  const file = path.join(repo, STACK_FILE);
+  const doc = parse(fs.readFileSync(file, "utf8")) as StackDoc;
+  edit(doc.config);
+  fs.writeFileSync(file, stringify(doc));
+}
+function reset(): void {
+  git("checkout", "--quiet", "--", ".");
+}
+
+beforeAll(() => {
+  repo = tempDir("plan-diff");
+  const files = execFileSync("git", ["ls-files", "-z"], { cwd: repoRoot, encoding: "utf8" }).split("\0").filter(Boolean);
+  for (const f of files) {
+    const src = path.join(repoRoot, f);
+    if (!fs.existsSync(src)) continue;
+    fs.mkdirSync(path.dirname(path.join(repo, f)), { recursive: true });
+    fs.copyFileSync(src, path.join(repo, f));
+    fs.chmodSync(path.join(repo, f), fs.statSync(src).mode);
+  }
+  fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(repo, "node_modules"));
+  git("init", "--quiet");
+  // A committed secret, as `pulumi config set --secret` leaves it (ciphertext only).
+  editStack((c) => (c["chatwoot:smtpPassword"] = { secure: "v1:Y2lwaGVydGV4dC1vbmU=" }));
+  git("add", "--all");
+  git("commit", "--quiet", "-m", "base");
+}, 60_000);
+afterAll(() => fs.rmSync(repo, { recursive: true, force: true }));
+
+describe("plan --diff against a fixture revision", () => {
+  it("reports no changes, exit 0, when the working tree equals the revision", async () => {
+    const r = await planDiff();
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("No changes: pulumi up would do nothing.");
+    expect(r.status).toBe(0);
+  }, 60_000);
+
+  it("a version bump re-runs deploy and verify only, and says why; exit 2", async () => {
+    editStack((c) => (c["chatwoot:chatwootVersion"] = "v4.16.0"));
+    try {
+      const r = await planDiff();
+      expect(r.status).toBe(2);
+      const steps = r.stdout.split("\n").filter((l) => l.startsWith("  > "));
+      expect(steps).toEqual([
+        expect.stringMatching(/^ {2}> chatwoot-deploy +version v4\.15\.1 → v4\.16\.0$/),
+        expect.stringMatching(/^ {2}> chatwoot-verify +version v4\.15\.1 → v4\.16\.0$/),
+      ]);
+      expect(r.stdout).not.toContain("REPLACED");
+      expect(r.stdout).toContain("0 to replace, 0 to create, 0 to delete, 0 to update; 2 remote step(s) run");
+    } finally {
+      reset();
+    }
+  }, 60_000);
+
+  it("an env change shows the env file's diff with secrets masked, and re-runs write-env, deploy and verify", async () => {
+    editStack((c) => {
+      c["chatwoot:embedAllowedOrigins"] = ["https://app.example.com", "https://admin.example.com"];
+      c["chatwoot:smtpPassword"] = { secure: "v1:Y2lwaGVydGV4dC10d28=" };
+    });
+    try {
+      const r = await planDiff();
+      expect(r.status).toBe(2);
+      expect(r.stdout).toMatch(/> chatwoot-write-env +env changed: CHATWOOT_FRAME_ORIGINS; secret config changed \(values not shown\): chatwoot:smtpPassword/);
+      expect(r.stdout).toMatch(/> chatwoot-deploy +env changed: CHATWOOT_FRAME_ORIGINS/);
+      expect(r.stdout).toMatch(/> chatwoot-verify /);
+      expect(r.stdout).not.toMatch(/> chatwoot-(upload|bootstrap)/);
+      expect(r.stdout).toContain("--- env (secrets masked) (HEAD");
+      expect(r.stdout).toContain("+CHATWOOT_FRAME_ORIGINS='https://app.example.com https://admin.example.com'");
+      // Neither ciphertext is echoed.
+      expect(r.stdout).not.toContain("Y2lwaGVydGV4dC");
+    } finally {
+      reset();
+    }
+  }, 60_000);
+
+  it("a change that replaces the server is flagged loudly, with the forcing input, and every step re-runs", async () => {
+    editStack((c) => (c["chatwoot:image"] = "ubuntu-22.04"));
+    try {
+      const r = await planDiff();
+      expect(r.status).toBe(2);
+      expect(r.stdout).toContain("!! 2 RESOURCES WILL BE REPLACED");
+      expect(r.stdout).toMatch(/!! +hcloud:index\/server:Server +chatwoot-server +\(forced by image; deleted first\)/);
+      expect(r.stdout).toContain("!!       image: ubuntu-24.04 → ubuntu-22.04");
+      expect(r.stdout).toMatch(/!! +hcloud:index\/volumeAttachment:VolumeAttachment +chatwoot-data-attachment +\(new server\)/);
+      for (const step of ["wait-ready", "upload", "write-env", "deploy", "bootstrap", "verify"]) {
+        expect(r.stdout).toMatch(new RegExp(`> chatwoot-${step} +new server: every remote step runs again`));
+      }
+      // The volume, IPs and backups survive.
+      expect(r.stdout).not.toMatch(/chatwoot-data +\(|chatwoot-ipv4|storage-box/);
+    } finally {
+      reset();
+    }
+  }, 60_000);
+
+  it("a bundle file change names the file, shows its diff, and re-runs upload, deploy and verify", async () => {
+    const caddyfile = path.join(repo, "docker/Caddyfile");
+    fs.appendFileSync(caddyfile, "# a reviewer should see this line\n");
+    try {
+      const r = await planDiff();
+      expect(r.status).toBe(2);
+      expect(r.stdout).toMatch(/> chatwoot-upload +bundle file changed: docker\/Caddyfile/);
+      expect(r.stdout).toMatch(/> chatwoot-deploy +bundle file changed: docker\/Caddyfile/);
+      expect(r.stdout).toContain("+# a reviewer should see this line");
+      expect(r.stdout).toContain("--- Caddyfile (HEAD");
+    } finally {
+      reset();
+    }
+  }, 60_000);
+
+  it("exits 1 with the key named when the working tree's configuration is invalid, and for an unknown ref", async () => {
+    editStack((c) => (c["chatwoot:serverType"] = "cx22"));
+    try {
+      const r = await planDiff();
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('chatwoot:serverType "cx22" is deprecated');
+    } finally {
+      reset();
+    }
+    const unknown = await planDiff("no-such-branch");
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain("plan diff failed: git rev-parse");
+    // No worktree is left behind.
+    expect(git("worktree", "list").trim().split("\n")).toHaveLength(1);
+  }, 60_000);
+});

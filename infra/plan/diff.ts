@@ -1,0 +1,201 @@
+/**
+ * Compares two plan snapshots and writes what a reviewer needs: replacements first and loudly
+ * (with the input that forces each), then creates, deletes and updates; which remote steps will
+ * run and why; unified diffs of the files that land on the host, secrets masked. Pure.
+ */
+import { createTwoFilesPatch } from "diff";
+import { parseEnvFile } from "../render/env";
+import { displayValue } from "./format";
+import type { PlanSnapshot, SnapshotResource } from "./snapshot";
+import { factsFor, replacementCascades } from "./resource-facts";
+
+export interface PlanDiff {
+  changed: boolean;
+  text: string;
+  replaced: string[];
+  created: string[];
+  deleted: string[];
+  updated: string[];
+  /** Remote step name → why it runs. */
+  steps: Record<string, string[]>;
+}
+
+const STEP_TYPE = "command:remote:Command";
+
+/** Top-level input names whose values differ. */
+function changedInputs(a: SnapshotResource, b: SnapshotResource): string[] {
+  const keys = new Set([...Object.keys(a.inputs), ...Object.keys(b.inputs)]);
+  return [...keys].filter((k) => JSON.stringify(a.inputs[k]) !== JSON.stringify(b.inputs[k])).sort();
+}
+
+/** Why each remote step runs, from the settings and files both revisions put on the host. */
+function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, string[]> {
+  const reasons = { version: [] as string[], bundle: [] as string[], env: [] as string[], bootstrap: [] as string[], restore: [] as string[] };
+  if (base.settings.chatwootVersion !== head.settings.chatwootVersion) {
+    reasons.version.push(`version ${base.settings.chatwootVersion} → ${head.settings.chatwootVersion}`);
+  }
+  const paths = [...new Set([...Object.keys(base.bundle), ...Object.keys(head.bundle)])].sort();
+  const files = paths.filter((p) => base.bundle[p] !== head.bundle[p]);
+  if (files.length) reasons.bundle.push(`bundle file${files.length > 1 ? "s" : ""} changed: ${files.join(", ")}`);
+
+  const envKey = "env (secrets masked)";
+  const [ea, eb] = [parseEnvFile(base.artifacts[envKey] ?? ""), parseEnvFile(head.artifacts[envKey] ?? "")];
+  const envKeys = [...new Set([...ea.keys(), ...eb.keys()])].filter((k) => ea.get(k) !== eb.get(k)).sort();
+  if (envKeys.length) reasons.env.push(`env changed: ${envKeys.join(", ")}`);
+  const secrets = [...new Set([...Object.keys(base.secretDigests), ...Object.keys(head.secretDigests)])]
+    .filter((k) => base.secretDigests[k] !== head.secretDigests[k])
+    .sort();
+  if (secrets.length) reasons.env.push(`secret config changed (values not shown): ${secrets.join(", ")}`);
+
+  const [ba, bb] = [base.settings.bootstrap as Record<string, unknown>, head.settings.bootstrap as Record<string, unknown>];
+  const fields = [...new Set([...Object.keys(ba), ...Object.keys(bb)])].filter((k) => JSON.stringify(ba[k]) !== JSON.stringify(bb[k]));
+  if (fields.length) reasons.bootstrap.push(`bootstrap settings changed: ${fields.sort().join(", ")}`);
+  if (base.settings.restoreFrom !== head.settings.restoreFrom) {
+    reasons.restore.push(`restoreFrom ${base.settings.restoreFrom ?? "unset"} → ${head.settings.restoreFrom ?? "unset"}`);
+  }
+  // Which step each kind of change re-runs (see the header of infra/deploy.ts).
+  return {
+    "wait-ready": [],
+    upload: reasons.bundle,
+    "write-env": reasons.env,
+    restore: [...reasons.restore, ...reasons.version],
+    deploy: [...reasons.version, ...reasons.bundle, ...reasons.env],
+    bootstrap: reasons.bootstrap,
+    verify: [...reasons.version, ...reasons.bundle, ...reasons.env, ...reasons.bootstrap],
+  };
+}
+
+export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot, labels: { base: string; head: string }): PlanDiff {
+  const a = new Map(base.resources.filter((r) => r.custom).map((r) => [r.key, r]));
+  const b = new Map(head.resources.filter((r) => r.custom).map((r) => [r.key, r]));
+  const created = [...b.keys()].filter((k) => !a.has(k));
+  const deleted = [...a.keys()].filter((k) => !b.has(k));
+  const replace = new Map<string, string[]>(); // key → why
+  const update = new Map<string, string[]>(); // key → changed inputs
+
+  for (const [key, before] of a) {
+    const after = b.get(key);
+    if (!after) continue;
+    const changed = changedInputs(before, after).filter((k) => !after.options.ignoreChanges.includes(k));
+    if (changed.length === 0) continue;
+    const forcing = changed.filter((k) => factsFor(after.type).replaceOn.includes(k));
+    if (forcing.length) replace.set(key, [`forced by ${forcing.join(", ")}`]);
+    else update.set(key, changed);
+  }
+  // Replacements (and creations) that take others with them.
+  for (const key of [...replace.keys(), ...created]) {
+    const type = (b.get(key) ?? a.get(key))!.type;
+    for (const cascade of replacementCascades[type] ?? []) {
+      for (const [k, r] of b) {
+        if (r.type !== cascade.type || !a.has(k)) continue;
+        replace.set(k, [...(replace.get(k) ?? []), cascade.why]);
+        update.delete(k);
+      }
+    }
+  }
+
+  const reasons = stepReasons(base, head);
+  const steps: Record<string, string[]> = {};
+  for (const [key, r] of b) {
+    if (r.type !== STEP_TYPE) continue;
+    const step = r.name.replace(/^chatwoot-/, "");
+    if (created.includes(key)) steps[r.name] = ["new step", ...(reasons[step] ?? [])];
+    else if (replace.has(key)) steps[r.name] = [...replace.get(key)!, ...(reasons[step] ?? [])];
+    else if (update.has(key)) steps[r.name] = reasons[step]?.length ? reasons[step]! : [`inputs changed: ${update.get(key)!.join(", ")}`];
+  }
+
+  // A changed secret re-runs what carries the env file, though the masked inputs look the same.
+  if (reasons["write-env"]!.some((r) => r.startsWith("secret config changed"))) {
+    for (const step of ["write-env", "deploy", "verify"]) {
+      const key = [...b.keys()].find((k) => b.get(k)!.type === STEP_TYPE && b.get(k)!.name === `chatwoot-${step}`);
+      if (key && !steps[b.get(key)!.name]) steps[b.get(key)!.name] = reasons[step]!;
+    }
+  }
+
+  const out: string[] = [`Plan diff for stack "${head.stack}": ${labels.base} → ${labels.head} (offline; nothing was contacted)`, ""];
+  const line = (key: string) => {
+    const r = (b.get(key) ?? a.get(key))!;
+    return `${r.type}  ${r.name}`;
+  };
+  const infra = (keys: string[]) => keys.filter((k) => (b.get(k) ?? a.get(k))!.type !== STEP_TYPE);
+
+  const replacedInfra = infra([...replace.keys()]);
+  if (replacedInfra.length) {
+    out.push(`!! ${replacedInfra.length} RESOURCE${replacedInfra.length > 1 ? "S" : ""} WILL BE REPLACED (deleted and created again):`);
+    for (const key of replacedInfra) {
+      const [before, after] = [a.get(key)!, b.get(key)!];
+      const notes = [...replace.get(key)!];
+      if (after.options.deleteBeforeReplace) notes.push("deleted first");
+      if (after.options.protect) notes.push("PROTECTED: pulumi up will refuse until it is unprotected");
+      out.push(`!!   ${line(key)}  (${notes.join("; ")})`);
+      for (const input of changedInputs(before, after).filter((k) => factsFor(after.type).replaceOn.includes(k))) {
+        out.push(`!!       ${input}: ${displayValue(before.inputs[input])} → ${displayValue(after.inputs[input])}`);
+      }
+    }
+    out.push("");
+  }
+  const section = (title: string, keys: string[], mark: string, detail?: (k: string) => string[]) => {
+    if (!keys.length) return;
+    out.push(title);
+    for (const k of keys) {
+      out.push(`  ${mark} ${line(k)}`);
+      for (const d of detail?.(k) ?? []) out.push(`        ${d}`);
+    }
+    out.push("");
+  };
+  section("To create:", infra(created), "+");
+  section("To delete:", infra(deleted), "-", (k) => (a.get(k)!.options.protect ? ["PROTECTED: pulumi up will refuse until it is unprotected"] : []));
+  section("To update in place:", infra([...update.keys()]), "~", (k) =>
+    update.get(k)!.map((input) => `${input}: ${displayValue(a.get(k)!.inputs[input])} → ${displayValue(b.get(k)!.inputs[input])}`),
+  );
+  const removedSteps = deleted.filter((k) => a.get(k)!.type === STEP_TYPE);
+  if (Object.keys(steps).length || removedSteps.length) {
+    out.push("Remote steps that will run on the server:");
+    for (const [name, why] of Object.entries(steps)) out.push(`  > ${name.padEnd(20)} ${why.join("; ")}`);
+    for (const k of removedSteps) out.push(`  - ${a.get(k)!.name.padEnd(20)} removed (nothing runs on the server)`);
+    out.push("");
+  }
+  const newWarnings = head.warnings.filter((w) => !base.warnings.includes(w));
+  if (newWarnings.length) out.push("New warnings:", ...newWarnings.map((w) => `  ! ${w}`), "");
+
+  const outputs = [...new Set([...Object.keys(base.outputs), ...Object.keys(head.outputs)])].filter(
+    (k) => JSON.stringify(base.outputs[k]) !== JSON.stringify(head.outputs[k]),
+  );
+  if (outputs.length) {
+    out.push("Stack outputs that change:");
+    for (const k of outputs) out.push(`  ${k}: ${displayValue(base.outputs[k])} → ${displayValue(head.outputs[k])}`);
+    out.push("");
+  }
+
+  let fileDiffs = 0;
+  for (const name of Object.keys(head.artifacts)) {
+    const [x, y] = [base.artifacts[name] ?? "", head.artifacts[name] ?? ""];
+    if (x === y) continue;
+    fileDiffs++;
+    out.push(createTwoFilesPatch(`${name} (${labels.base})`, `${name} (${labels.head})`, x, y, undefined, undefined, { context: 3 }).trimEnd());
+    out.push("");
+  }
+
+  const counts = {
+    replace: replacedInfra.length,
+    create: infra(created).length,
+    delete: infra(deleted).length,
+    update: infra([...update.keys()]).length,
+    steps: Object.keys(steps).length,
+  };
+  const changed = created.length + deleted.length + replace.size + update.size + fileDiffs + outputs.length + counts.steps > 0;
+  out.push(
+    changed
+      ? `Summary: ${counts.replace} to replace, ${counts.create} to create, ${counts.delete} to delete, ${counts.update} to update; ${counts.steps} remote step(s) run.`
+      : "No changes: pulumi up would do nothing.",
+  );
+  return {
+    changed,
+    text: out.join("\n") + "\n",
+    replaced: replacedInfra.map((k) => b.get(k)!.name),
+    created: infra(created).map((k) => b.get(k)!.name),
+    deleted: infra(deleted).map((k) => a.get(k)!.name),
+    updated: infra([...update.keys()]).map((k) => b.get(k)!.name),
+    steps,
+  };
+}

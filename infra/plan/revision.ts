@@ -1,0 +1,57 @@
+/**
+ * The plan snapshot of another git revision, computed by that revision's own code: it is checked
+ * out into a temporary worktree (sharing this checkout's node_modules) and its `plan --json` runs
+ * there. The worktree is removed afterwards, whatever happens.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { repoRoot } from "../artifacts";
+import type { PlanSnapshot } from "./snapshot";
+
+function git(args: string[]): string {
+  const r = spawnSync("git", args, { cwd: repoRoot, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${(r.stderr || r.stdout).trim()}`);
+  return r.stdout.trim();
+}
+
+function runJson(cwd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const tsx = path.join(repoRoot, "node_modules/.bin/tsx");
+    const child = spawn(tsx, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+export async function snapshotOfRevision(
+  ref: string,
+  stack: string,
+  configFile: string,
+): Promise<{ snapshot: PlanSnapshot; label: string }> {
+  const commit = git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
+  const label = `${ref} (${commit.slice(0, 8)})`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatwoot-plan-"));
+  git(["worktree", "add", "--detach", "--quiet", dir, commit]);
+  try {
+    const modules = path.join(dir, "node_modules");
+    if (!fs.existsSync(modules)) fs.symlinkSync(path.join(repoRoot, "node_modules"), modules);
+    if (!fs.existsSync(path.join(dir, configFile))) throw new Error(`${label} has no ${configFile}`);
+    const r = await runJson(dir, ["infra/plan/cli.ts", "--json", "--stack", stack, "--config", configFile]);
+    if (r.status === 1) throw new Error(`${label}: ${r.stderr.trim()}`);
+    if (r.status !== 0) {
+      const old = /unknown argument --json/.test(r.stderr);
+      throw new Error(old ? `${label} predates plan --json and cannot be compared` : `${label}: ${r.stderr.trim()}`);
+    }
+    return { snapshot: JSON.parse(r.stdout) as PlanSnapshot, label };
+  } finally {
+    spawnSync("git", ["worktree", "remove", "--force", dir], { cwd: repoRoot });
+    fs.rmSync(dir, { recursive: true, force: true });
+    spawnSync("git", ["worktree", "prune"], { cwd: repoRoot });
+  }
+}
