@@ -60,6 +60,8 @@ function fakeHost(settings: EnvSettings = envSettings) {
   fs.writeFileSync(log, "");
   const container = path.join(root, "container");
   fs.mkdirSync(container);
+  const replies = path.join(root, "replies.tsv");
+  fs.writeFileSync(replies, "");
   const exec = (script: string, args: string[], opts: { input?: string; fail?: string; db?: string } = {}) =>
     run(path.join(app, "bundle/scripts", script), args, {
       input: opts.input ?? "",
@@ -68,6 +70,7 @@ function fakeHost(settings: EnvSettings = envSettings) {
         HOME: root,
         STANDIN_LOG: log,
         STANDIN_FAIL: opts.fail ?? "",
+        STANDIN_REPLIES: replies,
         STANDIN_CONTAINER: container,
         STANDIN_MODELS: MODELS,
         FAKE_CHATWOOT_DB: opts.db ?? path.join(root, "db"),
@@ -81,6 +84,8 @@ function fakeHost(settings: EnvSettings = envSettings) {
     exec,
     calls: () => fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean),
     resetCalls: () => fs.writeFileSync(log, ""),
+    /** Canned docker output: [regex on the call line, text it prints]. */
+    reply: (rules: [string, string][]) => fs.writeFileSync(replies, rules.map(([re, text]) => `${re}\t${text}\n`).join("")),
     deployLog: () => fs.readFileSync(path.join(app, "deploy.log"), "utf8").trim().split("\n"),
     release: (name: string) => (fs.existsSync(path.join(app, "release", name)) ? fs.readFileSync(path.join(app, "release", name), "utf8").trim() : undefined),
     writes: () => (fs.existsSync(path.join(root, "writes.log")) ? fs.readFileSync(path.join(root, "writes.log"), "utf8").trim().split("\n").filter(Boolean) : []),
@@ -286,6 +291,67 @@ describe("backup.sh and restore.sh with a stand-in docker: arguments, errors, wh
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait postgres")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "run --rm -T --no-deps backup chatwoot-backup restore --snapshot latest --if-empty")}`,
     ]);
+  });
+});
+
+describe("rollback.sh with a stand-in docker", () => {
+  let host: ReturnType<typeof fakeHost>;
+  const releases = (current: string, previous?: string) => {
+    fs.mkdirSync(path.join(host.app, "release"), { recursive: true });
+    fs.writeFileSync(path.join(host.app, "release/current"), `${current}\n`);
+    if (previous) fs.writeFileSync(path.join(host.app, "release/previous"), `${previous}\n`);
+  };
+  const schema = (db: string, image: string) =>
+    host.reply([
+      ["schema_migrations", db],
+      ["--entrypoint sh rails", image],
+    ]);
+  beforeEach(() => {
+    host = fakeHost();
+  });
+  afterEach(() => host.cleanup());
+
+  it("says there is nothing to roll back to without a previous release", () => {
+    releases(NEW);
+    const r = host.exec("rollback.sh", ["--yes"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("no previous release is recorded");
+    expect(host.calls()).toEqual([]);
+  });
+
+  it("rolls the app containers back, swaps the releases and logs it, leaving migrations alone", () => {
+    releases(NEW, OLD);
+    schema("20261001000000", "20261001000000");
+    const r = host.exec("rollback.sh", ["--yes"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails sidekiq")}`);
+    expect(host.calls().some((c) => /rails db:/.test(c))).toBe(false);
+    expect(host.release("current")).toBe(OLD);
+    expect(host.release("previous")).toBe(NEW);
+    expect(host.deployLog().at(-1)).toMatch(new RegExp(`rollback image=${OLD} previous=${NEW} result=ok$`));
+    expect(r.stdout).toContain("pulumi config set chatwoot:chatwootVersion v4.15.1");
+  });
+
+  it("warns when the database is migrated beyond what the previous release knows, and wants confirmation", () => {
+    releases(NEW, OLD);
+    schema("20261105120000", "20261001000000");
+    const r = host.exec("rollback.sh", []);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`WARNING: the database is migrated to 20261105120000, newer than anything ${OLD} knows (up to 20261001000000)`);
+    expect(r.stderr).toContain("confirm with --yes");
+    expect(host.calls().some((c) => c.includes("up -d"))).toBe(false);
+    expect(host.release("current")).toBe(NEW);
+  });
+
+  it("starts the current release again when the previous one does not become healthy", () => {
+    releases(NEW, OLD);
+    schema("20261001000000", "20261001000000");
+    const r = host.exec("rollback.sh", ["--yes"], { fail: `^CHATWOOT_IMAGE=${OLD} .* up -d --wait` });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${OLD} did not become healthy; starting ${NEW} again`);
+    expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --no-deps rails sidekiq")}`);
+    expect(host.release("current")).toBe(NEW);
   });
 });
 

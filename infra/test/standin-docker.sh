@@ -6,6 +6,8 @@
 #   - for "compose … cp SRC rails:DEST", copies SRC into $STANDIN_CONTAINER (the rails container's /);
 #   - for "compose … exec -T rails bundle exec rails runner FILE", runs FILE with plain Ruby and the
 #     model stand-ins (infra/test/chatwoot_models.rb), stdin passed through, after a Rails-like log line.
+#   - prints the text after the tab of the first line of $STANDIN_REPLIES ("regex<TAB>text") whose
+#     regex matches the call line;
 # Everything else succeeds silently.
 set -uo pipefail
 line="CHATWOOT_IMAGE=${CHATWOOT_IMAGE:-} $*"
@@ -13,6 +15,15 @@ printf '%s\n' "$line" >>"${STANDIN_LOG:?}"
 if [[ -n "${STANDIN_FAIL:-}" && "$line" =~ $STANDIN_FAIL ]]; then
   echo "stand-in docker: failing on purpose ($STANDIN_FAIL)" >&2
   exit 1
+fi
+
+if [[ -n "${STANDIN_REPLIES:-}" && -r "$STANDIN_REPLIES" ]]; then
+  while IFS=$'\t' read -r pattern reply; do
+    if [[ "$line" =~ $pattern ]]; then
+      printf '%s\n' "$reply"
+      exit 0
+    fi
+  done <"$STANDIN_REPLIES"
 fi
 
 # The compose subcommand: the first word after "compose" and its global options.
