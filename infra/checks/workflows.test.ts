@@ -1,0 +1,109 @@
+/**
+ * The GitHub workflows: valid against GitHub's workflow schema (@action-validator/core, which
+ * bundles it), and the rules that make them safe: fork pull requests get no secrets, previews
+ * comment with a diff, deploys are gated and serialised, drift fails on changes.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { validateWorkflow } from "@action-validator/core";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { repoRoot } from "../artifacts";
+
+const DIR = path.join(repoRoot, ".github/workflows");
+const source = (name: string) => fs.readFileSync(path.join(DIR, name), "utf8");
+
+type Step = { uses?: string; run?: string; if?: string; with?: Record<string, unknown>; env?: Record<string, string> };
+type Job = { if?: string; needs?: string | string[]; environment?: string; permissions?: Record<string, string>; steps: Step[] };
+type Workflow = { on: Record<string, unknown>; jobs: Record<string, Job>; concurrency?: { group: string; "cancel-in-progress": boolean }; permissions?: Record<string, string> };
+const workflow = (name: string) => parse(source(name)) as Workflow;
+const pulumiStep = (job: Job) => job.steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
+const SAME_REPO = "github.event.pull_request.head.repo.full_name == github.repository";
+
+describe("workflow files", () => {
+  it("are exactly preview, deploy and drift", () => {
+    expect(fs.readdirSync(DIR).sort()).toEqual(["deploy.yml", "drift.yml", "preview.yml"]);
+  });
+
+  it.each(["preview.yml", "deploy.yml", "drift.yml"])("%s is valid against GitHub's workflow schema", (name) => {
+    expect(validateWorkflow(source(name)).errors).toEqual([]);
+  });
+
+  it("the validator does reject a broken workflow", () => {
+    const broken = source("drift.yml").replace("runs-on:", "runs_on:");
+    expect(validateWorkflow(broken).errors.length).toBeGreaterThan(0);
+  });
+
+  it("use pulumi/actions v7 with the CLI version pinned by .pulumi.version, matching the SDK", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    expect(fs.readFileSync(path.join(repoRoot, ".pulumi.version"), "utf8").trim()).toBe(pkg.dependencies["@pulumi/pulumi"]);
+    for (const [name, job] of [
+      ["preview.yml", workflow("preview.yml").jobs.preview!],
+      ["deploy.yml", workflow("deploy.yml").jobs.deploy!],
+      ["drift.yml", workflow("drift.yml").jobs.drift!],
+    ] as const) {
+      const step = pulumiStep(job);
+      expect(step.uses, name).toBe("pulumi/actions@v7");
+      expect(step.with!["pulumi-version-file"], name).toBe(".pulumi.version");
+      expect(step.with!["stack-name"], name).toBe("production");
+      expect(step.env!.PULUMI_CONFIG_PASSPHRASE, name).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
+    }
+  });
+});
+
+describe("preview.yml", () => {
+  const w = workflow("preview.yml");
+
+  it("runs on pull_request, never pull_request_target (which would hand fork code the secrets)", () => {
+    expect(Object.keys(w.on)).toEqual(["pull_request"]);
+    expect(source("preview.yml")).not.toMatch(/^\s*pull_request_target/m);
+  });
+
+  it("uses secrets only in jobs that forks cannot run", () => {
+    for (const [name, job] of Object.entries(w.jobs)) {
+      if (JSON.stringify(job).includes("secrets.")) expect(job.if, name).toBe(SAME_REPO);
+    }
+    expect(JSON.stringify(w.jobs["plan-diff"])).not.toContain("secrets.");
+    expect(JSON.stringify(w.jobs.test)).not.toContain("secrets.");
+  });
+
+  it("runs the tests through .ci/run and posts the offline plan diff against the base branch", () => {
+    expect(w.jobs.test!.steps.some((s) => s.run === "bash .ci/run")).toBe(true);
+    const diff = w.jobs["plan-diff"]!;
+    expect(diff.steps.find((s) => s.uses?.startsWith("actions/checkout"))!.with).toEqual({ "fetch-depth": 0 });
+    const run = diff.steps.find((s) => s.run?.includes("plan -- --diff"))!.run!;
+    expect(run).toContain('--diff "origin/$BASE_REF"');
+    // Exit 2 (changes) is a result, not a failure; exit 1 is.
+    expect(run).toContain('if [ "$status" -eq 1 ]; then exit 1; fi');
+    const comment = diff.steps.find((s) => s.uses?.startsWith("actions/github-script"))!;
+    expect(comment.if).toBe(SAME_REPO);
+    expect(diff.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+  });
+
+  it("previews the real stack with a PR comment, a rich diff and a refresh, using a read-only token", () => {
+    const job = w.jobs.preview!;
+    expect(job.if).toBe(SAME_REPO);
+    expect(pulumiStep(job).with).toMatchObject({ command: "preview", "comment-on-pr": true, diff: true, refresh: true });
+    expect(pulumiStep(job).env!.HCLOUD_TOKEN).toBe("${{ secrets.HCLOUD_TOKEN_READONLY }}");
+  });
+});
+
+describe("deploy.yml and drift.yml", () => {
+  it("deploy runs pulumi up on main, after the tests, behind the production environment, one at a time", () => {
+    const w = workflow("deploy.yml");
+    expect(w.on.push).toEqual({ branches: ["main"] });
+    const job = w.jobs.deploy!;
+    expect(job.needs).toBe("test");
+    expect(job.environment).toBe("production");
+    expect(pulumiStep(job).with).toMatchObject({ command: "up" });
+    expect(w.concurrency).toEqual({ group: "deploy-production", "cancel-in-progress": false });
+  });
+
+  it("drift runs on a schedule and fails when the refreshed preview has changes", () => {
+    const w = workflow("drift.yml");
+    expect(Object.keys(w.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    expect(pulumiStep(w.jobs.drift!).with).toMatchObject({ command: "preview", refresh: true, "expect-no-changes": true });
+    // Never alongside a deploy.
+    expect(w.concurrency!.group).toBe(workflow("deploy.yml").concurrency!.group);
+  });
+});
