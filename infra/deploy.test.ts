@@ -166,6 +166,12 @@ describe("what re-runs", () => {
     expect(diff).toEqual([expect.stringMatching(/^echo "bundle [0-9a-f]{12}: \d+ files/), expect.stringMatching(/^#   docker\/Caddyfile [0-9a-f]{12}$/)]);
   });
 
+  it("only wait-ready, which grows the filesystem, when the volume grows", async () => {
+    const grown = await run({ ...baseConfig, volumeSizeGb: 40 });
+    expect(reruns(base, grown)).toEqual({ "wait-ready": "update" });
+    expect(steps(grown).get("wait-ready")!.inputs.create).toContain('resize2fs "$dev"');
+  });
+
   it("bootstrap and verify when a bootstrap field changes", async () => {
     expect(reruns(base, await run({ ...baseConfig, inbox: { name: "Support" } }))).toEqual({ bootstrap: "update", verify: "update" });
     const webhook = { url: "https://app.example.com/hooks/chatwoot", subscriptions: ["message_created"] };

@@ -45,6 +45,8 @@ export interface ChatwootDeploymentArgs {
   serverId: pulumi.Input<string>;
   /** The data volume's id, mounted by device id. */
   volumeId: pulumi.Input<string>;
+  /** The data volume's size: a larger one re-runs wait-ready, which grows the filesystem. */
+  volumeSizeGb: number;
   /** Private key for root; absent only in previews, where no step connects. */
   sshPrivateKey?: pulumi.Input<string>;
   /** Public keys written to root's authorized_keys. */
@@ -183,7 +185,9 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     return this.step(
       `${name}-wait-ready`,
       {
-        create: device.apply((volumeDevice) => renderWaitReadyCommand({ ...this.paths, volumeDevice })),
+        create: device.apply((volumeDevice) =>
+          renderWaitReadyCommand({ ...this.paths, volumeDevice, volumeSizeGb: this.args.volumeSizeGb }),
+        ),
         stdin: this.args.sshPublicKeys.map((k) => k.trim()).join("\n") + "\n",
       },
       this.args.readyAfter,

@@ -86,6 +86,7 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     ipv6: host.ipv6,
     serverId: host.serverId,
     volumeId: host.volumeId,
+    volumeSizeGb: config.volumeSizeGb,
     sshPrivateKey: config.sshPrivateKey,
     sshPublicKeys: config.sshPublicKeys,
     bundle: overrides.bundle ?? bundleFiles(),

@@ -26,7 +26,7 @@ function allCommands(appDir = paths.appDir): Record<string, string> {
   const p = { ...paths, appDir };
   const bundle = renderBundle(files);
   return {
-    waitReady: renderWaitReadyCommand({ ...p, volumeDevice: "/dev/disk/by-id/scsi-0HC_Volume_123" }),
+    waitReady: renderWaitReadyCommand({ ...p, volumeDevice: "/dev/disk/by-id/scsi-0HC_Volume_123", volumeSizeGb: 20 }),
     upload: renderUploadCommand(p, bundle, manifestSummary(files)),
     writeEnv: renderWriteEnvCommand(p, "# header\nA='1'\nSECRET_KEY_BASE='<secret>'\n"),
     deploy: renderDeployCommand(p, { version: "v4.15.1", bundleHash: "a".repeat(64), maskedEnvHash: "b".repeat(64) }),

@@ -25,7 +25,7 @@ const comment = (lines: string[]) => lines.map((l) => `# ${l}`.trimEnd()).join("
  * Waits for cloud-init, mounts the data volume by its stable device id (fstab, nofail), and sets
  * root's authorized_keys to the configured public keys (stdin), so key rotation needs no rebuild.
  */
-export function renderWaitReadyCommand(p: HostPaths & { volumeDevice: string }): string {
+export function renderWaitReadyCommand(p: HostPaths & { volumeDevice: string; volumeSizeGb: number }): string {
   const mnt = shellQuote(p.dataDir);
   const dev = shellQuote(p.volumeDevice);
   return `set -eu
@@ -47,6 +47,8 @@ if ! grep -qxF "$line" /etc/fstab; then
 fi
 mountpoint -q ${mnt} || mount ${mnt}
 [ "$(findmnt -n -o SOURCE ${mnt})" = "$(readlink -f "$dev")" ] || { echo "${p.dataDir} is not the data volume" >&2; exit 1; }
+# Volume size ${p.volumeSizeGb} GB: after Hetzner grows the volume, grow the filesystem (online; a no-op otherwise).
+resize2fs "$dev" >/dev/null 2>&1 || { echo "could not grow the filesystem on $dev to the volume's size" >&2; exit 1; }
 install -d -m 0700 ${shellQuote(p.appDir)}
 # authorized_keys: exactly the configured keys (stdin).
 umask 077; mkdir -p /root/.ssh
