@@ -5,6 +5,7 @@
  */
 import * as path from "node:path";
 import type { ChatwootConfig } from "./config";
+import type { BootstrapSettings } from "./deploy";
 import { hostLayout } from "./layout";
 import { readBundleFiles, type BundleFile } from "./render/bundle";
 import { renderCloudInit } from "./render/cloud-init";
@@ -29,6 +30,11 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
         }
       : undefined,
   };
+}
+
+/** What the bootstrap converges to (its secrets are added by the deployment). */
+export function bootstrapSettingsFor(c: ChatwootConfig): BootstrapSettings {
+  return { account: c.account, admin: c.admin, inbox: c.inbox, webhook: c.webhook, disableFeatures: c.disableFeatures };
 }
 
 export function maskedEnvFileFor(c: ChatwootConfig): string {

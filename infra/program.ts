@@ -3,7 +3,7 @@
  * the offline plan and the tests call it under Pulumi's mocks, so all three run the same code.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { bundleFiles, cloudInitFor, envSettingsFor, maskedEnvFileFor } from "./artifacts";
+import { bootstrapSettingsFor, bundleFiles, cloudInitFor, envSettingsFor, maskedEnvFileFor } from "./artifacts";
 import { OffsiteBackup } from "./backup";
 import { loadConfig } from "./config";
 import { ChatwootDeployment } from "./deploy";
@@ -114,13 +114,7 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
         ...backupEnv,
       })),
     chatwootVersion: config.chatwootVersion,
-    bootstrap: {
-      account: config.account,
-      admin: config.admin,
-      inbox: config.inbox,
-      webhook: config.webhook,
-      disableFeatures: config.disableFeatures,
-    },
+    bootstrap: bootstrapSettingsFor(config),
     adminPassword: secrets.adminPassword,
     webhookSecret: secrets.webhookSecret,
     restoreFrom: config.restoreFrom,

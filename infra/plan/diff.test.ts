@@ -3,13 +3,13 @@
  * temporary git repository, one commit as the base, then a change in the working tree per case.
  * Runs the real CLI (tsx), so both sides are evaluated by their own code in separate processes.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { repoRoot } from "../artifacts";
-import { tempDir } from "../test/tools";
+import { runAsync, tempDir } from "../test/tools";
 
 let repo: string;
 
@@ -17,16 +17,8 @@ function git(...args: string[]): string {
   return execFileSync("git", args, { cwd: repo, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" } });
 }
 
-function planDiff(ref = "HEAD"): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(repoRoot, "node_modules/.bin/tsx"), ["infra/plan/cli.ts", "--diff", ref], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+function planDiff(ref = "HEAD") {
+  return runAsync(path.join(repoRoot, "node_modules/.bin/tsx"), ["infra/plan/cli.ts", "--diff", ref], { cwd: repo });
 }
 
 const STACK_FILE = "Pulumi.production.yaml";

@@ -3,30 +3,18 @@
  * out into a temporary worktree (sharing this checkout's node_modules) and its `plan --json` runs
  * there. The worktree is removed afterwards, whatever happens.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { repoRoot } from "../artifacts";
+import { runCollect } from "../process";
 import type { PlanSnapshot } from "./snapshot";
 
 function git(args: string[]): string {
   const r = spawnSync("git", args, { cwd: repoRoot, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${(r.stderr || r.stdout).trim()}`);
   return r.stdout.trim();
-}
-
-function runJson(cwd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const tsx = path.join(repoRoot, "node_modules/.bin/tsx");
-    const child = spawn(tsx, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
 }
 
 export async function snapshotOfRevision(
@@ -42,7 +30,8 @@ export async function snapshotOfRevision(
     const modules = path.join(dir, "node_modules");
     if (!fs.existsSync(modules)) fs.symlinkSync(path.join(repoRoot, "node_modules"), modules);
     if (!fs.existsSync(path.join(dir, configFile))) throw new Error(`${label} has no ${configFile}`);
-    const r = await runJson(dir, ["infra/plan/cli.ts", "--json", "--stack", stack, "--config", configFile]);
+    const tsx = path.join(repoRoot, "node_modules/.bin/tsx");
+    const r = await runCollect(tsx, ["infra/plan/cli.ts", "--json", "--stack", stack, "--config", configFile], { cwd: dir });
     if (r.status === 1) throw new Error(`${label}: ${r.stderr.trim()}`);
     if (r.status !== 0) {
       const old = /unknown argument --json/.test(r.stderr);

@@ -5,7 +5,7 @@
  * steps run. Each revision computes its own snapshot with its own code (`plan --json`).
  */
 import * as fs from "node:fs";
-import { bundleFiles, cloudInitFor, maskedEnvFileFor } from "../artifacts";
+import { bootstrapSettingsFor, bundleFiles, cloudInitFor, maskedEnvFileFor } from "../artifacts";
 import { loadConfig } from "../config";
 import { renderBundle } from "../render/bundle";
 import { shortHash } from "../render/hash";
@@ -90,13 +90,7 @@ export async function takeSnapshot(stack: string, configFile: string): Promise<P
     settings: {
       chatwootVersion: config.chatwootVersion,
       restoreFrom: config.restoreFrom,
-      bootstrap: {
-        account: config.account,
-        admin: config.admin,
-        inbox: config.inbox,
-        webhook: config.webhook,
-        disableFeatures: config.disableFeatures,
-      },
+      bootstrap: bootstrapSettingsFor(config),
     },
     secretDigests: Object.fromEntries(Object.entries(stackConfig.secretDigests).map(([k, v]) => [k, shortHash(v)])),
   };

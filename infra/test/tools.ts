@@ -2,11 +2,12 @@
  * Real tools for artifact checks. A check whose tool is missing is skipped locally with a printed
  * reason, and fails under CI=true: CI must never pass by skipping.
  */
-import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "vitest";
+import { runCollect } from "../process";
 
 export function hasTool(name: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).status === 0;
@@ -45,19 +46,4 @@ export function which(name: string): string {
 }
 
 /** Like run(), but without blocking the event loop, for commands that talk to in-process servers. */
-export function runAsync(
-  cmd: string,
-  args: string[],
-  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(opts.input ?? "");
-  });
-}
+export const runAsync = runCollect;
