@@ -69,6 +69,11 @@ export function parsePrivateKeyArmour(text: string): { label: string; body: stri
   return m ? { label: m[1]!, body: m[2]!.replace(/\s+/g, "") } : undefined;
 }
 
+/** A private key file's text from its label and base64 body (the inverse of parsePrivateKeyArmour). */
+export function formatPrivateKeyArmour(label: string, body: string): string {
+  return `-----BEGIN ${label} PRIVATE KEY-----\n${body}\n-----END ${label} PRIVATE KEY-----\n`;
+}
+
 /**
  * The public key blob embedded in an unencrypted OpenSSH private key ("openssh-key-v1" format),
  * base64-encoded as in an authorized_keys line; undefined for other formats (PEM) or encrypted keys.

@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { loadConfig } from "../config";
 import { chatwootStack } from "../program";
+import { formatPrivateKeyArmour } from "../validate";
 
 export const PROJECT = "chatwoot";
 
@@ -120,7 +121,7 @@ function computedState(a: pulumi.runtime.MockResourceArgs, id: string): Record<s
       return { username: `u${id}`, server: `u${id}.your-storagebox.de`, system: "FSN1-BX000" };
     case "tls:index/privateKey:PrivateKey":
       return {
-        privateKeyOpenssh: pulumi.secret(`-----BEGIN OPENSSH PRIVATE KEY-----\n${fake(a.name, 64)}\n-----END OPENSSH PRIVATE KEY-----\n`),
+        privateKeyOpenssh: pulumi.secret(formatPrivateKeyArmour("OPENSSH", fake(a.name, 64))),
         publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5${fake(a.name, 48, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")}\n`,
       };
     case "random:index/randomBytes:RandomBytes":
