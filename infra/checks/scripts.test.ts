@@ -409,6 +409,19 @@ describeWithTools("bootstrap.rb with in-memory stand-ins of Chatwoot's models", 
     expect(host.writes().length).toBe(writesAfterFirst);
   });
 
+  it("finds a restored installation's account, admin and inbox on a new server instead of creating them", () => {
+    const first = bootstrap(config()).result;
+    // A restore brings the database over to a new server; the bootstrap then runs there for the first time.
+    const restored = fs.readFileSync(path.join(host.root, "db"));
+    host.cleanup();
+    host = fakeHost();
+    fs.mkdirSync(path.join(host.app, "release"));
+    fs.writeFileSync(path.join(host.app, "release/current"), OLD);
+    fs.writeFileSync(path.join(host.root, "db"), restored);
+    const onNewServer = bootstrap(config()).result;
+    expect(onNewServer).toEqual({ ...first, created: [] });
+  });
+
   it("updates a changed webhook subscription list in place", () => {
     const first = bootstrap(config()).result;
     const changed = bootstrap(
@@ -466,7 +479,7 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
   const envFor = (o: string[]) => parseEnvFile(renderMaskedEnvFile({ ...envSettings, embedAllowedOrigins: o }, false));
   const probe = (over: Record<string, unknown> = {}) =>
     JSON.stringify({ api_token: stub.behaviour.apiToken, account_id: 1, inbox_id: 7, webhook_url: "https://app.example.com/hooks/chatwoot", ...over });
-  const verify = (c: RunningCaddy, opts: { input?: string; origins?: string[]; version?: string; domain?: string } = {}) =>
+  const verify = (c: RunningCaddy, opts: { input?: string; origins?: string[]; version?: string; domain?: string; backupState?: string } = {}) =>
     runAsync(
       path.join(SCRIPTS, "verify.sh"),
       [
@@ -478,6 +491,7 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
         "--connect", `127.0.0.1:${c.httpsPort}`,
         "--cacert", c.caFile,
         "--timeout", "2",
+        ...(opts.backupState ? ["--backup-state", opts.backupState] : []),
       ],
       { input: opts.input ?? probe() },
     );
@@ -517,6 +531,31 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
       "ok    the account webhook to https://app.example.com/hooks/chatwoot exists",
       "verified: https://localhost",
     ]);
+  });
+
+  it("reports fresh backups as ok and a stale one as a failure, from the backup service's status file", async () => {
+    const state = path.join(work, "backup-state");
+    fs.mkdirSync(state, { recursive: true });
+    const now = Math.floor(Date.now() / 1000);
+    const status = (dbAge: number) =>
+      fs.writeFileSync(
+        path.join(state, "status"),
+        [`scheduler_started=${now - 86400}`, "database_every=900", `database_last_success=${now - dbAge}`, "database_last_result=ok",
+          "database_last_snapshot=1a2b3c4d", "files_every=3600", `files_last_success=${now - 60}`, "files_last_snapshot=5e6f7a8b"].join("\n") + "\n",
+      );
+    status(120);
+    let r = await verify(caddy, { backupState: state });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("ok    database backup: ok, 2 min ago (snapshot 1a2b3c4d)");
+    expect(r.stdout).toContain("ok    files backup: ok, 1 min ago (snapshot 5e6f7a8b)");
+    status(3 * 900);
+    r = await verify(caddy, { backupState: state });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAIL  database backup: STALE, the last successful one was 45 min ago (expected every 15 min");
+    expect(r.stdout).toContain("ok    files backup: ok");
+    r = await verify(caddy, { backupState: path.join(work, "no-such-dir") });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAIL  no backup has run yet");
   });
 
   it("never puts the API token on a command line", () => {
