@@ -20,10 +20,16 @@ const STANDIN_DOCKER = path.join(repoRoot, "infra/test/standin-docker.sh");
 const MODELS = path.join(repoRoot, "infra/test/chatwoot_models.rb");
 
 describeWithTools("static checks", ["shellcheck", "ruby"], () => {
-  const shellScripts = fs.readdirSync(SCRIPTS).filter((f) => f.endsWith(".sh"));
+  // Every shell script that goes to the host: scripts/*.sh and the backup service's job.
+  const shellScripts = [
+    ...fs.readdirSync(SCRIPTS).filter((f) => f.endsWith(".sh")),
+    "../docker/backup/chatwoot-backup",
+  ];
 
   it("covers every script", () => {
-    expect(shellScripts).toEqual(expect.arrayContaining(["compose.sh", "deploy.sh", "bootstrap.sh", "verify.sh"]));
+    expect(shellScripts).toEqual(
+      expect.arrayContaining(["compose.sh", "deploy.sh", "bootstrap.sh", "verify.sh", "backup.sh", "restore.sh", "rollback.sh"]),
+    );
   });
 
   it.each(shellScripts)("shellcheck %s", (file) => {

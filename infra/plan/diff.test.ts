@@ -117,6 +117,21 @@ describe("plan --diff against a fixture revision", () => {
     }
   }, 60_000);
 
+  it("growing the volume updates it in place and re-runs only wait-ready, which grows the filesystem", async () => {
+    editStack((c) => (c["chatwoot:volumeSizeGb"] = 40));
+    try {
+      const r = await planDiff();
+      expect(r.status).toBe(2);
+      expect(r.stdout).toContain("To update in place:\n  ~ hcloud:index/volume:Volume  chatwoot-data\n        size: 20 → 40");
+      expect(r.stdout.split("\n").filter((l) => l.startsWith("  > "))).toEqual([
+        expect.stringMatching(/^ {2}> chatwoot-wait-ready +volume 20 → 40 GB \(the filesystem is grown\)$/),
+      ]);
+      expect(r.stdout).not.toContain("REPLACED");
+    } finally {
+      reset();
+    }
+  }, 60_000);
+
   it("a bundle file change names the file, shows its diff, and re-runs upload, deploy and verify", async () => {
     const caddyfile = path.join(repo, "docker/Caddyfile");
     fs.appendFileSync(caddyfile, "# a reviewer should see this line\n");

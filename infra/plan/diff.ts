@@ -30,7 +30,15 @@ function changedInputs(a: SnapshotResource, b: SnapshotResource): string[] {
 
 /** Why each remote step runs, from the settings and files both revisions put on the host. */
 function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, string[]> {
-  const reasons = { version: [] as string[], bundle: [] as string[], env: [] as string[], bootstrap: [] as string[], restore: [] as string[] };
+  const reasons = { host: [] as string[], version: [] as string[], bundle: [] as string[], env: [] as string[], bootstrap: [] as string[], restore: [] as string[] };
+  // (Both sides must know a setting: a revision from before it was recorded says nothing about it.)
+  const known = (k: keyof PlanSnapshot["settings"]) => base.settings[k] !== undefined && head.settings[k] !== undefined;
+  if (known("volumeSizeGb") && base.settings.volumeSizeGb !== head.settings.volumeSizeGb) {
+    reasons.host.push(`volume ${base.settings.volumeSizeGb} → ${head.settings.volumeSizeGb} GB (the filesystem is grown)`);
+  }
+  if (known("sshPublicKeys") && JSON.stringify(base.settings.sshPublicKeys) !== JSON.stringify(head.settings.sshPublicKeys)) {
+    reasons.host.push("SSH public keys changed (authorized_keys is rewritten)");
+  }
   if (base.settings.chatwootVersion !== head.settings.chatwootVersion) {
     reasons.version.push(`version ${base.settings.chatwootVersion} → ${head.settings.chatwootVersion}`);
   }
@@ -55,7 +63,7 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
   }
   // Which step each kind of change re-runs (see the header of infra/deploy.ts).
   return {
-    "wait-ready": [],
+    "wait-ready": reasons.host,
     upload: reasons.bundle,
     "write-env": reasons.env,
     restore: [...reasons.restore, ...reasons.version],
