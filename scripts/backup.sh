@@ -8,9 +8,8 @@
 # Exit status: 0 on success; 1 when the job failed; 2 for bad arguments.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-app_dir=$(cd "$here/../.." && pwd -P)
-compose="$here/compose.sh"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage="usage: backup.sh [database|files|all] | snapshots | check | prune"
 case "${1:-all}" in
@@ -21,7 +20,7 @@ case "${1:-all}" in
 esac
 [[ $# -le 1 ]] || { echo "backup.sh: too many arguments ($usage)" >&2; exit 2; }
 
-if ! grep -qx "BACKUP_ENABLED='true'" "$app_dir/.env" 2>/dev/null; then
+if ! backups_enabled; then
   echo "backup.sh: backups are not enabled on this host (chatwoot:backup.enabled, then pulumi up)" >&2
   exit 1
 fi

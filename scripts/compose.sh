@@ -9,8 +9,8 @@
 # otherwise it is the release recorded by the last successful deploy.
 set -euo pipefail
 
-# Scripts live in <app dir>/bundle/scripts.
-app_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 release_file="$app_dir/release/current"
 
 export CHATWOOT_ENV_FILE="$app_dir/.env"
@@ -28,7 +28,7 @@ if [[ -z "${CHATWOOT_IMAGE:-}" ]]; then
 fi
 
 # The backup service runs only when the rendered .env enables it.
-if [[ -z "${COMPOSE_PROFILES+set}" ]] && grep -qx "BACKUP_ENABLED='true'" "$CHATWOOT_ENV_FILE"; then
+if [[ -z "${COMPOSE_PROFILES+set}" ]] && backups_enabled; then
   export COMPOSE_PROFILES=backup
 fi
 

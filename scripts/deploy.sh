@@ -13,9 +13,8 @@
 # 5. record the release (the previous one stays for rollback) and append to deploy.log
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-app_dir=$(cd "$here/../.." && pwd -P)
-compose="$here/compose.sh"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 release_dir="$app_dir/release"
 deploy_log="$app_dir/deploy.log"
 image_repo="${CHATWOOT_IMAGE_REPOSITORY:-chatwoot/chatwoot}"
@@ -60,8 +59,6 @@ fi
 
 mkdir -p "$release_dir"
 export CHATWOOT_IMAGE="$new_image"
-
-backups_enabled() { grep -qx "BACKUP_ENABLED='true'" "$app_dir/.env"; }
 
 step "pulling images ($new_image)"
 "$compose" pull --quiet || fail pull-failed "could not pull images; nothing was changed"

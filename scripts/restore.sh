@@ -13,9 +13,8 @@
 # Exit status: 0 restored (or nothing to do); 1 failed; 2 bad arguments or not confirmed.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-app_dir=$(cd "$here/../.." && pwd -P)
-compose="$here/compose.sh"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 snapshot=latest yes="" before_deploy="" version=""
 while [[ $# -gt 0 ]]; do
@@ -35,7 +34,7 @@ if [[ -n "$before_deploy" && ! "$version" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-ce)?$ ]];
   echo "restore.sh: --before-deploy needs --version vX.Y.Z (the release about to be deployed), got '$version'" >&2
   exit 2
 fi
-if ! grep -qx "BACKUP_ENABLED='true'" "$app_dir/.env" 2>/dev/null; then
+if ! backups_enabled; then
   echo "restore.sh: backups are not enabled on this host (chatwoot:backup.enabled), so there is nothing to restore from" >&2
   exit 1
 fi

@@ -9,9 +9,8 @@
 # back to, bad arguments, or not confirmed.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-app_dir=$(cd "$here/../.." && pwd -P)
-compose="$here/compose.sh"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 release_dir="$app_dir/release"
 
 yes=""
