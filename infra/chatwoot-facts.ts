@@ -1,26 +1,11 @@
 /**
- * Facts about Chatwoot that the program relies on, in one place. Sources: Chatwoot v4.15.1
- * (app/models/webhook.rb, config/initializers/secure_password.rb, config/app.yml).
+ * Facts about Chatwoot that the program relies on, in one place. The lists themselves live in
+ * `facts/chatwoot.json` (each names the upstream file it was read from, at tag v4.15.1), so the
+ * Ruby test stand-ins read exactly the same data as the config validation.
  */
+import facts from "./facts/chatwoot.json";
 
-/** `Webhook::ALLOWED_WEBHOOK_EVENTS`. */
-const webhookEvents = [
-  "conversation_status_changed",
-  "conversation_updated",
-  "conversation_created",
-  "contact_created",
-  "contact_updated",
-  "message_created",
-  "message_updated",
-  "webwidget_triggered",
-  "inbox_created",
-  "inbox_updated",
-  "conversation_typing_on",
-  "conversation_typing_off",
-] as const;
-
-/** Special characters Chatwoot's password policy accepts (secure_password initializer). */
-const passwordSpecials = "!@#$%^&*()_+-=[]{}|'";
+const webhookEvents = facts.webhookEvents.values as readonly string[];
 
 function versionTuple(tag: string): number[] {
   return tag.replace(/^v/, "").replace(/-ce$/, "").split(".").map(Number);
@@ -34,29 +19,55 @@ function isAtLeast(tag: string, minimum: string): boolean {
   return true;
 }
 
+const passwordSpecials = facts.passwordSpecials.value;
+const passwordSpecialsShown = passwordSpecials.replace(" ", "space ");
+
 export const chatwoot = {
-  /** The release this project is tested against. */
+  /** The release deployed by default (Renovate keeps it current; the facts above are read at `factsVersion`). */
   defaultVersion: "v4.15.1",
-  /** Oldest release with per-webhook secrets (v4.12.0) and `/health` (v4.11.0). */
+  /** The release the lists in facts/chatwoot.json were read from. */
+  factsVersion: facts.version,
+  /**
+   * Oldest release on which signup can really be closed: up to v4.11.2 the signup check compared
+   * the stored boolean with the string 'false' (fixed by chatwoot#13745, first tagged v4.12.0).
+   */
   minimumVersion: "v4.12.0",
   webhookEvents,
   defaultWebhookEvents: ["conversation_created", "conversation_status_changed", "message_created"] as const,
+  /** `Account.locale` values: anything else makes Rails raise ArgumentError. */
+  locales: facts.locales.values as readonly string[],
+  /** Account feature flag names. */
+  features: facts.features.values as readonly string[],
   passwordSpecials,
+  /** Redis key (with Redis::Alfred's namespace) that opens /installation/onboarding to anyone. */
+  onboardingRedisKey: facts.onboardingRedisKey.value,
   /** Rails serves on this port inside the container. */
   railsPort: 3000,
   isAtLeastMinimumVersion(tag: string): boolean {
     return isAtLeast(tag, this.minimumVersion);
   },
   isAtLeast,
-  /** Why a password would be rejected by Chatwoot's Devise rules, or undefined when it is fine. */
+  /**
+   * Why Chatwoot would reject a password, or undefined when it is fine. Never quotes the password
+   * or any of its characters: the message may end up in a log or a pull request.
+   */
   passwordProblem(password: string): string | undefined {
+    const { min, max } = facts.passwordLength;
+    const chars = [...password];
+    const allowed = (ch: string) => /^[A-Za-z0-9]$/.test(ch) || passwordSpecials.includes(ch);
+    if (chars.some((ch) => !allowed(ch))) {
+      return (
+        "contains a character Chatwoot's password rules reject (only A-Z, a-z, 0-9 and the specials " +
+        `${passwordSpecialsShown} are accepted; no accented letters, tabs or emoji)`
+      );
+    }
     const missing: string[] = [];
     if (!/[A-Z]/.test(password)) missing.push("an uppercase letter");
     if (!/[a-z]/.test(password)) missing.push("a lowercase letter");
     if (!/[0-9]/.test(password)) missing.push("a digit");
-    if (![...password].some((ch) => passwordSpecials.includes(ch))) missing.push(`one of ${passwordSpecials}`);
-    if (password.length < 6 || password.length > 128) {
-      return `must be 6 to 128 characters long${missing.length ? ` and contain ${missing.join(", ")}` : ""}`;
+    if (!chars.some((ch) => passwordSpecials.includes(ch))) missing.push(`one of the specials ${passwordSpecialsShown}`);
+    if (chars.length < min || chars.length > max) {
+      return `must be ${min} to ${max} characters long${missing.length ? ` and contain ${missing.join(", ")}` : ""}`;
     }
     return missing.length ? `must contain ${missing.join(", ")} (Chatwoot's password rules)` : undefined;
   },

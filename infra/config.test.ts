@@ -1,9 +1,7 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, UNREADABLE_SECRET, type ChatwootConfig } from "./config";
-import { baseConfig, baseSecrets, pulumiConfig, TEST_PUBLIC_KEY, type PublicValues } from "./test/fixtures";
-import { describeWithTools, run, tempDir } from "./test/tools";
+import { stackNames } from "./config-rules";
+import { baseConfig, baseSecrets, pulumiConfig, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY, type PublicValues } from "./test/fixtures";
 
 /** Loads config from public values (JSON-encoded as Pulumi would) and secrets; plaintext keys optional. */
 function load(
@@ -37,7 +35,7 @@ describe("valid configuration", () => {
       sshPublicKeys: [TEST_PUBLIC_KEY],
       account: { name: "Acme" },
       admin: { email: "ops@example.com", name: "Ops" },
-    }, { sshPrivateKey: baseSecrets.sshPrivateKey! });
+    }, {});
     expect(c).toMatchObject({
       location: "nbg1",
       serverType: "cx33",
@@ -79,19 +77,20 @@ describe("valid configuration", () => {
 
   it("lets the offline plan run without the secrets only pulumi up needs, with a warning", () => {
     const c = load(baseConfig, {}, { forUp: false });
-    expect(c.warnings.join("\n")).toMatch(/pulumi up will refuse to run: chatwoot:sshPrivateKey is required/);
-    expect(c.warnings.join("\n")).toMatch(/chatwoot:smtpPassword is required/);
+    expect(c.warnings.join("\n")).toMatch(/pulumi up will refuse to run: chatwoot:smtpPassword is required/);
   });
 
   it("counts an encrypted value the plan cannot read as set", () => {
-    const c = load(baseConfig, { sshPrivateKey: UNREADABLE_SECRET, smtpPassword: UNREADABLE_SECRET });
-    expect(c.sshPrivateKey).toBeDefined();
+    const c = load(baseConfig, { smtpPassword: UNREADABLE_SECRET });
+    expect(c.smtpPassword).toBeDefined();
   });
 
-  it("ignores other namespaces (provider settings)", () => {
+  it("accepts the provider's own settings and unrelated namespaces", () => {
     const { config, secretKeys } = pulumiConfig();
     config["hcloud:token"] = "x";
-    const secret = new Set(secretKeys);
+    config["hcloud:pollInterval"] = "1s";
+    config["aws:region"] = "eu-central-1";
+    const secret = new Set([...secretKeys, "hcloud:token"]);
     expect(() => loadConfig({ values: config, isSecret: (k) => secret.has(k) }, true)).not.toThrow();
   });
 });
@@ -152,9 +151,7 @@ const invalid: Case[] = [
   ["symbols in encryption key", baseConfig, "chatwoot:encryptionPrimaryKey must be at least 32 alphanumeric", {
     ...baseSecrets, encryptionPrimaryKey: "!".repeat(32), encryptionDeterministicKey: "b".repeat(32), encryptionKeyDerivationSalt: "c".repeat(32),
   }],
-  ["not a private key", baseConfig, "chatwoot:sshPrivateKey must be an unencrypted OpenSSH or PEM private key", { ...baseSecrets, sshPrivateKey: "ssh-ed25519 AAAA" }],
   ["smtp password with newline", baseConfig, "chatwoot:smtpPassword must not contain a line break", { ...baseSecrets, smtpPassword: "a\nb" }],
-  ["up without private key", baseConfig, "chatwoot:sshPrivateKey is required", { smtpPassword: "x" }],
   ["backup schedule in seconds", with_({ backup: { schedule: { database: 900 } } }), 'chatwoot:backup.schedule.database must be a duration such as "15m"'],
   ["backup every minute", with_({ backup: { schedule: { database: "1m" } } }), "chatwoot:backup.schedule.database must be at least 5 minutes"],
   ["unknown backup target", with_({ backup: { target: "s3" } }), 'chatwoot:backup.target must be "storageBox"'],
@@ -173,7 +170,7 @@ const invalid: Case[] = [
   ["restic password in plaintext", baseConfig, "chatwoot:backupPassword must be stored encrypted", baseSecrets, { backupPassword: "x".repeat(20) }],
   ["restore without backups", with_({ backup: { enabled: false }, restoreFrom: "latest" }), "chatwoot:restoreFrom needs chatwoot:backup.enabled to be true"],
   ["restore from a date", with_({ restoreFrom: "2026-11-20" }), 'chatwoot:restoreFrom must be "latest" or a restic snapshot id'],
-  ["up without smtp password", baseConfig, "chatwoot:smtpPassword is required when chatwoot:smtp.username is set", { sshPrivateKey: baseSecrets.sshPrivateKey! }],
+  ["up without smtp password", baseConfig, "chatwoot:smtpPassword is required when chatwoot:smtp.username is set", {}],
 ];
 
 describe("backup configuration", () => {
@@ -204,7 +201,7 @@ describe("backup configuration", () => {
   it("accepts both sftp URL forms for an existing repository", () => {
     for (const repository of ["sftp:u1@backup.example.com:chatwoot", "sftp://u1@backup.example.com:23/chatwoot"]) {
       expect(() =>
-        load(with_({ backup: { target: "repository", repository } }), { ...baseSecrets, backupSftpPrivateKey: baseSecrets.sshPrivateKey! }),
+        load(with_({ backup: { target: "repository", repository } }), { ...baseSecrets, backupSftpPrivateKey: TEST_PRIVATE_KEY }),
       ).not.toThrow();
     }
   });
@@ -240,19 +237,176 @@ describe("invalid configuration", () => {
   });
 });
 
-describeWithTools("the deploy key pair", ["ssh-keygen"], () => {
-  it("refuses a private key that matches none of the public keys (deploys would lock themselves out)", () => {
-    const dir = tempDir("keys");
-    const keygen = (name: string) => {
-      run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path.join(dir, name)]);
-      return { priv: fs.readFileSync(path.join(dir, name), "utf8"), pub: fs.readFileSync(path.join(dir, `${name}.pub`), "utf8").trim() };
+/** Config problems and warnings that follow Chatwoot's and Hetzner's real rules (verified-facts.md). */
+describe("what Chatwoot v4.15.1 accepts", () => {
+  it.each(["de_DE", "en_US", "fr_FR", "sl", "english"])("refuses the locale %s, which Account.locale= would raise on", (locale) => {
+    const problems = problemsOf(() => load(with_({ account: { name: "A", locale } })));
+    expect(problems.join("\n")).toMatch(/^chatwoot:account\.locale must be one of Chatwoot's locales/);
+  });
+
+  it("suggests the locale that exists", () => {
+    expect(problemsOf(() => load(with_({ account: { name: "A", locale: "de_DE" } })))[0]).toContain('did you mean "de"?');
+  });
+
+  it.each(["en", "pt_BR", "zh_TW", "zh_CN", "no", "et"])("accepts the locale %s", (locale) => {
+    expect(load(with_({ account: { name: "A", locale } })).account.locale).toBe(locale);
+  });
+
+  it("refuses an admin password with a character the password gem rejects, without quoting it", () => {
+    for (const password of ["Pässwort1!x", "Tab\there1!", "Emoji1!😀x", "Euro1!€xyz"]) {
+      const problems = problemsOf(() => load(baseConfig, { ...baseSecrets, adminPassword: password }));
+      expect(problems.join("\n")).toContain("chatwoot:adminPassword contains a character Chatwoot's password rules reject");
+      for (const ch of ["ä", "😀", "€"]) expect(problems.join("\n")).not.toContain(ch);
+    }
+  });
+
+  it("accepts passwords whose specials are in the gem's set of 33, which the old rule refused", () => {
+    for (const password of ["Correct.Horse.Battery9", "With Space1", 'Quote"s1a', "Tilde~1a", "Back\\slash1"]) {
+      expect(() => load(baseConfig, { ...baseSecrets, adminPassword: password })).not.toThrow();
+    }
+  });
+
+  it("refuses names that are not features, with a suggestion", () => {
+    const problems = problemsOf(() => load(with_({ disableFeatures: ["flags", "campaign", "captain_tasks"] })));
+    expect(problems).toEqual([
+      'chatwoot:disableFeatures.0 names "flags", which is not a Chatwoot v4.15.1 feature (config/features.yml)',
+      'chatwoot:disableFeatures.1 names "campaign", which is not a Chatwoot v4.15.1 feature (config/features.yml); did you mean "campaigns"?',
+    ]);
+  });
+
+  it("accepts every feature of config/features.yml", () => {
+    expect(load(with_({ disableFeatures: ["captain_integration", "captain_tasks", "campaigns", "channel_tiktok"] })).disableFeatures).toHaveLength(4);
+  });
+});
+
+describe("what Hetzner accepts", () => {
+  it("refuses a server type that is not sold in the location", () => {
+    expect(problemsOf(() => load(with_({ location: "ash", serverType: "cx33" })))).toEqual([
+      'chatwoot:serverType "cx33" is not sold in ash (only in fsn1, nbg1, hel1); choose another type for ash or leave chatwoot:serverType unset for the location\'s default',
+    ]);
+    expect(problemsOf(() => load(with_({ location: "sin", serverType: "cax21" })))[0]).toContain('"cax21" is not sold in sin');
+  });
+
+  it("defaults the server type to one sold in every location", () => {
+    expect(load(with_({ location: "hel1" })).serverType).toBe("cx33");
+    for (const location of ["ash", "hil", "sin"]) expect(load(with_({ location })).serverType).toBe("cpx32");
+  });
+
+  it("refuses CIDRs with host bits set, naming the network", () => {
+    expect(problemsOf(() => load(with_({ sshAllowedCidrs: ["203.0.113.5/24"] })))).toEqual([
+      "chatwoot:sshAllowedCidrs.0 has host bits set: the network is 203.0.113.0/24",
+    ]);
+    expect(problemsOf(() => load(with_({ sshAllowedCidrs: ["2001:db8::1/32"] })))[0]).toContain("the network is 2001:db8::/32");
+    expect(() => load(with_({ sshAllowedCidrs: ["203.0.113.5/32", "2001:db8::/32"] }))).not.toThrow();
+  });
+
+  it("derives valid server names and label values from any stack name, or says why it cannot", () => {
+    expect(stackNames("Prod_1")).toEqual({ namePrefix: "chatwoot-prod-1", label: "prod-1" });
+    expect(stackNames("-x")).toEqual({ namePrefix: "chatwoot-x", label: "x" });
+    expect(stackNames("acme.staging")).toEqual({ namePrefix: "chatwoot-acme-staging", label: "acme-staging" });
+    const long = stackNames("a".repeat(80));
+    expect("namePrefix" in long && long.namePrefix.length).toBeLessThanOrEqual(41);
+    expect(stackNames("___")).toEqual({ problem: expect.stringContaining("the stack name must contain letters or digits") });
+  });
+
+  it("warns about hcloud:token in the stack file: in plain text, and overriding HCLOUD_TOKEN", () => {
+    const warningsWith = (secret: boolean) => {
+      const { config, secretKeys } = pulumiConfig();
+      config["hcloud:token"] = "token-value";
+      const secrets = new Set([...secretKeys, ...(secret ? ["hcloud:token"] : [])]);
+      return loadConfig({ values: config, isSecret: (k) => secrets.has(k) }, true).warnings.join("\n");
     };
-    const [deploy, other] = [keygen("deploy"), keygen("other")];
-    fs.rmSync(dir, { recursive: true, force: true });
-    const withKeys = (pubs: string[]) => ({ ...baseConfig, sshPublicKeys: pubs });
-    expect(() => load(withKeys([other.pub, deploy.pub]), { ...baseSecrets, sshPrivateKey: deploy.priv })).not.toThrow();
-    const problems = problemsOf(() => load(withKeys([other.pub]), { ...baseSecrets, sshPrivateKey: deploy.priv }));
-    expect(problems).toEqual(["chatwoot:sshPrivateKey is not the private half of any key in chatwoot:sshPublicKeys"]);
-    expect(problems.join("\n")).not.toContain(deploy.priv.split("\n")[1]!);
+    expect(warningsWith(false)).toContain("hcloud:token is stored in plain text");
+    expect(warningsWith(true)).not.toContain("plain text");
+    expect(warningsWith(true)).toContain("takes precedence over the HCLOUD_TOKEN environment variable");
+    expect(load().warnings.join("\n")).not.toContain("HCLOUD_TOKEN");
+  });
+
+  it("catches typos of the namespaces this stack reads", () => {
+    const problemsWith = (extra: Record<string, string>) => {
+      const { config, secretKeys } = pulumiConfig();
+      Object.assign(config, extra);
+      const secret = new Set(secretKeys);
+      return problemsOf(() => loadConfig({ values: config, isSecret: (k) => secret.has(k) }, true));
+    };
+    expect(problemsWith({ "chatwot:domain": "x.example.com" })).toEqual([
+      'chatwot:domain is in the unknown namespace "chatwot" (did you mean chatwoot:domain?)',
+    ]);
+    expect(problemsWith({ "hcloud:tokn": "x" })).toEqual(["hcloud:tokn is not a setting of the hcloud provider (did you mean hcloud:token?)"]);
+    expect(problemsWith({ "hclod:token": "x" })[0]).toContain("did you mean hcloud:token?");
+  });
+});
+
+describe("mail, embedding and SSH settings", () => {
+  const smtp = { address: "smtp.example.com", senderEmail: "a@example.com" };
+
+  it("uses implicit TLS on port 465 and warns that Hetzner blocks it on new accounts", () => {
+    const c = load(with_({ smtp: { ...smtp, port: 465 } }), {});
+    expect(c.smtp?.security).toBe("tls");
+    expect(c.warnings.join("\n")).toContain("Hetzner blocks outgoing ports 25 and 465 on new Cloud accounts");
+    expect(load(with_({ smtp }), {}).smtp?.security).toBe("starttls");
+    expect(load(with_({ smtp: { ...smtp, enableStarttlsAuto: false } }), {}).smtp?.security).toBe("none");
+  });
+
+  it("refuses STARTTLS on port 465 and contradicting settings", () => {
+    expect(problemsOf(() => load(with_({ smtp: { ...smtp, port: 465, security: "starttls" } }), {}))[0]).toContain(
+      "chatwoot:smtp.port 465 is implicit TLS",
+    );
+    expect(problemsOf(() => load(with_({ smtp: { ...smtp, security: "tls", enableStarttlsAuto: true } }), {}))[0]).toContain(
+      "chatwoot:smtp.enableStarttlsAuto contradicts chatwoot:smtp.security",
+    );
+  });
+
+  it("warns for every embedding origin on another site (SameSite=Lax cookies), not for same-site ones", () => {
+    const warnings = (origins: string[], domain = "chat.example.com") =>
+      load(with_({ domain, embedAllowedOrigins: origins })).warnings.filter((w) => w.includes("SameSite=Lax"));
+    expect(warnings(["https://app.example.com", "https://example.com"])).toEqual([]);
+    const cross = warnings(["https://app.example.org", "https://app.example.com", "https://portal.other.net"]);
+    expect(cross).toHaveLength(2);
+    expect(cross[0]).toContain("https://app.example.org is another site than chat.example.com");
+    expect(cross[0]).toContain("support.example.org");
+    // Public suffixes: two registrable domains under co.uk are two sites.
+    expect(warnings(["https://app.acme.co.uk"], "support.acme.co.uk")).toEqual([]);
+    expect(warnings(["https://app.other.co.uk"], "support.acme.co.uk")).toHaveLength(1);
+  });
+
+  it("refuses a public key entry with an embedded line break, and the same key twice", () => {
+    const injected = `${TEST_PUBLIC_KEY}\ncommand="/bin/sh" ${TEST_PUBLIC_KEY}`;
+    expect(problemsOf(() => load(with_({ sshPublicKeys: [injected] })))[0]).toMatch(/^chatwoot:sshPublicKeys\.0 /);
+    expect(problemsOf(() => load(with_({ sshPublicKeys: [TEST_PUBLIC_KEY, TEST_PUBLIC_KEY.replace("test-only", "again")] })))).toEqual([
+      "chatwoot:sshPublicKeys.1 lists the same key as entry 0",
+    ]);
+  });
+
+  it("warns for CIDR lists that open SSH to everything together", () => {
+    const warns = (cidrs: string[]) => load(with_({ sshAllowedCidrs: cidrs })).warnings.some((w) => w.includes("whole internet"));
+    expect(warns(["0.0.0.0/1", "128.0.0.0/1"])).toBe(true);
+    expect(warns(["::/1", "8000::/1"])).toBe(true);
+    expect(warns(["::ffff:0:0/96"])).toBe(true);
+    expect(warns(["198.51.100.0/24", "2001:db8::/32"])).toBe(false);
+  });
+
+  it("says the old deploy private key is no longer used", () => {
+    expect(load(baseConfig, { ...baseSecrets, sshPrivateKey: TEST_PRIVATE_KEY }).warnings.join("\n")).toContain(
+      "chatwoot:sshPrivateKey is no longer used",
+    );
+  });
+
+  it("never quotes a value that may hold credentials", () => {
+    const values = [
+      with_({ backup: { target: "repository", repository: "s3:https://AKIAX:wJalrXUtnFEMI@s3.example.com" } }),
+      with_({ webhook: { url: "ftp://user:hunter2hunter2@hooks.example.com/" } }),
+      with_({ smtp: { address: "smtp.example.com", senderEmail: "not-an-address hunter2hunter2" } }),
+    ];
+    for (const v of values) {
+      const text = problemsOf(() => load(v, { ...baseSecrets, backupS3AccessKeyId: "AKIAEXAMPLE1", backupS3SecretAccessKey: "s".repeat(20) })).join("\n");
+      expect(text).not.toMatch(/hunter2|wJalrXUtnFEMI/);
+    }
+    const { config, secretKeys } = pulumiConfig();
+    config["chatwoot:account"] = "{name: hunter2hunter2";
+    const secret = new Set(secretKeys);
+    const text = problemsOf(() => loadConfig({ values: config, isSecret: (k) => secret.has(k) }, true)).join("\n");
+    expect(text).toContain("chatwoot:account must be JSON");
+    expect(text).not.toContain("hunter2");
   });
 });

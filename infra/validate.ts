@@ -32,6 +32,8 @@ const PUBLIC_KEY_TYPES = new Set([
 export function parseOpenSshPublicKey(line: string): { type?: string; problem?: string } {
   const expected = 'must be an OpenSSH public key line such as "ssh-ed25519 AAAA… comment"';
   if (typeof line !== "string") return { problem: expected };
+  // A second line would be a second authorized_keys entry, unchecked (with options such as command=).
+  if (/[\r\n\0]/.test(line.trim())) return { problem: "must be one key on one line (it contains a line break)" };
   const parts = line.trim().split(/\s+/);
   if (parts.length < 2) return { problem: expected };
   const [type, blob] = parts as [string, string];

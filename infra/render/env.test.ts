@@ -135,3 +135,27 @@ describe("the backup section", () => {
     expect(e.has("RESTIC_REPOSITORY")).toBe(false);
   });
 });
+
+describe("SMTP transport security (config/initializers/mailer.rb sets ssl/tls only when present)", () => {
+  const envWith = (security: "starttls" | "tls" | "none", port: number) =>
+    parseEnvFile(renderEnvFile({ ...settings, smtp: { ...settings.smtp!, port, security } }, secrets));
+
+  it("writes STARTTLS explicitly on 587 and no implicit TLS", () => {
+    const env = envWith("starttls", 587);
+    expect(env.get("SMTP_ENABLE_STARTTLS_AUTO")).toBe("true");
+    expect(env.has("SMTP_SSL")).toBe(false);
+    expect(env.has("SMTP_TLS")).toBe(false);
+  });
+
+  it("writes SMTP_SSL and SMTP_TLS for implicit TLS on 465, without STARTTLS", () => {
+    const env = envWith("tls", 465);
+    expect(env.get("SMTP_PORT")).toBe("465");
+    expect([env.get("SMTP_SSL"), env.get("SMTP_TLS"), env.get("SMTP_ENABLE_STARTTLS_AUTO")]).toEqual(["true", "true", "false"]);
+  });
+
+  it("turns STARTTLS off explicitly for none (Chatwoot's default would be on)", () => {
+    const env = envWith("none", 25);
+    expect(env.get("SMTP_ENABLE_STARTTLS_AUTO")).toBe("false");
+    expect(env.has("SMTP_SSL")).toBe(false);
+  });
+});

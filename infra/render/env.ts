@@ -30,7 +30,8 @@ export interface EnvSettings {
     domain?: string;
     senderEmail: string;
     authentication: string;
-    enableStarttlsAuto: boolean;
+    /** STARTTLS (587), implicit TLS (465) or none. */
+    security: "starttls" | "tls" | "none";
   };
 }
 
@@ -147,8 +148,13 @@ function smtpEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
     ["SMTP_PORT", String(m.port)],
     ["SMTP_DOMAIN", m.domain ?? s.domain],
     ["SMTP_AUTHENTICATION", m.authentication],
-    ["SMTP_ENABLE_STARTTLS_AUTO", String(m.enableStarttlsAuto)],
+    // Written explicitly: Chatwoot defaults it to true (config/initializers/mailer.rb).
+    ["SMTP_ENABLE_STARTTLS_AUTO", String(m.security === "starttls")],
   ];
+  if (m.security === "tls") {
+    // mailer.rb sets ssl/tls only when these are present; without them port 465 cannot work.
+    entries.push(["SMTP_SSL", "true"], ["SMTP_TLS", "true"]);
+  }
   if (m.username !== undefined) entries.push(["SMTP_USERNAME", m.username]);
   if (secrets.SMTP_PASSWORD !== undefined) entries.push(["SMTP_PASSWORD", secrets.SMTP_PASSWORD]);
   return entries;

@@ -28,7 +28,7 @@ export const envSettings: EnvSettings = {
     username: "mailer",
     senderEmail: "Support <support@example.com>",
     authentication: "login",
-    enableStarttlsAuto: true,
+    security: "starttls",
   },
   backup: {
     every: { database: 900, files: 3600, check: 604800 },
@@ -65,7 +65,6 @@ export const baseConfig: PublicValues = {
 };
 
 export const baseSecrets: Record<string, string> = {
-  sshPrivateKey: TEST_PRIVATE_KEY,
   smtpPassword: "smtp-password-value-7f3a",
 };
 

@@ -1,0 +1,284 @@
+/**
+ * Rules over the parsed configuration that a schema cannot express: secret values, keys that
+ * must be set together, other namespaces' keys, the stack name, and warnings an operator should
+ * see in every preview. Messages name keys and problems; they never quote a value that may be
+ * secret.
+ */
+import { parse as parseDomain } from "tldts";
+import { chatwoot } from "./chatwoot-facts";
+import { closest, editDistance, type ParsedPublicConfig } from "./config-schema";
+import { LABEL_VALUE, locationsOfServerType, SERVER_NAME } from "./hetzner-facts";
+import { envValueProblem } from "./render/env";
+import { isPrivateOrLocalHost, parsePrivateKeyArmour } from "./validate";
+
+export const CONFIG_NAMESPACE = "chatwoot";
+const p = `${CONFIG_NAMESPACE}:`;
+
+/** Keys whose values must be stored encrypted (`pulumi config set --secret`). */
+export const SECRET_KEYS = [
+  "sshPrivateKey",
+  "adminPassword",
+  "smtpPassword",
+  "secretKeyBase",
+  "encryptionPrimaryKey",
+  "encryptionDeterministicKey",
+  "encryptionKeyDerivationSalt",
+  "postgresPassword",
+  "backupPassword",
+  "backupS3AccessKeyId",
+  "backupS3SecretAccessKey",
+  "backupSftpPrivateKey",
+] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+export type SecretValues = Partial<Record<SecretKey, string>>;
+
+/**
+ * Stands in for a secret the offline plan cannot decrypt (a `secure:` value in Pulumi.<stack>.yaml).
+ * Its presence counts; its content is not validated.
+ */
+export const UNREADABLE_SECRET = "<encrypted in the stack file>";
+
+const privateKey = (how: string) => (v: string) =>
+  ["OPENSSH", "RSA", "EC"].includes(parsePrivateKeyArmour(v)?.label ?? "")
+    ? undefined
+    : `must be an unencrypted OpenSSH or PEM private key (${how})`;
+
+function alnum32(v: string): string | undefined {
+  return /^[0-9a-zA-Z]{32,}$/.test(v) ? undefined : "must be at least 32 alphanumeric characters (as rails db:encryption:init prints)";
+}
+
+/** Validation rules for secret keys; messages never include the value. */
+export const secretRules: Record<SecretKey, (v: string) => string | undefined> = {
+  // No longer used (deploys connect with the stack's own key): only warned about, never read.
+  sshPrivateKey: () => undefined,
+  adminPassword: (v) => chatwoot.passwordProblem(v),
+  smtpPassword: (v) => (v.length > 0 ? envValueProblem(v) : "must not be empty"),
+  secretKeyBase: (v) =>
+    /^[0-9a-zA-Z]{64,}$/.test(v) ? undefined : "must be at least 64 alphanumeric characters (e.g. openssl rand -hex 64)",
+  encryptionPrimaryKey: alnum32,
+  encryptionDeterministicKey: alnum32,
+  encryptionKeyDerivationSalt: alnum32,
+  postgresPassword: (v) => (/^[0-9a-zA-Z]{16,}$/.test(v) ? undefined : "must be at least 16 letters and digits (as in the host's .env)"),
+  backupPassword: (v) => (v.length >= 16 ? envValueProblem(v) : "must be at least 16 characters"),
+  backupS3AccessKeyId: (v) => (/^[A-Za-z0-9]{8,128}$/.test(v) ? undefined : "must be an access key id (8 to 128 letters and digits)"),
+  backupS3SecretAccessKey: (v) => (v.length >= 16 ? envValueProblem(v) : "must be at least 16 characters"),
+  backupSftpPrivateKey: privateKey("pulumi config set --secret chatwoot:backupSftpPrivateKey < key"),
+};
+
+/** The `hcloud:*` keys the provider reads (@pulumi/hcloud 1.41.0, config/vars.d.ts). */
+export const HCLOUD_KEYS = ["token", "endpoint", "endpointHetzner", "pollFunction", "pollInterval"];
+
+/**
+ * Keys of other namespaces this stack reads or that look like a typo of one: `chatwot:domain`
+ * would otherwise be ignored silently, and `hcloud:tokn` would leave the provider without a token.
+ */
+export function namespaceProblems(values: Record<string, string>): string[] {
+  const problems: string[] = [];
+  for (const fullKey of Object.keys(values).sort()) {
+    const colon = fullKey.indexOf(":");
+    if (colon < 0) continue;
+    const ns = fullKey.slice(0, colon);
+    const key = fullKey.slice(colon + 1);
+    if (ns === CONFIG_NAMESPACE) continue;
+    if (ns === "hcloud") {
+      if (!HCLOUD_KEYS.includes(key)) {
+        const hint = closest(key, HCLOUD_KEYS);
+        problems.push(`${fullKey} is not a setting of the hcloud provider${hint ? ` (did you mean hcloud:${hint}?)` : ` (known: ${HCLOUD_KEYS.join(", ")})`}`);
+      }
+      continue;
+    }
+    for (const known of [CONFIG_NAMESPACE, "hcloud"]) {
+      if (ns.toLowerCase() === known || editDistance(ns.toLowerCase(), known) <= 2) {
+        problems.push(`${fullKey} is in the unknown namespace "${ns}" (did you mean ${known}:${key}?)`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Names derived from the stack name: valid Hetzner server names and label values, or a clear error. */
+export function stackNames(stack: string): { namePrefix: string; label: string } | { problem: string } {
+  const slug = stack
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .replace(/^-|-$/g, "")
+    .slice(0, 32)
+    .replace(/-$/, "");
+  const namePrefix = `chatwoot-${slug}`;
+  if (!slug || !SERVER_NAME.test(namePrefix) || !LABEL_VALUE.test(slug)) {
+    return {
+      problem: `the stack name must contain letters or digits: Hetzner resource names and labels are derived from it (pulumi stack rename <name>)`,
+    };
+  }
+  return { namePrefix, label: slug };
+}
+
+export function crossFieldProblems(c: ParsedPublicConfig, secrets: SecretValues): string[] {
+  const problems: string[] = [];
+  if (c.serverType) {
+    const where = locationsOfServerType(c.serverType);
+    if (where && !where.includes(c.location)) {
+      problems.push(
+        `${p}serverType "${c.serverType}" is not sold in ${c.location} (only in ${where.join(", ")}); ` +
+          `choose another type for ${c.location} or leave ${p}serverType unset for the location's default`,
+      );
+    }
+  }
+  if (c.dnsZone && c.domain !== c.dnsZone && !c.domain.endsWith(`.${c.dnsZone}`)) {
+    problems.push(`${p}dnsZone "${c.dnsZone}" must contain ${p}domain "${c.domain}"`);
+  }
+  if (c.webhook && !c.allowPrivateNetworkWebhooks && isPrivateOrLocalHost(new URL(c.webhook.url).hostname)) {
+    problems.push(
+      `${p}webhook.url points at a private or local address, which Chatwoot refuses to call; ` +
+        `set ${p}allowPrivateNetworkWebhooks to true if that is intended`,
+    );
+  }
+  if (c.smtp) {
+    const s = c.smtp;
+    if (s.security && s.enableStarttlsAuto !== undefined && (s.security === "starttls") !== s.enableStarttlsAuto) {
+      problems.push(`${p}smtp.enableStarttlsAuto contradicts ${p}smtp.security; remove enableStarttlsAuto`);
+    }
+    if (s.port === 465 && smtpSecurity(s) === "starttls") {
+      problems.push(`${p}smtp.port 465 is implicit TLS: set ${p}smtp.security to "tls", or use port 587 with STARTTLS`);
+    }
+  }
+  const encryptionKeys = ["encryptionPrimaryKey", "encryptionDeterministicKey", "encryptionKeyDerivationSalt"] as const;
+  const given = encryptionKeys.filter((k) => secrets[k] !== undefined);
+  if (given.length > 0 && given.length < encryptionKeys.length) {
+    const missing = encryptionKeys.filter((k) => secrets[k] === undefined).map((k) => p + k);
+    problems.push(`${missing.join(", ")} must be set too: the three ActiveRecord encryption keys are restored together`);
+  }
+  problems.push(...backupProblems(c, secrets));
+  return problems;
+}
+
+/** The effective SMTP transport security. */
+export function smtpSecurity(s: NonNullable<ParsedPublicConfig["smtp"]>): "starttls" | "tls" | "none" {
+  if (s.security) return s.security;
+  if (s.enableStarttlsAuto === false) return "none";
+  return s.port === 465 ? "tls" : "starttls";
+}
+
+function backupProblems(c: ParsedPublicConfig, secrets: SecretValues): string[] {
+  const b = c.backup;
+  const problems: string[] = [];
+  const repositoryOnly = ["backupS3AccessKeyId", "backupS3SecretAccessKey", "backupSftpPrivateKey"] as const;
+  if (c.restoreFrom && !b.enabled) {
+    problems.push(`${p}restoreFrom needs ${p}backup.enabled to be true: restores come from the backup repository`);
+  }
+  if (!b.enabled) return problems;
+  if (b.target === "storageBox") {
+    if (b.repository) problems.push(`${p}backup.repository is only used when ${p}backup.target is "repository"`);
+    for (const k of repositoryOnly) {
+      if (secrets[k] !== undefined) problems.push(`${p}${k} is only used when ${p}backup.target is "repository"`);
+    }
+    return problems;
+  }
+  if (!b.repository) {
+    problems.push(`${p}backup.repository is required when ${p}backup.target is "repository": a restic URL such as "s3:https://host/bucket/chatwoot"`);
+    return problems;
+  }
+  if (b.repository.startsWith("s3:")) {
+    for (const k of ["backupS3AccessKeyId", "backupS3SecretAccessKey"] as const) {
+      if (secrets[k] === undefined) problems.push(`${p}${k} is required for an s3: backup repository: pulumi config set --secret ${p}${k}`);
+    }
+    if (secrets.backupSftpPrivateKey !== undefined) problems.push(`${p}backupSftpPrivateKey is only used for an sftp: backup repository`);
+  } else {
+    if (secrets.backupSftpPrivateKey === undefined) {
+      problems.push(`${p}backupSftpPrivateKey is required for an sftp: backup repository: pulumi config set --secret ${p}backupSftpPrivateKey < key`);
+    }
+    for (const k of ["backupS3AccessKeyId", "backupS3SecretAccessKey"] as const) {
+      if (secrets[k] !== undefined) problems.push(`${p}${k} is only used for an s3: backup repository`);
+    }
+  }
+  return problems;
+}
+
+/** Secrets that only `pulumi up` needs; a preview or the offline plan can go without them. */
+export function neededForUp(c: ParsedPublicConfig, secrets: SecretValues): string[] {
+  const problems: string[] = [];
+  if (c.smtp?.username && secrets.smtpPassword === undefined) {
+    problems.push(`${p}smtpPassword is required when ${p}smtp.username is set: pulumi config set --secret ${p}smtpPassword`);
+  }
+  return problems;
+}
+
+/** The registrable domain (eTLD+1) of a host, from the public suffix list. */
+function site(host: string): string {
+  return parseDomain(host).domain ?? host;
+}
+
+/** True when a set of CIDRs together covers every IPv4 or every IPv6 address (or all IPv4 via ::ffff:0:0/96). */
+function opensEverything(cidrs: string[]): boolean {
+  const coverage = { ipv4: 0, ipv6: 0 };
+  for (const cidr of cidrs) {
+    const [addr, bits] = cidr.split("/") as [string, string];
+    if (addr.includes(":")) {
+      if (/^::ffff:0:0$|^::ffff:0\.0\.0\.0$/i.test(addr) && Number(bits) <= 96) coverage.ipv4 += 1;
+      else coverage.ipv6 += 2 ** -Number(bits);
+    } else {
+      coverage.ipv4 += 2 ** -Number(bits);
+    }
+  }
+  // Overlaps count twice, so this can only over-warn; CIDRs are validated as network addresses.
+  return coverage.ipv4 >= 1 || coverage.ipv6 >= 1;
+}
+
+export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string, string>; isSecret(k: string): boolean }, secrets: SecretValues): string[] {
+  const warnings: string[] = [];
+  if (opensEverything(c.sshAllowedCidrs)) {
+    warnings.push(`SSH (port 22) is open to the whole internet; narrow ${p}sshAllowedCidrs to your admin networks`);
+  }
+  if (c.embedAllowedOrigins.length === 0) {
+    warnings.push(
+      `no ${p}embedAllowedOrigins: X-Frame-Options is removed, so any site can frame the dashboard; list the origins that embed it`,
+    );
+  }
+  for (const origin of c.embedAllowedOrigins) {
+    const host = new URL(origin).hostname;
+    if (site(host) !== site(c.domain)) {
+      warnings.push(
+        `${p}embedAllowedOrigins: ${origin} is another site than ${c.domain}: Chatwoot's session cookies are SameSite=Lax, ` +
+          `which browsers do not send inside a cross-site iframe, so the embedded dashboard cannot stay logged in. ` +
+          `Serve Chatwoot on a subdomain of the embedding site (e.g. support.${site(host)}) instead`,
+      );
+    }
+  }
+  if (!c.serverBackups) warnings.push(`${p}serverBackups is false: Hetzner will keep no server backups`);
+  if (!c.deleteProtection) {
+    warnings.push(
+      `${p}deleteProtection is false: the data volume and the primary IPs can be deleted or replaced; set it back to true once the replacement is done`,
+    );
+  }
+  if (!c.backup.enabled) {
+    warnings.push(`${p}backup.enabled is false: nothing is backed up off the server; losing the volume loses every conversation`);
+  }
+  if (c.restoreFrom) {
+    warnings.push(
+      `${p}restoreFrom is set: a server that comes up with an empty database restores backup snapshot "${c.restoreFrom}" before migrating`,
+    );
+  }
+  if (!c.smtp) {
+    warnings.push(`no ${p}smtp: Chatwoot cannot send mail (password resets, notifications, invitations)`);
+  } else if (c.smtp.port === 25 || c.smtp.port === 465) {
+    warnings.push(
+      `${p}smtp.port ${c.smtp.port}: Hetzner blocks outgoing ports 25 and 465 on new Cloud accounts until you ask them to lift it; port 587 with STARTTLS works`,
+    );
+  }
+  if (secrets.sshPrivateKey !== undefined) {
+    warnings.push(
+      `${p}sshPrivateKey is no longer used: deploys connect with the stack's own deploy key; remove it with: pulumi config rm ${p}sshPrivateKey`,
+    );
+  }
+  if ("hcloud:token" in raw.values) {
+    if (!raw.isSecret("hcloud:token")) {
+      warnings.push("hcloud:token is stored in plain text in the stack file: pulumi config set --secret hcloud:token");
+    }
+    warnings.push(
+      "hcloud:token in the stack file takes precedence over the HCLOUD_TOKEN environment variable (the provider reads config first), " +
+        "so a read-only token given to CI in HCLOUD_TOKEN is ignored; prefer HCLOUD_TOKEN and pulumi config rm hcloud:token",
+    );
+  }
+  return warnings;
+}

@@ -1,0 +1,384 @@
+/**
+ * The schema of the public `chatwoot:*` keys: types, ranges and defaults, with messages that say
+ * what is expected. Cross-field rules, secrets and warnings are in `config-rules.ts`.
+ */
+import ipaddr from "ipaddr.js";
+import { z } from "zod";
+import { chatwoot } from "./chatwoot-facts";
+import { DEPRECATED_SERVER_TYPES, LOCATIONS, STORAGE_BOX_LOCATIONS } from "./hetzner-facts";
+import { envValueProblem } from "./render/env";
+import { isHostname, parseOpenSshPublicKey } from "./validate";
+
+const hostname = (what: string) =>
+  z.string().refine(isHostname, { message: `must be a ${what} such as chat.example.com` });
+
+const httpsOrigin = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === "https:" && u.origin === v.replace(/\/$/, "") && isHostname(u.hostname);
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be an https origin without a path, e.g. https://app.example.com" },
+);
+
+const webhookUrl = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === "https:" || u.protocol === "http:") && u.hostname.length > 0;
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be an http(s) URL" },
+);
+
+/** A string that ends up in the env file. */
+const envSafe = (base: z.ZodString) =>
+  base.superRefine((v, ctx) => {
+    const problem = envValueProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+/** Why a CIDR is not usable in a Hetzner firewall rule, or undefined when it is. */
+export function cidrProblem(v: string): string | undefined {
+  const expected = "must be a CIDR such as 203.0.113.0/24 or 2001:db8::/32";
+  if (!ipaddr.isValidCIDR(v)) return expected;
+  const [addr, bits] = ipaddr.parseCIDR(v);
+  const network = addr.kind() === "ipv4" ? ipaddr.IPv4.networkAddressFromCIDR(v) : ipaddr.IPv6.networkAddressFromCIDR(v);
+  if (network.toString() !== addr.toString()) {
+    // Hetzner refuses it ("is not the start of the cidr block"), at apply time only.
+    return `has host bits set: the network is ${network.toString()}/${bits}`;
+  }
+  return undefined;
+}
+
+/** A duration such as 15m, 1h or 7d, as seconds; between `minSeconds` and 90 days. */
+const duration = (minSeconds: number) =>
+  z
+    .string({ message: 'must be a duration such as "15m", "1h" or "7d"' })
+    .regex(/^[1-9][0-9]{0,5}[mhd]$/, { message: 'must be a duration such as "15m", "1h" or "7d"' })
+    .transform(durationSeconds)
+    .refine((s) => s >= minSeconds, { message: `must be at least ${minSeconds / 60} minutes` })
+    .refine((s) => s <= 90 * 86400, { message: "must be at most 90 days" });
+
+export function durationSeconds(v: string): number {
+  const unit = { m: 60, h: 3600, d: 86400 }[v.slice(-1) as "m" | "h" | "d"];
+  return Number(v.slice(0, -1)) * unit;
+}
+
+const keepCount = (what: string) =>
+  z.number({ message: `must be a whole number of ${what} snapshots to keep` }).int().min(0).max(1000);
+
+/** restic repository URLs this product knows how to authenticate to. */
+const resticRepository = z.string().superRefine((v, ctx) => {
+  const problem = resticRepositoryProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+export function resticRepositoryProblem(v: string): string | undefined {
+  const expected = 'must be a restic repository URL such as "sftp:user@host:chatwoot" or "s3:https://host/bucket/chatwoot"';
+  if (envValueProblem(v)) return expected;
+  if (/^sftp:\/\//.test(v)) {
+    try {
+      const u = new URL(v);
+      if (u.password) return "must not contain a password (use chatwoot:backupSftpPrivateKey)";
+      return u.username && u.hostname ? undefined : expected;
+    } catch {
+      return expected;
+    }
+  }
+  if (/^sftp:[^@:/\s]+@[^:/\s]+:\S+$/.test(v)) return undefined;
+  if (/^s3:https?:\/\//.test(v)) {
+    try {
+      const u = new URL(v.slice(3));
+      if (u.username || u.password) return "must not contain credentials (use chatwoot:backupS3AccessKeyId and backupS3SecretAccessKey)";
+      return u.pathname.length > 1 ? undefined : `${expected} (a bucket is required)`;
+    } catch {
+      return expected;
+    }
+  }
+  return expected;
+}
+
+const backupSchema = z
+  .object(
+    {
+      enabled: z.boolean({ message: "must be true or false" }).default(true),
+      target: z
+        .enum(["storageBox", "repository"], {
+          message: 'must be "storageBox" (provisioned by this stack) or "repository" (an existing restic repository)',
+        })
+        .default("storageBox"),
+      storageBox: z
+        .object(
+          {
+            type: z.string().regex(/^bx[0-9]+$/, { message: "must be a Storage Box type such as bx11" }).default("bx11"),
+            location: z
+              .enum(STORAGE_BOX_LOCATIONS, { message: `must be one of ${STORAGE_BOX_LOCATIONS.join(", ")}` })
+              .optional(),
+          },
+          { message: 'must be an object like {"type": "bx11", "location": "hel1"}' },
+        )
+        .strict()
+        .default({ type: "bx11" }),
+      repository: resticRepository.optional(),
+      schedule: z
+        .object(
+          {
+            database: duration(300).default(durationSeconds("15m")),
+            files: duration(300).default(durationSeconds("1h")),
+            check: duration(3600).default(durationSeconds("7d")),
+          },
+          { message: 'must be an object like {"database": "15m", "files": "1h", "check": "7d"}' },
+        )
+        .strict()
+        .default({ database: durationSeconds("15m"), files: durationSeconds("1h"), check: durationSeconds("7d") }),
+      retention: z
+        .object(
+          {
+            hourly: keepCount("hourly").default(48),
+            daily: keepCount("daily").default(14),
+            weekly: keepCount("weekly").default(8),
+            monthly: keepCount("monthly").default(12),
+          },
+          { message: 'must be an object like {"hourly": 48, "daily": 14, "weekly": 8, "monthly": 12}' },
+        )
+        .strict()
+        .default({ hourly: 48, daily: 14, weekly: 8, monthly: 12 })
+        .refine((r) => r.hourly + r.daily + r.weekly + r.monthly > 0, {
+          message: "must keep at least one snapshot",
+        }),
+    },
+    { message: 'must be an object like {"enabled": true, "target": "storageBox"}' },
+  )
+  .strict();
+
+export type BackupConfig = z.infer<typeof backupSchema>;
+
+/** "did you mean" for a name close to one of `known` (case or up to two edits). */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  return known.find((k) => k.toLowerCase() === lower) ?? known.find((k) => editDistance(k.toLowerCase(), lower) <= 2);
+}
+
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+const featureName = z.string().superRefine((v, ctx) => {
+  if (chatwoot.features.includes(v)) return;
+  const hint = closest(v, chatwoot.features);
+  ctx.addIssue({
+    code: "custom",
+    message: `names "${v}", which is not a Chatwoot ${chatwoot.factsVersion} feature (config/features.yml)${hint ? `; did you mean "${hint}"?` : ""}`,
+  });
+});
+
+const locale = z.string().superRefine((v, ctx) => {
+  if (chatwoot.locales.includes(v)) return;
+  const hint = v.includes("_") && chatwoot.locales.includes(v.split("_")[0]!) ? v.split("_")[0] : closest(v, chatwoot.locales);
+  ctx.addIssue({
+    code: "custom",
+    message: `must be one of Chatwoot's locales (${chatwoot.locales.join(" ")})${hint ? `; did you mean "${hint}"?` : ""}`,
+  });
+});
+
+/** How the mail server wants TLS: STARTTLS on 587/25, implicit TLS on 465, or none. */
+export const SMTP_SECURITY = ["starttls", "tls", "none"] as const;
+
+export const publicSchema = z
+  .object({
+    domain: hostname("fully qualified hostname"),
+    location: z.enum(LOCATIONS, { message: `must be one of ${LOCATIONS.join(", ")}` }).default("nbg1"),
+    /** Defaults by location (hetzner-facts.ts), after parsing. */
+    serverType: z
+      .string()
+      .regex(/^[a-z]+[0-9]+[a-z]*$/, { message: "must be a Hetzner server type name such as cx33" })
+      .superRefine((v, ctx) => {
+        const replacement = DEPRECATED_SERVER_TYPES[v];
+        if (replacement) {
+          ctx.addIssue({
+            code: "custom",
+            message: `"${v}" is deprecated by Hetzner and no longer orderable; use "${replacement}"`,
+          });
+        }
+      })
+      .optional(),
+    image: z
+      .enum(["ubuntu-24.04", "ubuntu-22.04"], {
+        // cloud-init installs docker.io and docker-compose-v2 from the Ubuntu archive: the LTS
+        // releases whose archive has both (24.04 is the one this stack is tested with).
+        message: 'must be "ubuntu-24.04" or "ubuntu-22.04" (Ubuntu LTS images whose archive has docker.io and docker-compose-v2)',
+      })
+      .default("ubuntu-24.04"),
+    volumeSizeGb: z
+      .number({ message: "must be a whole number of GB" })
+      .int({ message: "must be a whole number of GB" })
+      .min(10, { message: "must be at least 10 (GB)" })
+      .max(10240, { message: "must be at most 10240 (GB)" })
+      .default(20),
+    sshPublicKeys: z
+      .array(
+        z.string().superRefine((v, ctx) => {
+          const problem = parseOpenSshPublicKey(v).problem;
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        }),
+        { message: 'must be a list of OpenSSH public keys, e.g. ["ssh-ed25519 AAAA… you@host"]' },
+      )
+      .min(1, { message: "must list at least one OpenSSH public key" })
+      .superRefine((keys, ctx) => {
+        const blobs = keys.map((k) => k.trim().split(/\s+/)[1]);
+        blobs.forEach((b, i) => {
+          if (blobs.indexOf(b) !== i) ctx.addIssue({ code: "custom", path: [i], message: `lists the same key as entry ${blobs.indexOf(b)}` });
+        });
+      }),
+    sshAllowedCidrs: z
+      .array(
+        z.string().superRefine((v, ctx) => {
+          const problem = cidrProblem(v);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        }),
+        { message: "must be a list of CIDRs" },
+      )
+      .min(1, { message: "must list at least one CIDR (SSH is how every deploy reaches the server)" })
+      .default(["0.0.0.0/0", "::/0"]),
+    serverBackups: z.boolean({ message: "must be true or false" }).default(true),
+    /**
+     * Pulumi `protect` and Hetzner delete protection on the data volume and the primary IPs. Only
+     * ever false for a deliberate replacement (a lost volume, a move to another location) or a
+     * destroy; docs/disaster-recovery.md says when.
+     */
+    deleteProtection: z.boolean({ message: "must be true or false" }).default(true),
+    dnsZone: hostname("DNS zone name").optional(),
+    chatwootVersion: z
+      .string()
+      .regex(/^v[0-9]+\.[0-9]+\.[0-9]+(-ce)?$/, { message: 'must be a release tag such as "v4.15.1" or "v4.15.1-ce"' })
+      .refine((v) => chatwoot.isAtLeastMinimumVersion(v), {
+        message: `must be ${chatwoot.minimumVersion} or newer (older releases cannot close signup)`,
+      })
+      .default(chatwoot.defaultVersion),
+    embedAllowedOrigins: z.array(httpsOrigin, { message: "must be a list of https origins" }).default([]),
+    account: z
+      .object(
+        {
+          name: z.string().trim().min(1, { message: "must not be empty" }).max(255),
+          locale: locale.default("en"),
+        },
+        { message: 'must be an object like {"name": "Acme Support", "locale": "en"}' },
+      )
+      .strict(),
+    admin: z
+      .object(
+        {
+          email: z.email({ message: "must be an email address" }),
+          name: z.string().trim().min(1, { message: "must not be empty" }).max(255),
+        },
+        { message: 'must be an object like {"email": "ops@example.com", "name": "Ops"}' },
+      )
+      .strict(),
+    inbox: z
+      .object(
+        { name: z.string().trim().min(1, { message: "must not be empty" }).max(255) },
+        { message: 'must be an object like {"name": "API"}' },
+      )
+      .strict()
+      .default({ name: "API" }),
+    webhook: z
+      .object(
+        {
+          url: webhookUrl,
+          name: z.string().trim().min(1).max(255).default("pulumi-managed"),
+          subscriptions: z
+            .array(z.enum(chatwoot.webhookEvents as [string, ...string[]], { message: `must be one of ${chatwoot.webhookEvents.join(", ")}` }))
+            .min(1, { message: "must list at least one event" })
+            .default([...chatwoot.defaultWebhookEvents]),
+        },
+        { message: 'must be an object like {"url": "https://app.example.com/hooks/chatwoot"}' },
+      )
+      .strict()
+      .optional(),
+    disableFeatures: z.array(featureName, { message: "must be a list of Chatwoot feature names such as campaigns" }).default([]),
+    smtp: z
+      .object(
+        {
+          address: hostname("mail server hostname"),
+          port: z.number().int().min(1).max(65535).default(587),
+          username: envSafe(z.string().min(1)).optional(),
+          domain: hostname("HELO domain").optional(),
+          senderEmail: envSafe(
+            z.string().regex(/^([^<>]+ <)?[^\s@<>]+@[^\s@<>]+>?$/, {
+              message: "must be an address such as support@example.com or Support <support@example.com>",
+            }),
+          ),
+          authentication: z.enum(["plain", "login", "cram_md5"]).default("login"),
+          /** Default: "tls" on port 465, else "starttls". */
+          security: z
+            .enum(SMTP_SECURITY, { message: 'must be "starttls" (port 587), "tls" (implicit TLS, port 465) or "none"' })
+            .optional(),
+          /** Older spelling of `security: "starttls"` (true) or `"none"` (false). */
+          enableStarttlsAuto: z.boolean().optional(),
+        },
+        { message: 'must be an object like {"address": "smtp.example.com", "senderEmail": "support@example.com"}' },
+      )
+      .strict()
+      .optional(),
+    allowPrivateNetworkWebhooks: z.boolean({ message: "must be true or false" }).default(false),
+    backup: backupSchema.default(backupSchema.parse({})),
+    restoreFrom: z
+      .string()
+      .regex(/^(latest|[0-9a-f]{8,64})$/, { message: 'must be "latest" or a restic snapshot id (8 to 64 hex characters)' })
+      .optional(),
+  })
+  .strict();
+
+export type ParsedPublicConfig = z.infer<typeof publicSchema>;
+
+/** Keys whose values Pulumi stores as JSON (objects, lists, numbers, booleans). */
+export const NON_STRING_KEYS = new Set([
+  "volumeSizeGb",
+  "sshPublicKeys",
+  "sshAllowedCidrs",
+  "serverBackups",
+  "deleteProtection",
+  "embedAllowedOrigins",
+  "account",
+  "admin",
+  "inbox",
+  "webhook",
+  "disableFeatures",
+  "smtp",
+  "allowPrivateNetworkWebhooks",
+  "backup",
+]);
+
+/**
+ * Keys whose given value may be quoted back in an error message. Everything else may hold a
+ * credential (a URL with user:password@, a mistyped secret) and is never echoed.
+ */
+export const ECHO_SAFE_KEYS = new Set([
+  "location",
+  "serverType",
+  "image",
+  "volumeSizeGb",
+  "serverBackups",
+  "deleteProtection",
+  "chatwootVersion",
+  "restoreFrom",
+  "smtp.port",
+  "smtp.authentication",
+  "smtp.security",
+  "backup.target",
+  "backup.storageBox.type",
+  "backup.storageBox.location",
+]);
