@@ -43,7 +43,7 @@ describe("backups to a Storage Box (the default)", () => {
       accessSettings: { sshEnabled: true, reachableExternally: false, sambaEnabled: false, webdavEnabled: false, zfsEnabled: false },
       labels: { app: "chatwoot", stack: "production", "managed-by": "pulumi" },
     });
-    const key = one(ev, T.key);
+    const key = one(ev, T.key, "chatwoot-backup-storage-box-key");
     expect(key.inputs.algorithm).toBe("ED25519");
     expect(key.options.protect).toBe(true);
     expect((box.inputs.sshKeys as string[])[0]).toMatch(/^ssh-ed25519 /);
@@ -120,7 +120,7 @@ describe("other backup targets", () => {
       { ...baseSecrets, backupS3AccessKeyId: "AKIAEXAMPLE123", backupS3SecretAccessKey: "s3-secret-access-key-value" },
     );
     expect(byType(ev, T.storageBox)).toHaveLength(0);
-    expect(byType(ev, T.key)).toHaveLength(0);
+    expect(byType(ev, T.key).map((k) => k.name)).toEqual(["chatwoot-deploy-key"]);
     const env = envOf(ev);
     expect(env.get("RESTIC_REPOSITORY")).toBe("s3:https://fsn1.your-objectstorage.com/backups/chatwoot");
     expect(env.get("BACKUP_S3_SECRET_ACCESS_KEY")).toBe("s3-secret-access-key-value");

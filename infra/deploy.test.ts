@@ -8,7 +8,7 @@ import { parseBootstrapResult } from "./deploy";
 import { evaluate, FAKE_BOOTSTRAP_RESULT, isSecretValue, type Evaluation, type EvaluateOptions } from "./plan/engine";
 import { chatwootStack } from "./program";
 import { byType, knownSecretValues, plainStrings } from "./test/evaluation";
-import { baseConfig, baseSecrets, pulumiConfig, type PublicValues } from "./test/fixtures";
+import { baseConfig, baseSecrets, pulumiConfig, TEST_PUBLIC_KEY, type PublicValues } from "./test/fixtures";
 
 const COMMAND = "command:remote:Command";
 const STEPS = ["wait-ready", "upload", "write-env", "deploy", "bootstrap", "verify"] as const;
@@ -138,8 +138,28 @@ describe("what re-runs", () => {
     expect(reruns(base, await run())).toEqual({});
   });
 
-  it("deploy and verify on a version bump", async () => {
-    expect(reruns(base, await run({ ...baseConfig, chatwootVersion: "v4.16.0" }))).toEqual({ deploy: "update", verify: "update" });
+  it("deploy, bootstrap and verify on a version bump: upgrade migrations can switch disabled features back on", async () => {
+    const bumped = await run({ ...baseConfig, chatwootVersion: "v4.16.0" });
+    expect(reruns(base, bumped)).toEqual({ deploy: "update", bootstrap: "update", verify: "update" });
+    expect(steps(bumped).get("bootstrap")!.inputs.create).toContain("release v4.16.0");
+  });
+
+  it("bootstrap and verify when bootstrap.rb changes (new convergence logic runs on the next pulumi up)", async () => {
+    const files = bundleFiles().map((f) =>
+      f.path === "scripts/bootstrap.rb" ? { ...f, content: Buffer.concat([f.content, Buffer.from("# changed\n")]) } : f,
+    );
+    const changed = await run(baseConfig, { program: () => chatwootStack({ bundle: files }) as never });
+    expect(reruns(base, changed)).toMatchObject({ bootstrap: "update" });
+  });
+
+  it("only wait-ready (authorized_keys) when operators' SSH keys rotate; the connection stays the stack's deploy key", async () => {
+    const second = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDJSbCvCvGnF+DqvwC++jPgfy2w7ub8f36qLTwgquyKG second";
+    const rotated = await run({ ...baseConfig, sshPublicKeys: [second] });
+    expect(reruns(base, rotated)).toEqual({ "wait-ready": "update" });
+    const stdin = steps(rotated).get("wait-ready")!.inputs.stdin as string;
+    expect(stdin).toContain(second);
+    expect(stdin).not.toContain(TEST_PUBLIC_KEY.split(" ")[1]);
+    expect(stdin.trim().split("\n").at(-1)).toMatch(/^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\S+ chatwoot-deploy$/);
   });
 
   it("write-env, deploy and verify when an env value changes", async () => {

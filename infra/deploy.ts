@@ -7,12 +7,14 @@
  *   - content changes are plain input changes (hashes and the version in the command text, secrets
  *     in stdin), so only the steps that depend on them update:
  *       bundle file → upload, deploy, verify     env value → write-env, deploy, verify
- *       version → deploy, verify                 bootstrap field → bootstrap, verify
+ *       version → deploy, bootstrap, verify      bootstrap field or bootstrap.rb → bootstrap, verify
+ *       operators' SSH keys → wait-ready only
  *   - nothing changed → nothing runs.
  * No step has a `delete` script, so a dead old server can never block a rebuild.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type * as tls from "@pulumi/tls";
 import { hostLayout, volumeDevicePath } from "./layout";
 import { manifestSummary, renderBundle, type BundleFile } from "./render/bundle";
 import {
@@ -47,9 +49,9 @@ export interface ChatwootDeploymentArgs {
   volumeId: pulumi.Input<string>;
   /** The data volume's size: a larger one re-runs wait-ready, which grows the filesystem. */
   volumeSizeGb: number;
-  /** Private key for root; absent only in previews, where no step connects. */
-  sshPrivateKey?: pulumi.Input<string>;
-  /** Public keys written to root's authorized_keys. */
+  /** The stack's deploy key: the steps log in as root with it. */
+  deployKey: tls.PrivateKey;
+  /** Operators' public keys, written to root's authorized_keys next to the deploy key. */
   sshPublicKeys: string[];
   /** Static files copied to the host (docker/, scripts/). */
   bundle: BundleFile[];
@@ -97,6 +99,12 @@ export function parseBootstrapResult(stdout: string): BootstrapResult {
   return parsed as BootstrapResult;
 }
 
+/** sha256 of one bundle file (empty when absent). */
+function bundleFileHash(files: BundleFile[], path: string): string {
+  const f = files.find((x) => x.path === path);
+  return f ? sha256(f.content) : "";
+}
+
 /** Secret-free hash of the bootstrap settings, shown in the bootstrap step's command text. */
 export function bootstrapSettingsHash(b: BootstrapSettings): string {
   return sha256(JSON.stringify(b));
@@ -120,8 +128,9 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     this.connection = {
       host: args.host,
       user: "root",
-      // A fresh server needs a minute or two before sshd answers: retry for up to ~10 minutes.
-      privateKey: args.sshPrivateKey ?? pulumi.secret("not-needed-for-previews"),
+      // Never an operator's key: operators come and go, and a connection change would re-run
+      // every step. A fresh server needs a minute or two before sshd answers: retry ~10 minutes.
+      privateKey: args.deployKey.privateKeyOpenssh,
       dialErrorLimit: 60,
       perDialTimeout: 10,
     };
@@ -188,7 +197,9 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
         create: device.apply((volumeDevice) =>
           renderWaitReadyCommand({ ...this.paths, volumeDevice, volumeSizeGb: this.args.volumeSizeGb }),
         ),
-        stdin: this.args.sshPublicKeys.map((k) => k.trim()).join("\n") + "\n",
+        stdin: this.args.deployKey.publicKeyOpenssh.apply(
+          (deployKey) => [...this.args.sshPublicKeys.map((k) => k.trim()), `${deployKey.trim()} chatwoot-deploy`].join("\n") + "\n",
+        ),
       },
       this.args.readyAfter,
       { secretOutput: false },
@@ -253,7 +264,16 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
       );
     return this.step(
       `${name}-bootstrap`,
-      { create: renderBootstrapCommand(this.paths, bootstrapSettingsHash(b)), stdin: pulumi.secret(input) },
+      {
+        create: renderBootstrapCommand(this.paths, {
+          configHash: bootstrapSettingsHash(b),
+          // A new release's migrations can switch features back on for every account, and new
+          // convergence logic must run too: both re-run the bootstrap.
+          version: this.args.chatwootVersion,
+          scriptHash: bundleFileHash(this.args.bundle, "scripts/bootstrap.rb"),
+        }),
+        stdin: pulumi.secret(input),
+      },
       [deploy],
       // stdout carries the API and platform tokens.
       { secretOutput: true },

@@ -4,12 +4,17 @@
  */
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { ipv6ServerAddress } from "./hetzner-facts";
 import { shortHash } from "./render/hash";
 
 export interface HetznerHostArgs {
   /** Prefix of every Hetzner resource name, e.g. "chatwoot-production". */
   namePrefix: string;
-  /** Hetzner location, e.g. nbg1. Changing it replaces the server, IPs and volume. */
+  /**
+   * Hetzner location, e.g. nbg1. A change would replace the volume and the primary IPs, which are
+   * protected: the engine refuses at preview (docs/disaster-recovery.md, "Moving to another location").
+   */
   location: string;
   /** Server type, e.g. cx33. Changing it rescales in place (with a power-off). */
   serverType: string;
@@ -17,12 +22,12 @@ export interface HetznerHostArgs {
   image: string;
   /** Size of the data volume in GB; it can only grow. */
   volumeSizeGb: number;
-  /** OpenSSH public keys allowed to log in as root. */
-  sshPublicKeys: string[];
   /** Sources allowed to reach port 22. */
   sshAllowedCidrs: string[];
   /** Hetzner's own server backups (they do not cover the volume). @default true */
   serverBackups: boolean;
+  /** Pulumi `protect` and Hetzner delete protection on the volume and the primary IPs. @default true */
+  deleteProtection: boolean;
   /** Public hostname, used for reverse DNS and DNS records. */
   domain: string;
   /** Hetzner DNS zone that holds `domain`; when set, A/AAAA records are managed here. */
@@ -56,7 +61,10 @@ export class HetznerHost extends pulumi.ComponentResource {
   public readonly serverId: pulumi.Output<string>;
   public readonly volumeId: pulumi.Output<string>;
   public readonly ipv4: pulumi.Output<string>;
+  /** The address the server answers on: `…::1` of its IPv6 primary IP's /64. */
   public readonly ipv6: pulumi.Output<string>;
+  /** The stack's own deploy key: Hetzner puts it on every new server; the deploy steps log in with it. */
+  public readonly deployKey: tls.PrivateKey;
   /** Resolves once the volume is attached to the current server. */
   public readonly volumeAttachment: hcloud.VolumeAttachment;
 
@@ -66,32 +74,48 @@ export class HetznerHost extends pulumi.ComponentResource {
     super("chatwoot:index:HetznerHost", name, {}, opts);
     this.args = args;
 
-    const sshKeys = this.createSshKeys(name);
+    this.deployKey = this.createDeployKey(name);
+    const sshKey = this.registerDeployKey(name, this.deployKey);
     const firewall = this.createFirewall(name);
     const ips = this.createPrimaryIps(name);
+    const addresses = { v4: ips.v4.ipAddress, v6: ips.v6.ipAddress.apply(ipv6ServerAddress) };
     const volume = this.createDataVolume(name);
-    this.server = this.createServer(name, { sshKeys, firewall, ips });
+    this.server = this.createServer(name, { sshKey, firewall, ips });
     this.volumeAttachment = this.attachVolume(name, volume);
-    this.createReverseDns(name, ips);
-    if (args.dnsZone) this.createDnsRecords(name, args.dnsZone, ips);
+    this.createReverseDns(name, ips, addresses);
+    if (args.dnsZone) this.createDnsRecords(name, args.dnsZone, addresses);
 
     this.serverId = this.server.id;
     this.volumeId = volume.id;
-    this.ipv4 = ips.v4.ipAddress;
-    this.ipv6 = ips.v6.ipAddress;
+    this.ipv4 = addresses.v4;
+    this.ipv6 = addresses.v6;
     this.registerOutputs({ serverId: this.serverId, volumeId: this.volumeId, ipv4: this.ipv4, ipv6: this.ipv6 });
   }
 
-  private createSshKeys(name: string): hcloud.SshKey[] {
-    // Named by content, so reordering the config list changes nothing.
-    return this.args.sshPublicKeys.map((publicKey) => {
-      const id = shortHash(publicKey.trim().split(/\s+/).slice(0, 2).join(" "));
-      return new hcloud.SshKey(
-        `${name}-ssh-${id}`,
-        { name: `${this.args.namePrefix}-${id}`, publicKey, labels: this.args.labels },
-        { parent: this },
-      );
-    });
+  /**
+   * The deploy key is the stack's, not an operator's. Operators come and go (their keys are only
+   * in authorized_keys, written by the deploy steps), so the server's `sshKeys` and the steps'
+   * connection never change with them: a replacement server is reachable after any rotation, and a
+   * rotation re-runs nothing but the authorized_keys update. Generated per stack, its fingerprint
+   * never collides with a key already in the Hetzner project (Hetzner rejects duplicates).
+   * Replacing it on purpose (`pulumi up --replace`) rebuilds the server, keeping the volume.
+   */
+  private createDeployKey(name: string): tls.PrivateKey {
+    return new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, { parent: this });
+  }
+
+  private registerDeployKey(name: string, key: tls.PrivateKey): hcloud.SshKey {
+    const publicKey = key.publicKeyOpenssh.apply((k) => k.trim());
+    return new hcloud.SshKey(
+      `${name}-deploy-ssh-key`,
+      {
+        // Named by content: a replaced key never collides with its predecessor's name.
+        name: pulumi.interpolate`${this.args.namePrefix}-deploy-${publicKey.apply(shortHash)}`,
+        publicKey,
+        labels: this.args.labels,
+      },
+      { parent: this },
+    );
   }
 
   private createFirewall(name: string): hcloud.Firewall {
@@ -109,11 +133,12 @@ export class HetznerHost extends pulumi.ComponentResource {
           location: this.args.location,
           // Kept when the server goes, so DNS keeps pointing at the rebuilt server.
           autoDelete: false,
-          deleteProtection: true,
+          deleteProtection: this.args.deleteProtection,
           labels: this.args.labels,
         },
-        // protect: losing the address breaks DNS, rDNS and every allowlist that names it.
-        { parent: this, protect: true },
+        // protect: losing the address breaks DNS, rDNS and every allowlist that names it
+        // (lifted only with chatwoot:deleteProtection false, for a deliberate move).
+        { parent: this, protect: this.args.deleteProtection },
       );
     return { v4: ip("ipv4"), v6: ip("ipv6") };
   }
@@ -128,17 +153,25 @@ export class HetznerHost extends pulumi.ComponentResource {
         format: "ext4",
         // Mounted explicitly by device id in the deploy steps: automount is unreliable on re-attach.
         automount: false,
-        deleteProtection: true,
+        // The provider never lifts it before a delete: a replacement needs it applied as false first.
+        deleteProtection: this.args.deleteProtection,
         labels: this.args.labels,
       },
-      // protect: the volume is the installation (database, uploads, certificates).
-      { parent: this, protect: true },
+      {
+        parent: this,
+        // protect: the volume is the installation (database, uploads, certificates); lifted only
+        // with chatwoot:deleteProtection false, for a deliberate replacement from backup.
+        protect: this.args.deleteProtection,
+        // Names are unique per project: a replacement can only be created once the old volume is
+        // gone. It is only ever replaced when its data is already lost or moved to a backup.
+        deleteBeforeReplace: true,
+      },
     );
   }
 
   private createServer(
     name: string,
-    deps: { sshKeys: hcloud.SshKey[]; firewall: hcloud.Firewall; ips: { v4: hcloud.PrimaryIp; v6: hcloud.PrimaryIp } },
+    deps: { sshKey: hcloud.SshKey; firewall: hcloud.Firewall; ips: { v4: hcloud.PrimaryIp; v6: hcloud.PrimaryIp } },
   ): hcloud.Server {
     return new hcloud.Server(
       `${name}-server`,
@@ -147,7 +180,7 @@ export class HetznerHost extends pulumi.ComponentResource {
         serverType: this.args.serverType,
         image: this.args.image,
         location: this.args.location,
-        sshKeys: deps.sshKeys.map((k) => k.id),
+        sshKeys: [deps.sshKey.id],
         userData: this.args.userData,
         publicNets: [
           {
@@ -159,15 +192,17 @@ export class HetznerHost extends pulumi.ComponentResource {
         ],
         firewallIds: [deps.firewall.id.apply(Number)],
         backups: this.args.serverBackups,
+        // An ACPI shutdown first: the host's chatwoot.service stops the containers (Postgres
+        // cleanly) and the volume is unmounted before Hetzner detaches it with the deletion.
+        shutdownBeforeDeletion: true,
         labels: this.args.labels,
       },
       {
         parent: this,
         // The replacement can only take over the primary IPs once the old server has released them.
         deleteBeforeReplace: true,
-        // Hetzner can only set SSH keys at creation; rotating a key must not rebuild the server
-        // (new keys reach a running server through the deploy steps' authorized_keys update).
-        ignoreChanges: ["sshKeys"],
+        // No ignoreChanges: on a diff-driven replacement the engine would copy ignored inputs from
+        // the old state (stale key ids after a rotation). sshKeys only changes with the deploy key.
       },
     );
   }
@@ -176,27 +211,36 @@ export class HetznerHost extends pulumi.ComponentResource {
     return new hcloud.VolumeAttachment(
       `${name}-data-attachment`,
       { volumeId: volume.id.apply(Number), serverId: this.server.id.apply(Number), automount: false },
-      { parent: this },
+      {
+        parent: this,
+        // Not detached on its own while the old server runs (that would yank the disk from under
+        // Postgres): the server's deletion, after its clean shutdown, takes the attachment with it.
+        deletedWith: this.server,
+      },
     );
   }
 
-  private createReverseDns(name: string, ips: { v4: hcloud.PrimaryIp; v6: hcloud.PrimaryIp }): void {
-    for (const [family, ip] of Object.entries(ips)) {
+  private createReverseDns(
+    name: string,
+    ips: { v4: hcloud.PrimaryIp; v6: hcloud.PrimaryIp },
+    addresses: { v4: pulumi.Output<string>; v6: pulumi.Output<string> },
+  ): void {
+    for (const family of ["v4", "v6"] as const) {
       // On the primary IP, not the server, so it survives a server rebuild.
       new hcloud.Rdns(
         `${name}-rdns-${family}`,
-        { primaryIpId: ip.id.apply(Number), ipAddress: ip.ipAddress, dnsPtr: this.args.domain },
+        { primaryIpId: ips[family].id.apply(Number), ipAddress: addresses[family], dnsPtr: this.args.domain },
         { parent: this },
       );
     }
   }
 
-  private createDnsRecords(name: string, zone: string, ips: { v4: hcloud.PrimaryIp; v6: hcloud.PrimaryIp }): void {
-    const records = { A: ips.v4, AAAA: ips.v6 };
-    for (const [type, ip] of Object.entries(records)) {
+  private createDnsRecords(name: string, zone: string, addresses: { v4: pulumi.Output<string>; v6: pulumi.Output<string> }): void {
+    const records = { A: addresses.v4, AAAA: addresses.v6 };
+    for (const [type, address] of Object.entries(records)) {
       new hcloud.ZoneRrset(
         `${name}-dns-${type.toLowerCase()}`,
-        { zone, name: recordName(this.args.domain, zone), type, ttl: 300, records: [{ value: ip.ipAddress }], labels: this.args.labels },
+        { zone, name: recordName(this.args.domain, zone), type, ttl: 300, records: [{ value: address }], labels: this.args.labels },
         { parent: this },
       );
     }

@@ -100,13 +100,42 @@ describe("the stack with a production-like config", () => {
     ]);
   });
 
-  it("lets the server be replaced in place of its IPs, without rebuilding for new SSH keys", () => {
+  it("lets the server be replaced in place of its IPs, with nothing ignored that a replacement would take from old state", () => {
     const server = one(ev, T.server);
     expect(server.options.deleteBeforeReplace).toBe(true);
-    expect(server.options.ignoreChanges).toEqual(["sshKeys"]);
+    // The engine fills ignored inputs from the old state on a diff-driven replacement (stale key
+    // ids after a rotation, pulumi/docs#16161): nothing may be ignored.
+    expect(server.options.ignoreChanges).toEqual([]);
     expect(server.options.protect).toBe(false);
-    // userData is deliberately not ignored: a later replacement would reuse a stale value.
-    expect(server.options.ignoreChanges).not.toContain("userData");
+  });
+
+  it("gives every server the stack's own deploy key, not operators' keys (no Hetzner fingerprint collisions)", () => {
+    const keys = byType(ev, T.sshKey);
+    expect(keys.map((k) => k.name)).toEqual(["chatwoot-deploy-ssh-key"]);
+    expect(keys[0]!.inputs.publicKey).not.toContain(TEST_PUBLIC_KEY.split(" ")[1]);
+    expect(keys[0]!.inputs.name).toMatch(/^chatwoot-production-deploy-[0-9a-f]{12}$/);
+    expect(one(ev, T.server).inputs.sshKeys).toEqual([mockId(T.sshKey, "chatwoot-deploy-ssh-key")]);
+    expect(one(ev, "tls:index/privateKey:PrivateKey", "chatwoot-deploy-key").inputs).toMatchObject({ algorithm: "ED25519" });
+  });
+
+  it("shuts the old server down cleanly before deleting it, and never detaches the volume from a running one", () => {
+    expect(one(ev, T.server).inputs.shutdownBeforeDeletion).toBe(true);
+    // Delete-before-replace deletes the dependents first: a plain detach from the running server.
+    // deletedWith makes the server's deletion (after its shutdown) take the attachment instead.
+    expect(one(ev, T.attachment).options.deletedWith).toBe(`${T.server}::chatwoot-server`);
+  });
+
+  it("publishes the IPv6 the server answers on (…::1), not its /64's network address", () => {
+    expect(ev.outputs.ipv6).toBe("2001:db8:10::1");
+    const v6 = byType(ev, T.rdns).find((r) => String(r.inputs.ipAddress).includes(":"))!;
+    expect(v6.inputs.ipAddress).toBe("2001:db8:10::1");
+  });
+
+  it("protects the volume and the IPs, and replaces the volume only after deleting the old one (names are unique)", () => {
+    const volume = one(ev, T.volume);
+    expect(volume.options).toMatchObject({ protect: true, deleteBeforeReplace: true });
+    expect(volume.inputs.deleteProtection).toBe(true);
+    for (const ip of byType(ev, T.primaryIp)) expect(ip.options.protect).toBe(true);
   });
 
   it("keeps every child inside a component", () => {
@@ -184,13 +213,33 @@ describe("variations", () => {
     expect(names).toContain("chatwoot-postgres-password");
   });
 
-  it("one SSH key resource per public key, named by content so order does not matter", async () => {
+  it("rotating operators' SSH keys leaves the server's inputs alone (no replacement)", async () => {
     const second = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDJSbCvCvGnF+DqvwC++jPgfy2w7ub8f36qLTwgquyKG second";
-    const a = await evaluate({ stack: "p", ...pulumiConfig({ ...baseConfig, sshPublicKeys: [TEST_PUBLIC_KEY, second] }) });
-    const b = await evaluate({ stack: "p", ...pulumiConfig({ ...baseConfig, sshPublicKeys: [second, TEST_PUBLIC_KEY] }) });
-    const names = (ev: Evaluation) => byType(ev, T.sshKey).map((r) => r.name).sort();
-    expect(names(a)).toHaveLength(2);
-    expect(names(a)).toEqual(names(b));
+    const a = await evaluate({ stack: "p", ...pulumiConfig({ ...baseConfig, sshPublicKeys: [TEST_PUBLIC_KEY] }) });
+    const b = await evaluate({ stack: "p", ...pulumiConfig({ ...baseConfig, sshPublicKeys: [second] }) });
+    expect(one(b, T.server).inputs).toEqual(one(a, T.server).inputs);
+    expect(byType(b, T.sshKey).map((k) => k.inputs)).toEqual(byType(a, T.sshKey).map((k) => k.inputs));
+  });
+
+  it("lifts protection on the volume and IPs only when chatwoot:deleteProtection is false", async () => {
+    const ev = await evaluate({ stack: "p", ...pulumiConfig({ ...baseConfig, deleteProtection: false }) });
+    expect(one(ev, T.volume).options.protect).toBe(false);
+    expect(one(ev, T.volume).inputs.deleteProtection).toBe(false);
+    for (const ip of byType(ev, T.primaryIp)) expect([ip.options.protect, ip.inputs.deleteProtection]).toEqual([false, false]);
+    expect(ev.warnings.join("\n")).toContain("chatwoot:deleteProtection is false");
+  });
+
+  it("uses …::1 in the AAAA record too", async () => {
+    const ev = await evaluate({ stack: "p", ...pulumiConfig({ ...baseConfig, dnsZone: "example.com" }) });
+    const aaaa = byType(ev, T.rrset).find((r) => r.inputs.type === "AAAA")!;
+    expect(aaaa.inputs.records).toEqual([{ value: "2001:db8:10::1" }]);
+  });
+
+  it("names resources validly from an unusual stack name, and refuses one with no letters or digits", async () => {
+    const ev = await evaluate({ stack: "Prod_1", ...pulumiConfig() });
+    expect(one(ev, T.server).inputs.name).toBe("chatwoot-prod-1");
+    expect(one(ev, T.server).inputs.labels).toMatchObject({ stack: "prod-1" });
+    await expect(evaluate({ stack: "__", ...pulumiConfig() })).rejects.toThrow(/the stack name must contain letters or digits/);
   });
 
   it("the program validates config before registering anything", async () => {

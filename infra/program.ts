@@ -5,7 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { bootstrapSettingsFor, bundleFiles, cloudInitFor, envSettingsFor, maskedEnvFileFor } from "./artifacts";
 import { OffsiteBackup } from "./backup";
-import { loadConfig } from "./config";
+import { ConfigError, loadConfig } from "./config";
+import { stackNames } from "./config-rules";
 import { ChatwootDeployment } from "./deploy";
 import { HetznerHost } from "./host";
 import type { BundleFile } from "./render/bundle";
@@ -36,18 +37,15 @@ export interface StackOverrides {
   bundle?: BundleFile[];
 }
 
-/** Hetzner label values allow [a-z0-9._-]; stack names may hold more. */
-function labelValue(v: string): string {
-  return v.toLowerCase().replace(/[^a-z0-9._-]/g, "-").slice(0, 63);
-}
-
 export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
   const config = loadConfig();
   for (const warning of config.warnings) pulumi.log.warn(warning);
 
   const stack = pulumi.getStack();
-  const namePrefix = `chatwoot-${labelValue(stack)}`;
-  const labels = { app: "chatwoot", stack: labelValue(stack), "managed-by": "pulumi" };
+  const names = stackNames(stack);
+  if ("problem" in names) throw new ConfigError([names.problem]);
+  const namePrefix = names.namePrefix;
+  const labels = { app: "chatwoot", stack: names.label, "managed-by": "pulumi" };
 
   const secrets = new ChatwootSecrets("chatwoot", {
     overrides: config.overrides,
@@ -60,9 +58,9 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     serverType: config.serverType,
     image: config.image,
     volumeSizeGb: config.volumeSizeGb,
-    sshPublicKeys: config.sshPublicKeys,
     sshAllowedCidrs: config.sshAllowedCidrs,
     serverBackups: config.serverBackups,
+    deleteProtection: config.deleteProtection,
     domain: config.domain,
     dnsZone: config.dnsZone,
     userData: cloudInitFor(config),
@@ -87,7 +85,7 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     serverId: host.serverId,
     volumeId: host.volumeId,
     volumeSizeGb: config.volumeSizeGb,
-    sshPrivateKey: config.sshPrivateKey,
+    deployKey: host.deployKey,
     sshPublicKeys: config.sshPublicKeys,
     bundle: overrides.bundle ?? bundleFiles(),
     envSettings: envSettingsFor(config),

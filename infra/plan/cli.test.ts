@@ -41,12 +41,13 @@ describe("npm run plan", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Offline plan for stack "production"');
     expect(r.stdout).toMatch(/Resources to create: \d+ \(\d+ protected\)/);
-    expect(r.stdout).toContain("+ hcloud:index/server:Server  chatwoot-server  [delete-before-replace; ignores changes to sshKeys]");
-    expect(r.stdout).toMatch(/hcloud:index\/volume:Volume  chatwoot-data  \[protected\]/);
+    expect(r.stdout).toContain("+ hcloud:index/server:Server  chatwoot-server  [delete-before-replace]");
+    expect(r.stdout).toMatch(/hcloud:index\/volume:Volume  chatwoot-data  \[protected; delete-before-replace\]/);
+    expect(r.stdout).toMatch(/volumeAttachment:VolumeAttachment  chatwoot-data-attachment  \[deleted with chatwoot-server\]/);
     expect(r.stdout).toContain("replaced if these change: image, location, userData");
     expect(r.stdout).toContain("ipv4: (known after apply)");
     expect(r.stdout).toContain("! SSH (port 22) is open to the whole internet");
-    expect(r.stdout).toContain("! pulumi up will refuse to run: chatwoot:sshPrivateKey is required");
+    expect(r.stdout).toContain("! pulumi up will refuse to run: chatwoot:smtpPassword is required");
   });
 
   it("warns about a missing embed allowlist and disabled backups", () => {

@@ -60,7 +60,7 @@ describe("plan --diff against a fixture revision", () => {
     expect(r.status).toBe(0);
   }, 60_000);
 
-  it("a version bump re-runs deploy and verify only, and says why; exit 2", async () => {
+  it("a version bump re-runs deploy, bootstrap and verify only, and says why; exit 2", async () => {
     editStack((c) => (c["chatwoot:chatwootVersion"] = "v4.16.0"));
     try {
       const r = await planDiff();
@@ -68,10 +68,11 @@ describe("plan --diff against a fixture revision", () => {
       const steps = r.stdout.split("\n").filter((l) => l.startsWith("  > "));
       expect(steps).toEqual([
         expect.stringMatching(/^ {2}> chatwoot-deploy +version v4\.15\.1 → v4\.16\.0$/),
+        expect.stringMatching(/^ {2}> chatwoot-bootstrap +version v4\.15\.1 → v4\.16\.0$/),
         expect.stringMatching(/^ {2}> chatwoot-verify +version v4\.15\.1 → v4\.16\.0$/),
       ]);
       expect(r.stdout).not.toContain("REPLACED");
-      expect(r.stdout).toContain("0 to replace, 0 to create, 0 to delete, 0 to update; 2 remote step(s) run");
+      expect(r.stdout).toContain("0 to replace, 0 to create, 0 to delete, 0 to update; 3 remote step(s) run");
     } finally {
       reset();
     }

@@ -58,6 +58,7 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
   const [ba, bb] = [base.settings.bootstrap as Record<string, unknown>, head.settings.bootstrap as Record<string, unknown>];
   const fields = [...new Set([...Object.keys(ba), ...Object.keys(bb)])].filter((k) => JSON.stringify(ba[k]) !== JSON.stringify(bb[k]));
   if (fields.length) reasons.bootstrap.push(`bootstrap settings changed: ${fields.sort().join(", ")}`);
+  if (files.includes("scripts/bootstrap.rb")) reasons.bootstrap.push("bootstrap.rb changed");
   if (base.settings.restoreFrom !== head.settings.restoreFrom) {
     reasons.restore.push(`restoreFrom ${base.settings.restoreFrom ?? "unset"} → ${head.settings.restoreFrom ?? "unset"}`);
   }
@@ -68,7 +69,8 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
     "write-env": reasons.env,
     restore: [...reasons.restore, ...reasons.version],
     deploy: [...reasons.version, ...reasons.bundle, ...reasons.env],
-    bootstrap: reasons.bootstrap,
+    // After an upgrade too: Chatwoot's migrations can switch disabled features back on.
+    bootstrap: [...reasons.version, ...reasons.bootstrap],
     verify: [...reasons.version, ...reasons.bundle, ...reasons.env, ...reasons.bootstrap],
   };
 }

@@ -9,7 +9,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { loadConfig } from "../config";
+import { ConfigError, loadConfig } from "../config";
+import { stackNames } from "../config-rules";
 import { chatwootStack } from "../program";
 import { formatPrivateKeyArmour } from "../validate";
 
@@ -38,6 +39,8 @@ export interface ResourceOptionsSummary {
   dependsOn: string[];
   /** The parent resource as "type::name", if any. */
   parent?: string;
+  /** The resource whose deletion takes this one with it (no Delete call of its own), as "type::name". */
+  deletedWith?: string;
 }
 
 export interface PlannedResource {
@@ -111,10 +114,12 @@ export const FAKE_BOOTSTRAP_RESULT = JSON.stringify({
 function computedState(a: pulumi.runtime.MockResourceArgs, id: string): Record<string, unknown> {
   const i = a.inputs as Record<string, any>;
   switch (a.type) {
+    // As the provider returns them (verified-facts.md): an ipv6 primary IP's ipAddress is the
+    // network address of its /64 and ipNetwork the /64; the server answers on …::1.
     case "hcloud:index/primaryIp:PrimaryIp":
-      return { ipAddress: i.type === "ipv6" ? "2001:db8:10::1" : "203.0.113.10" };
+      return i.type === "ipv6" ? { ipAddress: "2001:db8:10::", ipNetwork: "2001:db8:10::/64" } : { ipAddress: "203.0.113.10" };
     case "hcloud:index/server:Server":
-      return { ipv4Address: "203.0.113.10", ipv6Address: "2001:db8:10::1", status: "running" };
+      return { ipv4Address: "203.0.113.10", ipv6Address: "2001:db8:10::1", ipv6Network: "2001:db8:10::/64", status: "running" };
     case "hcloud:index/volume:Volume":
       return { linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${id}` };
     case "hcloud:index/storageBox:StorageBox":
@@ -166,6 +171,7 @@ function summarizeOptions(opts: pulumi.ResourceOptions): ResourceOptionsSummary 
     additionalSecretOutputs: custom.additionalSecretOutputs ?? [],
     dependsOn: (deps as unknown[]).map(nameOf),
     parent: opts.parent ? nameOf(opts.parent) : undefined,
+    deletedWith: opts.deletedWith ? nameOf(opts.deletedWith) : undefined,
   };
 }
 
@@ -176,6 +182,8 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
   // here keeps that error out of the SDK's root-stack promises (which would report it as unhandled).
   const secretKeys = new Set(o.secretKeys ?? []);
   loadConfig({ values: o.config, isSecret: (k) => secretKeys.has(k) }, mode === "apply");
+  const names = stackNames(o.stack);
+  if ("problem" in names) throw new ConfigError([names.problem]);
   const registered: Omit<PlannedResource, "options">[] = [];
   const options = new Map<string, ResourceOptionsSummary>();
 

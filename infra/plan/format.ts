@@ -25,6 +25,7 @@ function flags(r: PlannedResource): string {
   if (r.options.protect) f.push("protected");
   if (r.options.deleteBeforeReplace) f.push("delete-before-replace");
   if (r.options.ignoreChanges.length) f.push(`ignores changes to ${r.options.ignoreChanges.join(", ")}`);
+  if (r.options.deletedWith) f.push(`deleted with ${r.options.deletedWith.split("::")[1]}`);
   return f.length ? `  [${f.join("; ")}]` : "";
 }
 

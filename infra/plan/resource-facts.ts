@@ -18,7 +18,8 @@ export const resourceFacts: Record<string, ResourceFacts> = {
     replaceOn: ["image", "location", "userData", "sshKeys"],
   },
   "hcloud:index/primaryIp:PrimaryIp": { show: ["name", "type", "location", "autoDelete", "deleteProtection"], replaceOn: ["type", "location"] },
-  "hcloud:index/volume:Volume": { show: ["name", "size", "location", "format", "deleteProtection"], replaceOn: ["location", "format"] },
+  // `format` is create-only but not ForceNew: changing it is a no-op update, not a replacement.
+  "hcloud:index/volume:Volume": { show: ["name", "size", "location", "format", "deleteProtection"], replaceOn: ["location"] },
   "hcloud:index/volumeAttachment:VolumeAttachment": { show: ["automount"], replaceOn: ["volumeId", "serverId"] },
   "hcloud:index/sshKey:SshKey": { show: ["name", "publicKey"], replaceOn: ["publicKey"] },
   "hcloud:index/firewall:Firewall": { show: ["name", "rules"], replaceOn: [] },

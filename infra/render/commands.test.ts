@@ -6,6 +6,8 @@ import { bundleFiles } from "../artifacts";
 import { describeWithTools, run, tempDir } from "../test/tools";
 import { manifestSummary, renderBundle, type BundleFile } from "./bundle";
 import {
+  CHATWOOT_UNIT,
+  renderShutdownUnit,
   renderBootstrapCommand,
   renderDeployCommand,
   renderUploadCommand,
@@ -30,7 +32,7 @@ function allCommands(appDir = paths.appDir): Record<string, string> {
     upload: renderUploadCommand(p, bundle, manifestSummary(files)),
     writeEnv: renderWriteEnvCommand(p, "# header\nA='1'\nSECRET_KEY_BASE='<secret>'\n"),
     deploy: renderDeployCommand(p, { version: "v4.15.1", bundleHash: "a".repeat(64), maskedEnvHash: "b".repeat(64) }),
-    bootstrap: renderBootstrapCommand(p, "c".repeat(64)),
+    bootstrap: renderBootstrapCommand(p, { configHash: "c".repeat(64), version: "v4.15.1", scriptHash: "e".repeat(64) }),
     verify: renderVerifyCommand(p, { domain: "chat.example.com", version: "v4.15.1", frameOrigins: ["https://a.example.com"], inputsHash: "d".repeat(64) }, { v4: "203.0.113.10", v6: "2001:db8::1" }),
   };
 }
@@ -130,3 +132,41 @@ describe("the upload step, run by a real shell", () => {
     for (const f of real) expect(fs.readFileSync(path.join(app, "bundle", f.path))).toEqual(f.content);
   });
 });
+
+describe("the shutdown unit wait-ready installs", () => {
+  const unit = renderShutdownUnit(paths);
+
+  it("stops the containers while Docker runs and before the data volume is unmounted", () => {
+    // Units stop in reverse start order: After= docker and the mount means stopped before both.
+    expect(unit).toContain("After=docker.service");
+    expect(unit).toContain(`RequiresMountsFor=${paths.dataDir}`);
+    expect(unit).toContain(`ExecStop=-${paths.appDir}/bundle/scripts/compose.sh stop`);
+    expect(unit).toMatch(/TimeoutStopSec=\d+/);
+  });
+
+  it("starts them again at boot, and never fails a boot or a shutdown on a host with nothing deployed", () => {
+    expect(unit).toContain(`ExecStart=-${paths.appDir}/bundle/scripts/compose.sh start`);
+    expect(unit).toContain("RemainAfterExit=yes");
+    expect(unit).toContain("WantedBy=multi-user.target");
+  });
+
+  it("is written and enabled by wait-ready", () => {
+    const text = allCommands().waitReady;
+    expect(text).toContain(`cat > /etc/systemd/system/${CHATWOOT_UNIT}.new <<'UNIT'\n${unit}UNIT\n`);
+    expect(text).toContain(`systemctl enable --quiet ${CHATWOOT_UNIT}`);
+  });
+});
+
+describeWithTools("the shutdown unit, checked by systemd", ["systemd-analyze"], () => {
+  it("passes systemd-analyze verify", () => {
+    const dir = tempDir("unit");
+    const file = path.join(dir, CHATWOOT_UNIT);
+    fs.writeFileSync(file, renderShutdownUnit({ appDir: dir, dataDir: dir }));
+    fs.mkdirSync(path.join(dir, "bundle/scripts"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "bundle/scripts/compose.sh"), "#!/bin/sh\n", { mode: 0o755 });
+    const r = run("systemd-analyze", ["verify", file]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.stderr.split("\n").filter((l) => l.includes(CHATWOOT_UNIT))).toEqual([]);
+  });
+});
+

@@ -21,6 +21,37 @@ export function shellQuote(s: string): string {
 
 const comment = (lines: string[]) => lines.map((l) => `# ${l}`.trimEnd()).join("\n");
 
+/** The systemd unit that stops the containers cleanly on shutdown (wait-ready installs it). */
+export const CHATWOOT_UNIT = "chatwoot.service";
+
+/**
+ * Ordered after docker and the data volume's mount: at shutdown systemd stops units in reverse
+ * order, so the containers stop (Postgres with its own grace period) while Docker still runs and
+ * before the volume is unmounted, and only then does the server power off and Hetzner detach the
+ * volume. At boot it starts the containers again (compose's stop leaves them "stopped", which
+ * restart: unless-stopped would otherwise respect). Both ends tolerate a host with nothing
+ * deployed yet (the "-" prefix), so the unit never blocks a boot or a shutdown.
+ */
+export function renderShutdownUnit(p: HostPaths): string {
+  const compose = `${p.appDir}/bundle/scripts/compose.sh`;
+  return `[Unit]
+Description=Chatwoot containers, stopped cleanly before Docker and ${p.dataDir} go away
+After=docker.service
+Wants=docker.service
+RequiresMountsFor=${p.dataDir}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=-${compose} start
+ExecStop=-${compose} stop
+TimeoutStopSec=180
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
 /**
  * Waits for cloud-init, mounts the data volume by its stable device id (fstab, nofail), and sets
  * root's authorized_keys to the configured public keys (stdin), so key rotation needs no rebuild.
@@ -50,7 +81,14 @@ mountpoint -q ${mnt} || mount ${mnt}
 # Volume size ${p.volumeSizeGb} GB: after Hetzner grows the volume, grow the filesystem (online; a no-op otherwise).
 resize2fs "$dev" >/dev/null 2>&1 || { echo "could not grow the filesystem on $dev to the volume's size" >&2; exit 1; }
 install -d -m 0700 ${shellQuote(p.appDir)}
-# authorized_keys: exactly the configured keys (stdin).
+# Stops Chatwoot cleanly before Docker stops and the volume is unmounted, on any shutdown.
+cat > /etc/systemd/system/${CHATWOOT_UNIT}.new <<'UNIT'
+${renderShutdownUnit(p)}UNIT
+mv -f /etc/systemd/system/${CHATWOOT_UNIT}.new /etc/systemd/system/${CHATWOOT_UNIT}
+systemctl daemon-reload
+systemctl enable --quiet ${CHATWOOT_UNIT}
+systemctl start ${CHATWOOT_UNIT}
+# authorized_keys: exactly the configured keys and the stack's deploy key (stdin).
 umask 077; mkdir -p /root/.ssh
 cat > /root/.ssh/authorized_keys.new
 [ -s /root/.ssh/authorized_keys.new ] || { echo "refusing to write an empty authorized_keys" >&2; exit 1; }
@@ -118,10 +156,13 @@ export function renderRestoreCommand(p: HostPaths, r: { snapshot: string; versio
 ${comment(["restores only into an empty database (chatwoot:restoreFrom)"])}`;
 }
 
-/** Runs the bootstrap inside the rails container; its JSON config (with secrets) comes on stdin. */
-export function renderBootstrapCommand(p: HostPaths, configHash: string): string {
+/**
+ * Runs the bootstrap inside the rails container; its JSON config (with secrets) comes on stdin.
+ * The release and the script's hash are in the text so that either change re-runs it.
+ */
+export function renderBootstrapCommand(p: HostPaths, b: { configHash: string; version: string; scriptHash: string }): string {
   return `${shellQuote(`${p.appDir}/bundle/scripts/bootstrap.sh`)}
-${comment([`bootstrap config ${configHash.slice(0, 12)} (secrets excluded)`])}`;
+${comment([`bootstrap config ${b.configHash.slice(0, 12)} (secrets excluded), release ${b.version}, bootstrap.rb ${b.scriptHash.slice(0, 12)}`])}`;
 }
 
 export interface VerifyTarget {
