@@ -35,9 +35,16 @@ module ChatwootBootstrap
   rescue InputError => e
     stderr.puts("bootstrap: invalid input: #{e.message}")
     2
+  rescue ActiveRecord::RecordInvalid => e
+    # Only the model and the attributes: messages can quote values (the password gem quotes the
+    # characters it rejects), and this output ends up in pulumi up's error text.
+    record = e.record
+    stderr.puts("bootstrap: #{record.class.name} is invalid: #{record.errors.attribute_names.join(', ')} " \
+                "(values are not shown; check the matching chatwoot:* settings)")
+    1
   rescue StandardError => e
-    # Validation messages name fields, never values; the backtrace shows where it stopped.
-    stderr.puts("bootstrap: #{e.class}: #{e.message}")
+    # The class and where it stopped, never the message: it may carry a value from the input.
+    stderr.puts("bootstrap: #{e.class} (message withheld: it may contain a configured value)")
     stderr.puts(e.backtrace.first(5).map { |l| "  #{l}" })
     1
   end
@@ -208,14 +215,21 @@ module ChatwootBootstrap
     app
   end
 
+  # Runs after every upgrade too: Chatwoot's upgrade migrations switch features back on for every
+  # account (e.g. enable_captain_tasks_for_existing_accounts).
   def disable_features(account, names)
     return [] if names.empty?
 
-    unknown = names.reject { |n| account.respond_to?("feature_#{n}?") }
+    # all_features lists exactly config/features.yml; respond_to?("feature_x?") also answers for
+    # methods that are not features (feature_flags?).
+    unknown = names - account.all_features.keys.map(&:to_s)
     raise InputError, "unknown Chatwoot feature(s): #{unknown.join(', ')}" unless unknown.empty?
 
     enabled = names.select { |n| account.feature_enabled?(n) }
-    account.disable_features!(*enabled) unless enabled.empty?
+    # disable_features! saves and returns false on a validation failure instead of raising.
+    if !enabled.empty? && !account.disable_features!(*enabled)
+      raise InputError, "could not disable features on the account: invalid #{account.errors.attribute_names.join(', ')}"
+    end
     names
   end
 end

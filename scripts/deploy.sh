@@ -8,8 +8,13 @@
 # 2b. on an upgrade with backups enabled, back up the database first (a failure stops here)
 # 3. migrate with the NEW image as a one-off (db:chatwoot_prepare) while the old Rails and Sidekiq
 #    keep serving; a failed migration stops here, old containers untouched
-# 4. up -d --wait --remove-orphans; if the new containers do not become healthy, start the
-#    previous release again and fail
+# 3b. close Chatwoot's installation onboarding: on a new database the seed opens
+#    /installation/onboarding, where anyone reaching the site first becomes SuperAdmin; the flag is
+#    deleted before anything is started, so the window never opens (Caddy refuses the path too)
+# 4. up -d --wait --remove-orphans; if the new containers do not become healthy and the migration
+#    changed nothing, start the previous release again; if it migrated the schema, the previous
+#    release is NOT started on it (Chatwoot's migrations drop and rename), and the message says how
+#    to go forward or restore
 # 5. record the release (the previous one stays for rollback) and append to deploy.log
 set -euo pipefail
 
@@ -18,6 +23,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 release_dir="$app_dir/release"
 deploy_log="$app_dir/deploy.log"
 image_repo="${CHATWOOT_IMAGE_REPOSITORY:-chatwoot/chatwoot}"
+# Chatwoot's onboarding flag, as Redis::Alfred stores it (infra/facts/chatwoot.json).
+onboarding_key="alfred:CHATWOOT_INSTALLATION_ONBOARDING"
 
 version=""
 while [[ $# -gt 0 ]]; do
@@ -75,18 +82,47 @@ if backups_enabled && [[ -n "$previous_image" && "$previous_image" != "$new_imag
     fail pre-upgrade-backup-failed "the backup before the upgrade failed; nothing was changed (see: compose.sh logs backup)"
 fi
 
+# The newest migration the database has ("" before the first one).
+schema_version() {
+  "$compose" exec -T postgres psql -U postgres -d chatwoot -XAt \
+    -c "select coalesce(max(version), '') from schema_migrations" 2>/dev/null | tr -d '[:space:]' || true
+}
+schema_before=$(schema_version)
+
 step "migrating with $new_image (the running release keeps serving)"
 if ! "$compose" run --rm --no-deps -e POSTGRES_STATEMENT_TIMEOUT=600s rails bundle exec rails db:chatwoot_prepare; then
   fail migration-failed "migration failed; the previous containers were left running (${previous_image:-none deployed yet})"
 fi
+schema_after=$(schema_version)
+
+step "closing the installation onboarding"
+# REDISCLI_AUTH keeps the password out of the process list; the key is Redis::Alfred's.
+# shellcheck disable=SC2016 # $REDIS_PASSWORD is expanded by the container's shell, from its own env
+if ! "$compose" exec -T redis sh -c 'REDISCLI_AUTH="$REDIS_PASSWORD" exec redis-cli DEL '"$onboarding_key" >/dev/null; then
+  fail onboarding-not-closed "could not delete Chatwoot's onboarding flag in Redis; nothing was started (see: compose.sh logs redis)"
+fi
 
 step "starting $new_image"
 if ! "$compose" up -d --wait --remove-orphans; then
-  if [[ -n "$previous_image" && "$previous_image" != "$new_image" ]]; then
-    echo "deploy.sh: $new_image did not become healthy; starting $previous_image again" >&2
-    CHATWOOT_IMAGE="$previous_image" "$compose" up -d --wait --remove-orphans || true
+  unhealthy="$new_image did not become healthy; see: compose.sh ps; compose.sh logs rails sidekiq"
+  if [[ -z "$previous_image" || "$previous_image" == "$new_image" ]]; then
+    fail unhealthy "$unhealthy"
   fi
-  fail unhealthy "$new_image did not become healthy; see: compose.sh ps; compose.sh logs rails sidekiq"
+  if [[ "$schema_after" != "$schema_before" ]]; then
+    # Starting the previous release on a schema it does not know can corrupt data: stop instead.
+    "$compose" stop rails sidekiq >/dev/null 2>&1 || true
+    echo "deploy.sh: $new_image migrated the database (schema ${schema_before:-empty} -> ${schema_after:-unknown})," >&2
+    echo "           so $previous_image was NOT started on it. Chatwoot is stopped. Either:" >&2
+    echo "           - fix forward: pulumi config set chatwoot:chatwootVersion <a fixed release>; pulumi up" >&2
+    echo "           - or go back: restore the backup taken before this upgrade, then roll back:" >&2
+    echo "             $here/backup.sh snapshots; $here/restore.sh --snapshot <id>; $here/rollback.sh --yes" >&2
+    fail unhealthy-schema-migrated "$unhealthy"
+  fi
+  echo "deploy.sh: $new_image did not become healthy; the migration changed nothing, so starting $previous_image again" >&2
+  if CHATWOOT_IMAGE="$previous_image" "$compose" up -d --wait --remove-orphans; then
+    fail unhealthy-previous-restored "$unhealthy; $previous_image is serving again"
+  fi
+  fail unhealthy-previous-failed "$unhealthy; starting $previous_image again FAILED too, Chatwoot is down (see: compose.sh ps)"
 fi
 
 if ! backups_enabled; then

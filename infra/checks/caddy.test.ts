@@ -27,10 +27,18 @@ interface Response {
   body: string;
 }
 
-function get(caddy: RunningCaddy, path: string, headers: Record<string, string> = {}): Promise<Response> {
+function get(caddy: RunningCaddy, path: string, headers: Record<string, string> = {}, opts: { host?: string; method?: string } = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: "127.0.0.1", port: caddy.httpsPort, path, servername: "localhost", ca: fs.readFileSync(caddy.caFile), headers: { Host: "localhost", ...headers } },
+      {
+        host: opts.host ?? "127.0.0.1",
+        method: opts.method ?? "GET",
+        port: caddy.httpsPort,
+        path,
+        servername: "localhost",
+        ca: fs.readFileSync(caddy.caFile),
+        headers: { Host: "localhost", ...headers },
+      },
       (res) => {
         let body = "";
         res.on("data", (d) => (body += d));
@@ -143,6 +151,58 @@ describeWithTools("Caddyfile", ["caddy"], () => {
       expect(ws.firstMessage).toBe('{"type":"welcome"}');
       const upgrade = live.stub.requests.find((r) => r.url === "/cable");
       expect(upgrade?.headers["x-forwarded-proto"]).toBe("https");
+    });
+
+    it("refuses Chatwoot's installation onboarding (a SuperAdmin takeover while its flag is set), whatever the method", async () => {
+      live.stub.requests.length = 0;
+      for (const [path, method] of [["/installation/onboarding", "GET"], ["/installation/onboarding", "POST"], ["/installation", "GET"]] as const) {
+        expect((await get(live.caddy, path, {}, { method })).status, `${method} ${path}`).toBe(404);
+      }
+      expect(live.stub.requests.filter((r) => r.url.startsWith("/installation"))).toEqual([]);
+      expect((await get(live.caddy, "/app/login")).status).toBe(200);
+    });
+
+    it("drops client-sent address headers and sets X-Forwarded-For from the connection", async () => {
+      live.stub.requests.length = 0;
+      await get(live.caddy, "/health", {
+        Forwarded: "for=198.51.100.7",
+        "X-Real-IP": "198.51.100.8",
+        "Client-IP": "198.51.100.9",
+        "True-Client-IP": "198.51.100.10",
+        "X-Forwarded-For": "198.51.100.11",
+      });
+      const seen = live.stub.requests.find((r) => r.url === "/health")!;
+      for (const h of ["forwarded", "x-real-ip", "client-ip", "true-client-ip"]) expect(seen.headers[h], h).toBeUndefined();
+      expect(seen.headers["x-forwarded-for"]).toBe("127.0.0.1");
+    });
+
+    it("passes an IPv6 client's own address to Rails", async () => {
+      live.stub.requests.length = 0;
+      const res = await get(live.caddy, "/health", {}, { host: "::1" });
+      expect(res.status).toBe(200);
+      expect(live.stub.requests.find((r) => r.url === "/health")?.headers["x-forwarded-for"]).toBe("::1");
+    });
+
+    it("logs no header at all: Chatwoot's session credentials travel in them", async () => {
+      const credentials = {
+        "access-token": "dashtokensecret1",
+        client: "dashclientsecret2",
+        uid: "ops-uid-secret3@example.com",
+        "X-Auth-Token": "widgettokensecret4",
+        api_access_token: "apitokensecret5",
+        Authorization: "Bearer bearersecret6",
+        Cookie: "_chatwoot_session=cookiesecret7",
+      };
+      await get(live.caddy, "/api/v1/accounts/1/conversations", credentials);
+      await new Promise((r) => setTimeout(r, 300));
+      const lines = live.caddy.output().split("\n").filter((l) => l.includes("/api/v1/accounts/1/conversations"));
+      expect(lines.length).toBeGreaterThan(0);
+      for (const value of Object.values(credentials)) expect(live.caddy.output()).not.toContain(value.split("=").at(-1));
+      const entry = JSON.parse(lines[0]!.slice(lines[0]!.indexOf("{")));
+      expect(entry.request.headers).toBeUndefined();
+      expect(entry.resp_headers).toBeUndefined();
+      expect(entry.request).toMatchObject({ method: "GET", uri: "/api/v1/accounts/1/conversations" });
+      expect(entry.status).toEqual(expect.any(Number));
     });
 
     it("keeps query strings and credentials out of the access log", async () => {

@@ -25,7 +25,8 @@ type Service = {
   ports?: unknown[];
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
-  networks: Record<string, unknown>;
+  networks?: Record<string, unknown>;
+  network_mode?: string;
   environment?: Record<string, string>;
   volumes?: string[] | { source: string; target: string }[];
   restart?: string;
@@ -58,14 +59,26 @@ describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" 
     expect(Object.keys(config.services).sort()).toEqual(["backup", "caddy", "postgres", "rails", "redis", "sidekiq"]);
   });
 
-  it("publishes ports only from Caddy: 80, 443 and 443/udp", () => {
+  it("runs Caddy on the host's network (clients keep their own IPv6 address) and publishes Rails on loopback only", () => {
+    // A published port on a bridge network without IPv6 reaches the container through Docker's
+    // userland proxy for IPv6 clients, which then all appear as the bridge gateway.
+    expect(config.services.caddy!.network_mode).toBe("host");
+    expect(config.services.caddy!.ports).toBeUndefined();
+    expect(config.services.caddy!.environment!.CHATWOOT_UPSTREAM).toBe("127.0.0.1:3000");
     for (const [name, s] of Object.entries(config.services)) {
-      if (name !== "caddy") expect(s.ports, name).toBeUndefined();
+      if (name !== "rails") expect(s.ports, name).toBeUndefined();
     }
-    const ports = (config.services.caddy!.ports as { published: number | string; target: number; protocol?: string }[])
-      .map((p) => `${p.published}:${p.target}/${p.protocol ?? "tcp"}`)
-      .sort();
-    expect(ports).toEqual(["443:443/tcp", "443:443/udp", "80:80/tcp"]);
+    // Long form (Compose v2) or short form (compose 1.x prints it as written).
+    const ports = (config.services.rails!.ports as ({ host_ip?: string; published: number | string; target: number } | string)[]).map(
+      (p) => (typeof p === "string" ? p.replace(/\/tcp$/, "") : `${p.host_ip}:${p.published}:${p.target}`),
+    );
+    expect(ports).toEqual(["127.0.0.1:3000:3000"]);
+  });
+
+  it("keeps Redis' password out of process arguments", () => {
+    const text = JSON.stringify(config.services.redis);
+    expect(text).not.toMatch(/-a\s/);
+    expect(config.services.redis!.healthcheck!.test.join(" ")).toContain("REDISCLI_AUTH=");
   });
 
   it("gives every service a healthcheck, a restart policy and bounded logs", () => {
@@ -91,9 +104,9 @@ describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" 
 
   it("keeps Postgres and Redis on an internal network", () => {
     expect(config.networks.backend!.internal).toBe(true);
-    expect(Object.keys(config.services.postgres!.networks)).toEqual(["backend"]);
-    expect(Object.keys(config.services.redis!.networks)).toEqual(["backend"]);
-    expect(Object.keys(config.services.caddy!.networks)).toEqual(["egress"]);
+    expect(Object.keys(config.services.postgres!.networks ?? {})).toEqual(["backend"]);
+    expect(Object.keys(config.services.redis!.networks ?? {})).toEqual(["backend"]);
+    expect(config.services.caddy!.networks).toBeUndefined();
   });
 
   it("runs Rails and Sidekiq from the same deployed image with shared storage", () => {

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import chatwootFacts from "../facts/chatwoot.json";
 import { repoRoot } from "../artifacts";
 import { renderBundle, readBundleFiles } from "../render/bundle";
 import { parseEnvFile, renderMaskedEnvFile, type EnvSettings } from "../render/env";
@@ -68,7 +69,7 @@ function fakeHost(settings: EnvSettings = envSettings) {
   fs.mkdirSync(container);
   const replies = path.join(root, "replies.tsv");
   fs.writeFileSync(replies, "");
-  const exec = (script: string, args: string[], opts: { input?: string; fail?: string; db?: string } = {}) =>
+  const exec = (script: string, args: string[], opts: { input?: string; fail?: string; db?: string; env?: Record<string, string> } = {}) =>
     run(path.join(app, "bundle/scripts", script), args, {
       input: opts.input ?? "",
       env: {
@@ -81,6 +82,7 @@ function fakeHost(settings: EnvSettings = envSettings) {
         STANDIN_MODELS: MODELS,
         FAKE_CHATWOOT_DB: opts.db ?? path.join(root, "db"),
         FAKE_CHATWOOT_LOG: path.join(root, "writes.log"),
+        ...opts.env,
       },
     });
   return {
@@ -99,6 +101,9 @@ function fakeHost(settings: EnvSettings = envSettings) {
   };
 }
 
+const SCHEMA_QUERY = "exec -T postgres psql -U postgres -d chatwoot -XAt -c select coalesce(max(version), '') from schema_migrations";
+const SCHEMA_RE = "psql .* from schema_migrations$";
+const CLOSE_ONBOARDING = 'exec -T redis sh -c REDISCLI_AUTH="$REDIS_PASSWORD" exec redis-cli DEL alfred:CHATWOOT_INSTALLATION_ONBOARDING';
 const NEW = "chatwoot/chatwoot:v4.16.0";
 const OLD = "chatwoot/chatwoot:v4.15.1";
 const compose = (app: string, rest: string) =>
@@ -119,7 +124,10 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "pull --quiet")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "build --quiet backup")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait postgres redis")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, SCHEMA_QUERY)}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "run --rm --no-deps -e POSTGRES_STATEMENT_TIMEOUT=600s rails bundle exec rails db:chatwoot_prepare")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, SCHEMA_QUERY)}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, CLOSE_ONBOARDING)}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --remove-orphans")}`,
     ]);
     expect(host.release("current")).toBe(NEW);
@@ -149,15 +157,67 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     expect(host.deployLog().at(-1)).toContain("result=migration-failed");
   });
 
-  it("brings the previous release back when the new one does not become healthy", () => {
+  it("brings the previous release back when the new one is unhealthy and the migration changed nothing", () => {
     expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
     host.resetCalls();
+    host.reply([[SCHEMA_RE, "20261101000000"]]);
     const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: `^CHATWOOT_IMAGE=${NEW} .* up -d --wait --remove-orphans$` });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`${NEW} did not become healthy; starting ${OLD} again`);
+    expect(r.stderr).toContain(`the migration changed nothing, so starting ${OLD} again`);
+    expect(r.stderr).toContain(`${OLD} is serving again`);
     expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --remove-orphans")}`);
     expect(host.release("current")).toBe(OLD);
-    expect(host.deployLog().at(-1)).toContain("result=unhealthy");
+    expect(host.deployLog().at(-1)).toContain("result=unhealthy-previous-restored");
+  });
+
+  it("does not start the previous release on a schema the new one migrated: stops, and says how to go on", () => {
+    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.resetCalls();
+    host.reply([
+      [SCHEMA_RE, "20261101000000"],
+      [SCHEMA_RE, "20261120000000"],
+    ]);
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: `^CHATWOOT_IMAGE=${NEW} .* up -d --wait --remove-orphans$` });
+    expect(r.status).toBe(1);
+    expect(host.calls().filter((c) => c.startsWith(`CHATWOOT_IMAGE=${OLD} `))).toEqual([]);
+    expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${NEW} ${compose(host.app, "stop rails sidekiq")}`);
+    expect(r.stderr).toContain(`migrated the database (schema 20261101000000 -> 20261120000000)`);
+    expect(r.stderr).toContain(`so ${OLD} was NOT started on it`);
+    expect(r.stderr).toMatch(/restore\.sh --snapshot <id>; \S+rollback\.sh --yes/);
+    expect(host.deployLog().at(-1)).toContain("result=unhealthy-schema-migrated");
+    expect(host.release("current")).toBe(OLD);
+  });
+
+  it("says so when starting the previous release fails too", () => {
+    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.resetCalls();
+    host.reply([[SCHEMA_RE, "20261101000000"]]);
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: ` up -d --wait --remove-orphans$` });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`starting ${OLD} again FAILED too, Chatwoot is down`);
+    expect(r.stderr).not.toContain("is serving again");
+    expect(host.deployLog().at(-1)).toContain("result=unhealthy-previous-failed");
+  });
+
+  it("closes Chatwoot's installation onboarding after migrating and before anything starts serving", () => {
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    const calls = host.calls();
+    const migrate = calls.findIndex((c) => c.includes("db:chatwoot_prepare"));
+    const close = calls.findIndex((c) => c.includes("redis-cli DEL alfred:CHATWOOT_INSTALLATION_ONBOARDING"));
+    const serve = calls.findIndex((c) => c.endsWith("up -d --wait --remove-orphans"));
+    expect(migrate).toBeGreaterThan(-1);
+    expect([migrate < close, close < serve]).toEqual([true, true]);
+    // The key is the one the facts name (Redis::Alfred's namespace), and no password is in argv.
+    expect(calls[close]).toContain(chatwootFacts.onboardingRedisKey.value);
+    expect(calls[close]).not.toMatch(/ -a /);
+  });
+
+  it("starts nothing when the onboarding flag cannot be deleted", () => {
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: "redis-cli DEL" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("could not delete Chatwoot's onboarding flag in Redis; nothing was started");
+    expect(host.calls().some((c) => c.endsWith("up -d --wait --remove-orphans"))).toBe(false);
+    expect(host.deployLog().at(-1)).toContain("result=onboarding-not-closed");
   });
 
   it("touches nothing when the pull fails", () => {
@@ -466,13 +526,60 @@ describeWithTools("bootstrap.rb with in-memory stand-ins of Chatwoot's models", 
     expect(unknown.stderr).toContain("unknown Chatwoot feature(s): teleportation");
   });
 
-  it("fails on a password Chatwoot would refuse, naming the rule and not the password", () => {
+  it("fails on a password Chatwoot would refuse, naming the field and not the password", () => {
     const weak = "weakpassword";
     const r = bootstrap(config({ admin: { email: "ops@example.com", name: "Ops", password: weak } }));
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain("Password must contain uppercase, lowercase, digit and special characters");
+    expect(r.stderr).toContain("bootstrap: User is invalid: password (values are not shown");
     expect(r.stderr + r.stdout).not.toContain(weak);
     expect(r.stderr + r.stdout).not.toContain("whsec-0123456789abcdef");
+  });
+
+  it("does not let the password gem's message quote the characters it rejects", () => {
+    const r = bootstrap(config({ admin: { email: "ops@example.com", name: "Ops", password: "Pässwort1!x§" } }));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("User is invalid: password");
+    expect(r.stderr + r.stdout).not.toMatch(/[ä§]/);
+  });
+
+  it("accepts the gem's specials the old rule refused", () => {
+    const r = bootstrap(config({ admin: { email: "ops@example.com", name: "Ops", password: "Correct.Horse.Battery9" } }));
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  it("fails on a locale Account.locale= raises on, without the value, like Rails does in Chatwoot", () => {
+    const r = bootstrap(config({ account: { name: "Acme Support", locale: "de_DE" } }));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("bootstrap: ArgumentError (message withheld");
+    expect(r.stderr).not.toContain("de_DE");
+    expect(bootstrap(config({ account: { name: "Acme Support", locale: "pt_BR" } })).status).toBe(0);
+  });
+
+  it("refuses 'flags', which answers respond_to?(feature_flags?) but is no feature", () => {
+    const r = bootstrap(config({ disable_features: ["flags"] }));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown Chatwoot feature(s): flags");
+  });
+
+  it("fails when disable_features! returns false (a validation failure it does not raise)", () => {
+    expect(bootstrap(config({ disable_features: [] })).status).toBe(0);
+    const r = host.exec("bootstrap.sh", [], { input: config({ disable_features: ["campaigns", "captain_tasks"] }), env: { FAKE_ACCOUNT_INVALID: "1" } });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("could not disable features on the account: invalid limits");
+  });
+
+  it("disables again what an upgrade migration switched back on", () => {
+    expect(bootstrap(config({ disable_features: ["captain_tasks"] })).status).toBe(0);
+    // What db/migrate/20260120121402_enable_captain_tasks_for_existing_accounts.rb does.
+    const upgrade = path.join(host.root, "upgrade.rb");
+    fs.writeFileSync(upgrade, "Account.where({}).each { |a| a.enable_features!('captain_tasks') }\n");
+    const u = run("ruby", ["-r", MODELS, upgrade], { env: { FAKE_CHATWOOT_DB: path.join(host.root, "db"), FAKE_CHATWOOT_LOG: path.join(host.root, "writes.log") } });
+    expect(u.status).toBe(0);
+    expect(host.writes().filter((w) => w.startsWith("update Account"))).toHaveLength(2);
+    const again = bootstrap(config({ disable_features: ["captain_tasks"] }));
+    expect(again.status).toBe(0);
+    expect(host.writes().filter((w) => w.startsWith("update Account"))).toHaveLength(3);
   });
 });
 

@@ -3,18 +3,33 @@
 # TEST STAND-INS, NOT CHATWOOT. In-memory imitations of the Chatwoot v4.15.1 models that
 # scripts/bootstrap.rb touches, with just the ActiveRecord surface it uses (find_by, where,
 # find_or_initialize_by, create!, save!, changed?, …) and the validations that matter to it
-# (password rules, webhook URL and events). Compatibility with the real models rests on
-# shared/reference/chatwoot.md §4–5; these prove the bootstrap's own logic: idempotency, in-place
-# updates, error handling.
+# (password rules, webhook URL and events). They behave as Chatwoot v4.15.1 does where the
+# bootstrap depends on it (verified against upstream source; the lists come from
+# infra/facts/chatwoot.json, the same data the config validation uses):
+#   - Account#locale= raises ArgumentError for anything but the 42 locale keys (Rails enum);
+#   - passwords follow devise-secure_password: 6..128 characters, upper, lower, digit and one of
+#     its 33 specials, and ANY other character is rejected, with a message quoting it;
+#   - features are exactly config/features.yml's names; disable_features! returns false on a
+#     validation failure instead of raising; feature_flags? answers like a feature method would.
 #
 # State survives between runs in the file named by FAKE_CHATWOOT_DB (Marshal), and every write is
 # appended to FAKE_CHATWOOT_LOG as "create|update|destroy <Model> <id> [fields]".
 
 require 'digest'
+require 'json'
 require 'securerandom'
 
+CHATWOOT_FACTS = JSON.parse(File.read(File.join(__dir__, '..', 'facts', 'chatwoot.json')))
+
 module ActiveRecord
-  class RecordInvalid < StandardError; end
+  class RecordInvalid < StandardError
+    attr_reader :record
+
+    def initialize(record, message)
+      @record = record
+      super(message)
+    end
+  end
 
   # No rollback here: the stand-in only lets bootstrap.rb's transaction block run.
   class Base
@@ -103,7 +118,34 @@ class FakeRecord
   def changed_fields = @persisted ? attributes.keys.reject { |k| attributes[k] == @snapshot[k] } : attributes.keys
   def validate!; end
 
+  # ActiveModel::Errors, reduced to what bootstrap.rb reads.
+  class Errors
+    def initialize = (@list = [])
+    def add(attribute, message) = @list << [attribute, message]
+    def attribute_names = @list.map(&:first).uniq
+    def full_messages = @list.map { |a, m| "#{a.to_s.capitalize} #{m}" }
+    def empty? = @list.empty?
+    def clear = @list.clear
+  end
+
+  def errors = (@errors ||= Errors.new)
+
+  def valid?
+    errors.clear
+    validate!
+    true
+  rescue ActiveRecord::RecordInvalid
+    false
+  end
+
+  def save
+    save!
+  rescue ActiveRecord::RecordInvalid
+    false
+  end
+
   def save!
+    errors.clear
     validate!
     if @persisted
       fields = changed_fields
@@ -136,8 +178,9 @@ class FakeRecord
 
   def deep_copy(value) = Marshal.load(Marshal.dump(value))
 
-  def invalid!(message)
-    raise ActiveRecord::RecordInvalid, "Validation failed: #{message}"
+  def invalid!(message, attribute = message.split.first.downcase)
+    errors.add(attribute.to_sym, message)
+    raise ActiveRecord::RecordInvalid.new(self, "Validation failed: #{message}")
   end
 end
 
@@ -169,7 +212,8 @@ class User < FakeRecord
   attr_reader :password
   attr_accessor :password_confirmation
 
-  SPECIALS = "!@#$%^&*()_+-=[]{}|'"
+  SPECIALS = CHATWOOT_FACTS.dig('passwordSpecials', 'value')
+  LENGTH = CHATWOOT_FACTS['passwordLength']
 
   def self.from_email(email) = find_by(email: email.downcase)
   def password=(value)
@@ -187,7 +231,12 @@ class User < FakeRecord
     invalid!('Email is invalid') unless email.to_s.match?(/\A[^@\s]+@[^@\s]+\z/)
     return unless @password
 
-    invalid!('Password is too short (minimum is 6 characters)') if @password.length < 6
+    invalid!("Password is too short (minimum is #{LENGTH['min']} characters)") if @password.length < LENGTH['min']
+    invalid!("Password is too long (maximum is #{LENGTH['max']} characters)") if @password.length > LENGTH['max']
+    # Like the gem: characters outside A-Z a-z 0-9 and its specials are "unknown", allowed 0 times,
+    # and the message quotes them.
+    unknown = @password.chars.reject { |c| c.match?(/[A-Za-z0-9]/) || SPECIALS.include?(c) }.uniq
+    invalid!("Password contains invalid characters: #{unknown.join}") unless unknown.empty?
     invalid!('Password must contain uppercase, lowercase, digit and special characters') unless
       @password.match?(/[A-Z]/) && @password.match?(/[a-z]/) && @password.match?(/\d/) && @password.chars.any? { |c| SPECIALS.include?(c) }
     invalid!("Password confirmation doesn't match Password") if @password != password_confirmation
@@ -196,9 +245,10 @@ end
 
 class Account < FakeRecord
   columns :name, :locale, :custom_attributes, :enabled_features
-  FEATURES = %w[help_center agent_bots campaigns macros automations integrations reports crm channel_website
-                captain_integration captain_tasks sla audit_logs].freeze
-  DEFAULT_ENABLED = %w[help_center agent_bots campaigns macros automations integrations reports crm channel_website captain_tasks].freeze
+  FEATURES = CHATWOOT_FACTS.dig('features', 'values').freeze
+  LOCALES = CHATWOOT_FACTS.dig('locales', 'values').freeze
+  DEFAULT_ENABLED = %w[help_center agent_bots campaigns macros automations integrations reports crm channel_website
+                       captain_tasks assignment_v2 chatwoot_v4 inbound_emails].freeze
 
   def initialize(attrs = {})
     super
@@ -206,10 +256,23 @@ class Account < FakeRecord
     self.enabled_features ||= DEFAULT_ENABLED.dup
   end
 
-  def validate! = (invalid!("Name can't be blank") if name.to_s.strip.empty?)
+  # Rails 7.1 enum assignment: an unknown key raises.
+  def locale=(value)
+    raise ArgumentError, "'#{value}' is not a valid locale" unless value.nil? || LOCALES.include?(value.to_s)
+
+    @locale = value
+  end
+
+  # Tests set FAKE_ACCOUNT_INVALID to make every save of an existing account fail validation.
+  def validate!
+    invalid!("Name can't be blank") if name.to_s.strip.empty?
+    invalid!('Limits are invalid', 'limits') if persisted? && ENV['FAKE_ACCOUNT_INVALID']
+  end
+
   def inboxes = Inbox.where(account_id: id)
   def webhooks = Webhook.where(account_id: id)
   def feature_enabled?(name) = enabled_features.include?(name.to_s)
+  def all_features = FEATURES.to_h { |f| [f, feature_enabled?(f)] }
   def respond_to_missing?(method, include_private = false) = feature_method?(method) || super
 
   def method_missing(method, *args)
@@ -218,14 +281,25 @@ class Account < FakeRecord
     super
   end
 
+  # Featurable: sets the flags and calls save, which returns false when validation fails.
   def disable_features!(*names)
     self.enabled_features = enabled_features - names.map(&:to_s)
-    save!
+    save
+  end
+
+  # Upgrade migrations do this for every existing account (e.g. captain_tasks in v4.11).
+  def enable_features!(*names)
+    self.enabled_features = (enabled_features + names.map(&:to_s)).uniq
+    save
   end
 
   private
 
-  def feature_method?(method) = method.to_s.match?(/\Afeature_(\w+)\?\z/) && FEATURES.include?(method.to_s[8..-2])
+  # FlagShihTzu answers feature_<name>? for every flag, and "feature_flags?" for the column itself.
+  def feature_method?(method)
+    name = method.to_s[/\Afeature_(\w+)\?\z/, 1]
+    !name.nil? && (FEATURES.include?(name) || name == 'flags')
+  end
 end
 
 class AccountUser < FakeRecord

@@ -7,7 +7,8 @@
 #   - for "compose … exec -T rails bundle exec rails runner FILE", runs FILE with plain Ruby and the
 #     model stand-ins (infra/test/chatwoot_models.rb), stdin passed through, after a Rails-like log line.
 #   - prints the text after the tab of the first line of $STANDIN_REPLIES ("regex<TAB>text") whose
-#     regex matches the call line;
+#     regex matches the call line; lines with the same regex answer successive calls in order (the
+#     last one repeats), so a query can answer differently before and after a migration;
 # Everything else succeeds silently.
 set -uo pipefail
 line="CHATWOOT_IMAGE=${CHATWOOT_IMAGE:-} $*"
@@ -18,12 +19,24 @@ if [[ -n "${STANDIN_FAIL:-}" && "$line" =~ $STANDIN_FAIL ]]; then
 fi
 
 if [[ -n "${STANDIN_REPLIES:-}" && -r "$STANDIN_REPLIES" ]]; then
+  used="$STANDIN_LOG.replies"
+  chosen="" answer="" found=""
   while IFS=$'\t' read -r pattern reply; do
-    if [[ "$line" =~ $pattern ]]; then
-      printf '%s\n' "$reply"
-      exit 0
+    [[ "$line" =~ $pattern ]] || continue
+    if [[ -z "$found" ]]; then
+      found=1 chosen=$pattern
+      skip=$(grep -cxF -- "$pattern" "$used" 2>/dev/null) || skip=0
     fi
+    [[ "$pattern" == "$chosen" ]] || continue
+    answer=$reply
+    ((skip == 0)) && break
+    skip=$((skip - 1))
   done <"$STANDIN_REPLIES"
+  if [[ -n "$found" ]]; then
+    printf '%s\n' "$chosen" >>"$used"
+    printf '%s\n' "$answer"
+    exit 0
+  fi
 fi
 
 # The compose subcommand: the first word after "compose" and its global options.
