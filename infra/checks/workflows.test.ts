@@ -9,11 +9,12 @@ import { validateWorkflow } from "@action-validator/core";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { repoRoot } from "../artifacts";
+import { run, tempDir } from "../test/tools";
 
 const DIR = path.join(repoRoot, ".github/workflows");
 const source = (name: string) => fs.readFileSync(path.join(DIR, name), "utf8");
 
-type Step = { uses?: string; run?: string; if?: string; with?: Record<string, unknown>; env?: Record<string, string> };
+type Step = { name?: string; uses?: string; run?: string; if?: string; with?: Record<string, unknown>; env?: Record<string, string> };
 type Job = { if?: string; needs?: string | string[]; environment?: string; permissions?: Record<string, string>; steps: Step[] };
 type Workflow = { on: Record<string, unknown>; jobs: Record<string, Job>; concurrency?: { group: string; "cancel-in-progress": boolean }; permissions?: Record<string, string> };
 const workflow = (name: string) => parse(source(name)) as Workflow;
@@ -86,6 +87,35 @@ describe("preview.yml", () => {
     expect(pulumiStep(job).with).toMatchObject({ command: "preview", "comment-on-pr": true, diff: true, refresh: true });
     expect(pulumiStep(job).env!.HCLOUD_TOKEN).toBe("${{ secrets.HCLOUD_TOKEN_READONLY }}");
   });
+});
+
+describe("the read-only token takes effect (the provider prefers hcloud:token from the stack file)", () => {
+  for (const file of ["preview.yml", "drift.yml"]) {
+    it(`${file} drops hcloud:token from the stack file before pulumi runs, keeping everything else`, () => {
+      const w = workflow(file);
+      const job = Object.values(w.jobs).find((j) => j.steps.some((s) => s.env?.HCLOUD_TOKEN === "${{ secrets.HCLOUD_TOKEN_READONLY }}"))!;
+      const i = job.steps.findIndex((s) => s.name?.startsWith("Use the read-only token"));
+      expect(i).toBeGreaterThan(-1);
+      expect(i).toBeLessThan(job.steps.indexOf(pulumiStep(job)));
+      const dir = tempDir("stack");
+      const stackFile = [
+        "config:",
+        "  chatwoot:domain: support.example.com",
+        "  hcloud:token:",
+        "    secure: v1:AAAAciphertext==",
+        "  chatwoot:location: nbg1",
+        "",
+      ].join("\n");
+      fs.writeFileSync(path.join(dir, "Pulumi.production.yaml"), stackFile);
+      const r = run("bash", ["-c", job.steps[i]!.run!], { cwd: dir, env: { ...process.env, NODE_PATH: path.join(repoRoot, "node_modules") } });
+      const after = fs.readFileSync(path.join(dir, "Pulumi.production.yaml"), "utf8");
+      fs.rmSync(dir, { recursive: true, force: true });
+      expect(r.status, r.stderr).toBe(0);
+      expect(after).not.toContain("hcloud:token");
+      expect(after).toContain("chatwoot:domain: support.example.com");
+      expect(after).toContain("chatwoot:location: nbg1");
+    });
+  }
 });
 
 describe("deploy.yml and drift.yml", () => {
