@@ -13,9 +13,8 @@ import { tempDir } from "../test/tools";
 const TSX = path.join(repoRoot, "node_modules/.bin/tsx");
 
 function plan(args: string[]) {
-  const started = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [TSX, path.join(repoRoot, "infra/plan/cli.ts"), ...args], { encoding: "utf8", cwd: repoRoot, timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Writes a Pulumi.<stack>.yaml: public values as YAML, secrets as opaque `secure:` entries. */
@@ -93,14 +92,6 @@ describe("npm run plan", () => {
     expect(fs.readFileSync(path.join(out, "cloud-init.yaml"), "utf8")).toBe(renderCloudInit());
     expect(fs.readFileSync(path.join(out, "compose.yaml"))).toEqual(fs.readFileSync(path.join(repoRoot, "docker/compose.yaml")));
     expect(r.stdout).toContain(`Rendered artifacts (secrets masked) in ${out}`);
-  });
-
-  it("is quick: median of three runs", () => {
-    const times = [0, 1, 2].map(() => plan([]).ms).sort((a, b) => a - b);
-    const median = times[1]!;
-    console.log(`plan median ${Math.round(median)} ms (runs: ${times.map(Math.round).join(", ")} ms; target 3000 ms)`);
-    // Generous bound so a busy CI machine does not flake; the printed median is the measurement.
-    expect(median).toBeLessThan(6000);
   });
 });
 

@@ -5,7 +5,7 @@ import { repoRoot } from "../artifacts";
 import { renderEnvFile } from "../render/env";
 import { envSecrets, envSettings } from "./fixtures";
 import type { RunningPostgres } from "./postgres";
-import { run, tempDir } from "./tools";
+import { run, tempDir } from "./run";
 
 export const BACKUP_TOOL = path.join(repoRoot, "docker/backup/chatwoot-backup");
 

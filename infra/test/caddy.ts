@@ -5,7 +5,7 @@ import * as path from "node:path";
 import * as tls from "node:tls";
 import { repoRoot } from "../artifacts";
 import { freePort } from "./chatwoot-stub";
-import { tempDir } from "./tools";
+import { tempDir } from "./run";
 
 export const CADDYFILE = path.join(repoRoot, "docker/Caddyfile");
 

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { run, tempDir } from "./tools";
+import { run, tempDir } from "./run";
 import { freePort } from "./chatwoot-stub";
 
 export interface RunningPostgres {

@@ -9,7 +9,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { freePort } from "./chatwoot-stub";
-import { run, tempDir, which } from "./tools";
+import { run, tempDir, which } from "./run";
 
 export interface RunningSshd {
   port: number;

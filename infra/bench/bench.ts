@@ -1,0 +1,132 @@
+/**
+ * `npm run bench`: the figures that depend on the machine, kept out of `npm test` so a loaded
+ * machine never fails a test. Prints one line per figure, `BENCH <name> <value> <unit>`, plus
+ * `# …` context lines, and exits 0. A figure whose tools are missing is skipped with a `# skipped`
+ * line. BENCH_ONLY=plan,backup picks sections; BACKUP_BENCHMARK_MB sets the database size.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { repoRoot } from "../artifacts";
+import { backupFixture } from "../test/backup-fixture";
+import { dataSql, FINGERPRINT_SQL, SCHEMA_SQL } from "../test/chatwoot-dataset";
+import { startPostgres } from "../test/postgres";
+import { hasTool, run } from "../test/run";
+
+const TSX = path.join(repoRoot, "node_modules/.bin/tsx");
+
+function bench(name: string, value: number, unit: string): void {
+  console.log(`BENCH ${name} ${Number.isInteger(value) ? value : value.toFixed(2)} ${unit}`);
+}
+const note = (text: string) => console.log(`# ${text}`);
+
+function seconds<T>(fn: () => T): [T, number] {
+  const start = process.hrtime.bigint();
+  const result = fn();
+  return [result, Number(process.hrtime.bigint() - start) / 1e9];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** Milliseconds of one run of a tsx script, failing loudly if the script fails. */
+function timedTsx(args: string[]): number {
+  const [r, s] = seconds(() => spawnSync(TSX, args, { cwd: repoRoot, encoding: "utf8", timeout: 120_000 }));
+  if (r.status !== 0 && r.status !== 2) throw new Error(`${args.join(" ")} failed (exit ${r.status}): ${r.stderr.slice(0, 400)}`);
+  return s * 1000;
+}
+
+function planBench(): void {
+  const runs = 5;
+  // Interleaved, so a burst of load hits both about equally.
+  const plan: number[] = [];
+  const floor: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    plan.push(timedTsx([path.join(repoRoot, "infra/plan/cli.ts")]));
+    floor.push(timedTsx([path.join(repoRoot, "infra/bench/floor-program.ts")]));
+  }
+  bench("plan_ms", Math.round(median(plan)), "ms");
+  bench("plan_floor_ms", Math.round(median(floor)), "ms");
+  note(`plan runs ${plan.map(Math.round).join(", ")} ms; floor runs ${floor.map(Math.round).join(", ")} ms (median of ${runs})`);
+  const diff = [0, 1, 2].map(() => timedTsx([path.join(repoRoot, "infra/plan/cli.ts"), "--diff", "HEAD"]));
+  bench("plan_diff_ms", Math.round(median(diff)), "ms");
+}
+
+async function backupBench(): Promise<void> {
+  const tools = ["psql", "pg_dump", "pg_restore", "restic", "jq", "flock", "runuser"];
+  const missing = tools.filter((t) => !hasTool(t));
+  if (missing.length) return note(`skipped backup: ${missing.join(", ")} not installed`);
+  const mb = Number(process.env.BACKUP_BENCHMARK_MB ?? 1024);
+  const jobs = String(os.cpus().length);
+  const pg = await startPostgres();
+  let fx: ReturnType<typeof backupFixture> | undefined;
+  try {
+    pg.sql("postgres", "CREATE DATABASE chatwoot");
+    pg.sql("chatwoot", SCHEMA_SQL);
+    // ~1.1 KB per message row with its index entries.
+    pg.sql("chatwoot", dataSql({ accounts: 10, conversationsPerAccount: 2000, messages: Math.round(mb * 950), messageLength: 1000 }));
+    fx = backupFixture(pg);
+    const fresh = () => {
+      pg.sql("postgres", "DROP DATABASE chatwoot");
+      pg.sql("postgres", "CREATE DATABASE chatwoot");
+    };
+    const fingerprint = pg.sql("chatwoot", FINGERPRINT_SQL);
+    const size = Number(pg.sql("chatwoot", "SELECT pg_database_size('chatwoot')")) / 2 ** 20;
+    const [backup, backupS] = seconds(() => fx!.tool(["run", "database"]));
+    if (backup.status !== 0) throw new Error(`backup failed: ${backup.stderr}`);
+    const dump = path.join(fx.dir, "raw.dump");
+    const dumped = run("sh", ["-c", 'restic dump --host chatwoot --tag database latest chatwoot.dump > "$1"', "sh", dump], { env: fx.env });
+    if (dumped.status !== 0) throw new Error(`restic dump failed: ${dumped.stderr}`);
+    const dumpMb = fs.statSync(dump).size / 2 ** 20;
+    const raw: number[] = [];
+    const project: number[] = [];
+    const fetch: number[] = [];
+    // Interleaved, twice each, the faster run counting: one hiccup does not decide the figure.
+    for (let i = 0; i < 2; i++) {
+      fresh();
+      const [r, s] = seconds(() =>
+        run("pg_restore", ["--clean", "--if-exists", "--no-owner", "--exit-on-error", `--jobs=${jobs}`, "--dbname=chatwoot", dump], {
+          env: { ...process.env, ...pg.env },
+        }),
+      );
+      if (r.status !== 0) throw new Error(`raw pg_restore failed: ${r.stderr}`);
+      raw.push(s);
+      fresh();
+      const [p, ps] = seconds(() => fx!.tool(["restore", "--no-files"]));
+      if (p.status !== 0) throw new Error(`project restore failed: ${p.stderr}`);
+      project.push(ps);
+      const fetched = /fetched database snapshot \S+ .* in ([0-9]+)s/.exec(p.stdout + p.stderr);
+      if (fetched) fetch.push(Number(fetched[1]));
+    }
+    if (pg.sql("chatwoot", FINGERPRINT_SQL) !== fingerprint) throw new Error("the restored data differs from the original");
+    note(`database ${size.toFixed(0)} MB, dump ${dumpMb.toFixed(0)} MB, raw baseline pg_restore --jobs=${jobs}`);
+    bench("backup_database_s", backupS, "s");
+    bench("restore_project_s", Math.min(...project), "s");
+    bench("restore_raw_pg_restore_s", Math.min(...raw), "s");
+    if (fetch.length) bench("restore_fetch_s", Math.min(...fetch), "s");
+    bench("restore_ratio", Math.min(...project) / Math.min(...raw), "x");
+  } finally {
+    fx?.cleanup();
+    pg.stop();
+  }
+}
+
+const sections: Record<string, () => void | Promise<void>> = { plan: planBench, backup: backupBench };
+
+async function main(): Promise<void> {
+  const only = process.env.BENCH_ONLY?.split(",").filter(Boolean);
+  for (const [name, fn] of Object.entries(sections)) {
+    if (only && !only.includes(name)) continue;
+    try {
+      await fn();
+    } catch (e) {
+      // A benchmark reports; it does not fail the run. The reason is printed without any input.
+      note(`${name} failed: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+}
+
+void main();
