@@ -20,6 +20,8 @@ case "${1:-all}" in
 esac
 [[ $# -le 1 ]] || { echo "backup.sh: too many arguments ($usage)" >&2; exit 2; }
 
+# Listing snapshots changes nothing; everything else waits for no deploy, rollback or restore.
+[[ "${job[0]}" == snapshots ]] || take_lock backup.sh
 if ! backups_enabled; then
   echo "backup.sh: backups are not enabled on this host (chatwoot:backup.enabled, then pulumi up)" >&2
   exit 1

@@ -45,8 +45,19 @@ previous_image=""
 
 record() {
   local result=$1
-  printf '%s deploy image=%s previous=%s result=%s seconds=%s\n' \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$new_image" "${previous_image:-none}" "$result" "$(($(date +%s) - started))" >>"$deploy_log"
+  if ! printf '%s deploy image=%s previous=%s result=%s seconds=%s\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$new_image" "${previous_image:-none}" "$result" "$(($(date +%s) - started))" >>"$deploy_log"; then
+    echo "deploy.sh: could not append to $deploy_log (disk full?)" >&2
+    return 1
+  fi
+}
+# Writes a release record through a temporary file and a rename; any failure is reported.
+write_record() {
+  local file=$1 value=$2
+  { printf '%s\n' "$value" >"$file.new" && mv -f "$file.new" "$file"; } 2>/dev/null || {
+    rm -f "$file.new" 2>/dev/null
+    return 1
+  }
 }
 fail() {
   record "$1"
@@ -55,16 +66,24 @@ fail() {
 }
 step() { printf '==> %s\n' "$*"; }
 
+take_lock deploy.sh
+[[ -r "$app_dir/.env" ]] || fail env-missing "$app_dir/.env is missing; the write-env step of pulumi up writes it (nothing was changed)"
+
 # The env file Pulumi just wrote must be the one we run with (stdin carries its sha256).
 if [[ ! -t 0 ]]; then
   expected=$(tr -d '[:space:]' || true)
   if [[ -n "$expected" ]]; then
     actual=$(sha256sum "$app_dir/.env" | cut -d' ' -f1)
-    [[ "$actual" == "$expected" ]] || fail env-mismatch "$app_dir/.env is not the env file this deploy was planned with (re-run pulumi up)"
+    if [[ "$actual" != "$expected" ]]; then
+      if [[ -r "$app_dir/.env.failed" && "$(sha256sum "$app_dir/.env.failed" | cut -d' ' -f1)" == "$expected" ]]; then
+        fail env-failed-before "this configuration came up unhealthy before and was set aside as $app_dir/.env.failed; change the configuration, or retry it with: pulumi up --replace <urn of chatwoot-write-env>"
+      fi
+      fail env-mismatch "$app_dir/.env is not the env file this deploy was planned with (re-run pulumi up)"
+    fi
   fi
 fi
 
-mkdir -p "$release_dir"
+mkdir -p "$release_dir" || fail release-dir "cannot create $release_dir"
 export CHATWOOT_IMAGE="$new_image"
 
 step "pulling images ($new_image)"
@@ -105,8 +124,28 @@ fi
 step "starting $new_image"
 if ! "$compose" up -d --wait --remove-orphans; then
   unhealthy="$new_image did not become healthy; see: compose.sh ps; compose.sh logs rails sidekiq"
-  if [[ -z "$previous_image" || "$previous_image" == "$new_image" ]]; then
+  if [[ -z "$previous_image" ]]; then
     fail unhealthy "$unhealthy"
+  fi
+  if [[ "$previous_image" == "$new_image" ]]; then
+    # A configuration change (env or bundle) on the same release: go back to the previous
+    # configuration as a whole, and set the failed env file aside.
+    if [[ ! -r "$app_dir/.env.previous" && ! -L "$app_dir/bundle.previous" ]]; then
+      fail unhealthy "$unhealthy; no previous configuration is kept to go back to"
+    fi
+    echo "deploy.sh: the new configuration did not become healthy; going back to the previous .env and bundle" >&2
+    if [[ -r "$app_dir/.env.previous" ]] && ! cmp -s "$app_dir/.env.previous" "$app_dir/.env"; then
+      { cp -p "$app_dir/.env" "$app_dir/.env.failed" && cp -p "$app_dir/.env.previous" "$app_dir/.env"; } ||
+        fail unhealthy-config-restore-failed "$unhealthy; restoring the previous .env FAILED, Chatwoot is down"
+    fi
+    if [[ -L "$app_dir/bundle.previous" ]]; then
+      { ln -sfn "$(readlink "$app_dir/bundle.previous")" "$app_dir/bundle.next" && mv -T "$app_dir/bundle.next" "$app_dir/bundle"; } ||
+        fail unhealthy-config-restore-failed "$unhealthy; restoring the previous bundle FAILED, Chatwoot is down"
+    fi
+    if "$compose" up -d --wait --remove-orphans; then
+      fail unhealthy-previous-config-restored "$unhealthy; the previous configuration is serving again (the failed env file is kept as .env.failed)"
+    fi
+    fail unhealthy-previous-failed "$unhealthy; the previous configuration FAILED too, Chatwoot is down (see: compose.sh ps)"
   fi
   if [[ "$schema_after" != "$schema_before" ]]; then
     # Starting the previous release on a schema it does not know can corrupt data: stop instead.
@@ -130,9 +169,13 @@ if ! backups_enabled; then
   COMPOSE_PROFILES=backup "$compose" rm --stop --force backup >/dev/null 2>&1 || true
 fi
 
+# The records every later command relies on (compose.sh runs release/current): a failed write is
+# a failed deploy, said as such, never "ok".
+not_recorded="$new_image is running, but recording it in $release_dir failed (disk full?); free space and run pulumi up again"
 if [[ -n "$previous_image" && "$previous_image" != "$new_image" ]]; then
-  printf '%s\n' "$previous_image" >"$release_dir/previous"
+  write_record "$release_dir/previous" "$previous_image" || fail record-failed "$not_recorded"
 fi
-printf '%s\n' "$new_image" >"$release_dir/current.new" && mv -f "$release_dir/current.new" "$release_dir/current"
-record ok
+write_record "$release_dir/current" "$new_image" || fail record-failed "$not_recorded"
+rm -f "$app_dir/.env.failed"
+record ok || exit 1
 step "deployed $new_image in $(($(date +%s) - started))s"

@@ -39,6 +39,7 @@ if ! backups_enabled; then
   exit 1
 fi
 step() { printf '==> %s\n' "$*"; }
+take_lock restore.sh
 
 if [[ -n "$before_deploy" ]]; then
   export CHATWOOT_IMAGE="${CHATWOOT_IMAGE_REPOSITORY:-chatwoot/chatwoot}:$version"

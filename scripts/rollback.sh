@@ -21,6 +21,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+take_lock rollback.sh
 [[ -r "$release_dir/current" ]] || { echo "rollback.sh: nothing is deployed yet ($release_dir/current is missing)" >&2; exit 2; }
 [[ -r "$release_dir/previous" ]] || { echo "rollback.sh: no previous release is recorded; deploy.sh keeps one after the first upgrade" >&2; exit 2; }
 current=$(<"$release_dir/current")

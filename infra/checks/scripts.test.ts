@@ -3,6 +3,7 @@
  * flow against a stand-in docker CLI; bootstrap.rb against in-memory stand-ins of Chatwoot's models
  * (both labelled as such); verify.sh against a live Caddy in front of a Chatwoot stand-in.
  */
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -218,6 +219,69 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     expect(r.stderr).toContain("could not delete Chatwoot's onboarding flag in Redis; nothing was started");
     expect(host.calls().some((c) => c.endsWith("up -d --wait --remove-orphans"))).toBe(false);
     expect(host.deployLog().at(-1)).toContain("result=onboarding-not-closed");
+  });
+
+  it("reports a missing .env as that, not as a pull failure", () => {
+    fs.rmSync(path.join(host.app, ".env"));
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(".env is missing; the write-env step of pulumi up writes it");
+    expect(host.calls()).toEqual([]);
+  });
+
+  it("fails, instead of reporting ok, when the release record cannot be written (disk full)", () => {
+    fs.mkdirSync(path.join(host.app, "release/current.new"), { recursive: true });
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${NEW} is running, but recording it in`);
+    expect(host.deployLog().at(-1)).toContain("result=record-failed");
+    expect(host.deployLog().join("\n")).not.toContain("result=ok");
+  });
+
+  it("fails when the deploy log cannot be written", () => {
+    fs.mkdirSync(path.join(host.app, "deploy.log"));
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("could not append to");
+  });
+
+  it("refuses to run while another deploy, rollback, backup or restore holds the host lock", async () => {
+    const holder = spawn("flock", [path.join(host.app, ".lock"), "sleep", "30"], { stdio: "ignore" });
+    try {
+      // Wait (by state, not time) until the holder has the lock.
+      for (let i = 0; i < 200 && run("flock", ["-n", path.join(host.app, ".lock"), "true"]).status === 0; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      fs.writeFileSync(path.join(host.app, ".lock.owner"), "restore.sh (pid 1) since then\n");
+      for (const [script, args] of [["deploy.sh", ["--version", "v4.16.0"]], ["rollback.sh", ["--yes"]], ["restore.sh", ["--yes"]]] as const) {
+        const r = host.exec(script, [...args]);
+        expect(r.status, script).toBe(1);
+        expect(r.stderr).toContain("another deploy, rollback, backup or restore is running on this host (restore.sh (pid 1) since then)");
+      }
+      expect(host.calls()).toEqual([]);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it("goes back to the previous .env and bundle when a configuration change on the same release is unhealthy", () => {
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    const before = fs.readFileSync(path.join(host.app, ".env"), "utf8");
+    fs.writeFileSync(path.join(host.app, ".env.previous"), before, { mode: 0o600 });
+    const changed = before.replace("LOG_LEVEL='info'", "LOG_LEVEL='debug'");
+    fs.writeFileSync(path.join(host.app, ".env"), changed, { mode: 0o600 });
+    const sha = createHash("sha256").update(changed).digest("hex");
+    host.resetCalls();
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { input: `${sha}\n`, fail: "^CHATWOOT_IMAGE=\\S+ .* up -d --wait --remove-orphans$" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("going back to the previous .env and bundle");
+    expect(fs.readFileSync(path.join(host.app, ".env"), "utf8")).toBe(before);
+    expect(fs.readFileSync(path.join(host.app, ".env.failed"), "utf8")).toBe(changed);
+    expect(host.deployLog().at(-1)).toMatch(/result=unhealthy-previous-(config-restored|failed)/);
+    // The next pulumi up with the same configuration says what happened instead of "re-run".
+    const again = host.exec("deploy.sh", ["--version", "v4.16.0"], { input: `${sha}\n` });
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain("this configuration came up unhealthy before and was set aside as");
   });
 
   it("touches nothing when the pull fails", () => {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { bundleFiles } from "../artifacts";
 import { describeWithTools, run, tempDir } from "../test/tools";
 import { manifestSummary, renderBundle, type BundleFile } from "./bundle";
+import { ENV_FILE_END } from "./env";
 import {
   CHATWOOT_UNIT,
   renderShutdownUnit,
@@ -106,7 +107,45 @@ describe("the upload step, run by a real shell", () => {
     const fewer = files.filter((f) => f.path !== "scripts/empty.txt");
     expect(upload(app, renderBundle(fewer).payload, fewer).status).toBe(0);
     expect(fs.existsSync(path.join(app, "bundle/scripts/empty.txt"))).toBe(false);
-    expect(fs.readdirSync(app).sort()).toEqual(["bundle"]);
+    expect(fs.existsSync(path.join(app, "bundle.previous/scripts/empty.txt"))).toBe(true);
+    expect(fs.readdirSync(app).sort()).toEqual(["bundle", "bundle.previous", "bundles"]);
+    expect(fs.lstatSync(path.join(app, "bundle")).isSymbolicLink()).toBe(true);
+  });
+
+  it("keeps only the current and the previous release, and cleans up after an interrupted upload", () => {
+    const app = tempDir("upload");
+    dirs.push(app);
+    for (let i = 0; i < 3; i++) expect(upload(app, renderBundle(files).payload).status).toBe(0);
+    fs.mkdirSync(path.join(app, "bundles/.staging-leftover"));
+    expect(upload(app, renderBundle(files).payload).status).toBe(0);
+    const releases = fs.readdirSync(path.join(app, "bundles"));
+    expect(releases).toHaveLength(2);
+    expect(releases.sort()).toEqual([fs.readlinkSync(path.join(app, "bundle")), fs.readlinkSync(path.join(app, "bundle.previous"))].map((l) => l.replace("bundles/", "")).sort());
+  });
+
+  it("switches with one rename: a kill at any point leaves a complete bundle", () => {
+    // Kill the upload after each line of its script: "bundle" is always a complete release.
+    const app = tempDir("upload");
+    dirs.push(app);
+    expect(upload(app, renderBundle(files).payload).status).toBe(0);
+    const script = renderUploadCommand({ ...paths, appDir: app }, renderBundle(files), manifestSummary(files)).split("\n");
+    const switchAt = script.findIndex((l) => l.startsWith("ln -sfn \"$release\""));
+    for (let cut = switchAt - 2; cut <= switchAt + 1; cut++) {
+      const partial = [...script.slice(0, cut), "exit 0"].join("\n");
+      run("sh", ["-c", partial], { input: renderBundle(files).payload });
+      expect(fs.readFileSync(path.join(app, "bundle/docker/compose.yaml"), "utf8"), `cut after line ${cut}`).toBe("services: {}\n");
+      expect(fs.readFileSync(path.join(app, "bundle/MANIFEST"), "utf8").trim().split("\n")).toHaveLength(files.length);
+    }
+  });
+
+  it("moves a plain bundle directory of an earlier version into the release layout", () => {
+    const app = tempDir("upload");
+    dirs.push(app);
+    fs.mkdirSync(path.join(app, "bundle/docker"), { recursive: true });
+    fs.writeFileSync(path.join(app, "bundle/docker/old.txt"), "old\n");
+    expect(upload(app, renderBundle(files).payload).status).toBe(0);
+    expect(fs.lstatSync(path.join(app, "bundle")).isSymbolicLink()).toBe(true);
+    expect(fs.readFileSync(path.join(app, "bundle.previous/docker/old.txt"), "utf8")).toBe("old\n");
   });
 
   it("refuses a corrupted or truncated payload and keeps the previous bundle", () => {
@@ -120,7 +159,7 @@ describe("the upload step, run by a real shell", () => {
     const truncated = renderBundle(files).payload.split("\n").slice(0, 1).join("\n") + "\n";
     expect(upload(app, truncated).stderr).toContain("bundle incomplete: expected 3 files");
     expect(fs.readFileSync(path.join(app, "bundle/docker/compose.yaml"), "utf8")).toBe("services: {}\n");
-    expect(fs.readdirSync(app).sort()).toEqual(["bundle"]);
+    expect(fs.readdirSync(path.join(app, "bundles"))).toHaveLength(1);
   });
 
   it("carries the real bundle intact", () => {
@@ -167,6 +206,59 @@ describeWithTools("the shutdown unit, checked by systemd", ["systemd-analyze"], 
     const r = run("systemd-analyze", ["verify", file]);
     fs.rmSync(dir, { recursive: true, force: true });
     expect(r.stderr.split("\n").filter((l) => l.includes(CHATWOOT_UNIT))).toEqual([]);
+  });
+});
+
+describe("write-env, run by sh on a scratch directory", () => {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  const complete = `# header\nA='1'\nSECRET_KEY_BASE='sentinel-secret-value'\n${ENV_FILE_END}\n`;
+  const writeEnv = (appDir: string, input: string) =>
+    run("sh", ["-c", renderWriteEnvCommand({ ...paths, appDir }, "# masked\n")], { input });
+
+  it("installs a complete file with mode 0600, even over a leftover .env.new of mode 0644", () => {
+    const app = tempDir("env");
+    dirs.push(app);
+    fs.writeFileSync(path.join(app, ".env.new"), "stale\n", { mode: 0o644 });
+    const r = writeEnv(app, complete);
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(app, ".env"), "utf8")).toBe(complete);
+    expect(fs.statSync(path.join(app, ".env")).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(app).sort()).toEqual([".env"]);
+  });
+
+  it("keeps the current .env when the stream is cut, and leaves no partial copy", () => {
+    const app = tempDir("env");
+    dirs.push(app);
+    expect(writeEnv(app, complete).status).toBe(0);
+    for (const cut of [complete.slice(0, complete.indexOf(ENV_FILE_END)), complete.slice(0, 20), ""]) {
+      const r = writeEnv(app, cut);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("the env file arrived incomplete; the current .env is kept");
+      expect(r.stdout + r.stderr).not.toContain("sentinel-secret-value");
+      expect(fs.readFileSync(path.join(app, ".env"), "utf8")).toBe(complete);
+      expect(fs.readdirSync(app).sort()).toEqual([".env"]);
+    }
+  });
+
+  it("refuses a malformed line without printing it", () => {
+    const app = tempDir("env");
+    dirs.push(app);
+    const r = writeEnv(app, complete.replace("A='1'", "A=sentinel-secret-value"));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("malformed line");
+    expect(r.stdout + r.stderr).not.toContain("sentinel");
+    expect(fs.existsSync(path.join(app, ".env"))).toBe(false);
+  });
+
+  it("keeps the env file it replaces as .env.previous", () => {
+    const app = tempDir("env");
+    dirs.push(app);
+    expect(writeEnv(app, complete).status).toBe(0);
+    const next = complete.replace("A='1'", "A='2'");
+    expect(writeEnv(app, next).status).toBe(0);
+    expect(fs.readFileSync(path.join(app, ".env.previous"), "utf8")).toBe(complete);
+    expect(fs.statSync(path.join(app, ".env.previous")).mode & 0o777).toBe(0o600);
   });
 });
 

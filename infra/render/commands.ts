@@ -5,6 +5,7 @@
  * the steps' stdin.
  */
 import type { RenderedBundle } from "./bundle";
+import { ENV_FILE_END } from "./env";
 import { shortHash } from "./hash";
 
 export interface HostPaths {
@@ -98,15 +99,21 @@ echo "ready: cloud-init done, ${p.dataDir} mounted from $dev"`;
 
 /**
  * Receives the bundle on stdin (one file per line: mode, sha256, path, base64), checks every
- * file, and swaps it in whole, so files removed from the repository disappear from the host too.
+ * file, and switches to it in one rename(2) of the `bundle` symlink, so a kill at any point
+ * leaves either the old bundle or the new one, never none. Files removed from the repository
+ * disappear from the host too. `bundle.previous` points at the one before (deploy.sh goes back to
+ * it when a configuration change comes up unhealthy); older releases and the leftovers of an
+ * interrupted upload are removed.
  */
 export function renderUploadCommand(p: HostPaths, bundle: RenderedBundle, summary: string[]): string {
   const app = shellQuote(p.appDir);
   const count = bundle.manifest.trimEnd().split("\n").length;
+  const id = shortHash(bundle.manifest);
   return `set -eu
 app=${app}
-install -d -m 0700 "$app"
-staging=$(mktemp -d "$app/.bundle-XXXXXX")
+install -d -m 0700 "$app" "$app/bundles"
+find "$app/bundles" -mindepth 1 -maxdepth 1 -name '.staging-*' -exec rm -rf {} +
+staging=$(mktemp -d "$app/bundles/.staging-XXXXXX")
 trap 'rm -rf "$staging"' EXIT
 while read -r mode sum path data; do
   case "$path" in ""|/*|*..*) echo "unsafe path in bundle: $path" >&2; exit 1 ;; esac
@@ -117,25 +124,48 @@ while read -r mode sum path data; do
   echo "$mode $sum $path" >> "$staging/MANIFEST"
 done
 [ "$(wc -l < "$staging/MANIFEST")" -eq ${count} ] || { echo "bundle incomplete: expected ${count} files" >&2; exit 1; }
-rm -rf "$app/bundle.old"
-if [ -d "$app/bundle" ]; then mv "$app/bundle" "$app/bundle.old"; fi
-mv "$staging" "$app/bundle" && chmod 0755 "$app/bundle"
+chmod 0755 "$staging"
+release="bundles/${id}-\${staging##*.staging-}"
+mv "$staging" "$app/$release"
 trap - EXIT
-rm -rf "$app/bundle.old"
-echo "bundle ${shortHash(bundle.manifest)}: ${count} files in $app/bundle"
+# A plain directory from an earlier version of this stack becomes a release like the others.
+if [ -d "$app/bundle" ] && [ ! -L "$app/bundle" ]; then mv "$app/bundle" "$app/bundles/legacy-$$"; ln -s "bundles/legacy-$$" "$app/bundle"; fi
+previous=$(readlink "$app/bundle" 2>/dev/null || true)
+ln -sfn "$release" "$app/bundle.next" && mv -T "$app/bundle.next" "$app/bundle"
+if [ -n "$previous" ] && [ "$previous" != "$release" ]; then
+  ln -sfn "$previous" "$app/bundle.previous.next" && mv -T "$app/bundle.previous.next" "$app/bundle.previous"
+fi
+keep_previous=$(readlink "$app/bundle.previous" 2>/dev/null || true)
+for dir in "$app"/bundles/*; do
+  case "bundles/\${dir##*/}" in "$release"|"$keep_previous") ;; *) rm -rf "$dir" ;; esac
+done
+echo "bundle ${id}: ${count} files in $app/bundle"
 ${comment(["files:", ...summary.map((s) => `  ${s}`)])}`;
 }
 
-/** Writes the env file from stdin, mode 0600, atomically. The masked copy is only a comment. */
+/**
+ * Writes the env file from stdin, mode 0600, and installs it only when it is complete (it ends
+ * with the renderer's end marker) and every line is a comment or NAME='value'. A cut stream or a
+ * failed write never replaces the running .env, and no partial copy is left behind. The one it
+ * replaces is kept as .env.previous for deploy.sh. The masked copy is only a comment.
+ */
 export function renderWriteEnvCommand(p: HostPaths, maskedEnv: string): string {
-  const file = shellQuote(`${p.appDir}/.env`);
-  const tmp = shellQuote(`${p.appDir}/.env.new`);
+  const app = shellQuote(p.appDir);
   return `set -eu
 umask 077
-install -d -m 0700 ${shellQuote(p.appDir)}
-cat > ${tmp}
-grep -q '^SECRET_KEY_BASE=' ${tmp} || { rm -f ${tmp}; echo "received env file is incomplete" >&2; exit 1; }
-mv -f ${tmp} ${file}
+app=${app}
+install -d -m 0700 "$app"
+rm -f "$app/.env.new"
+tmp=$(mktemp "$app/.env.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat > "$tmp"
+[ "$(tail -n 1 "$tmp")" = ${shellQuote(ENV_FILE_END)} ] || { echo "the env file arrived incomplete; the current .env is kept" >&2; exit 1; }
+if grep -qvE "^(#.*|[A-Z][A-Z0-9_]*='[^']*')?$" "$tmp"; then echo "the env file has a malformed line; the current .env is kept" >&2; exit 1; fi
+grep -q '^SECRET_KEY_BASE=' "$tmp" || { echo "the env file lacks SECRET_KEY_BASE; the current .env is kept" >&2; exit 1; }
+chmod 0600 "$tmp"
+if [ -f "$app/.env" ] && ! cmp -s "$app/.env" "$tmp"; then cp -p "$app/.env" "$app/.env.previous"; fi
+mv -f "$tmp" "$app/.env"
+trap - EXIT
 echo "wrote ${p.appDir}/.env"
 ${comment(["env file, secrets masked (the real one arrives on stdin):", ...maskedEnv.trimEnd().split("\n").map((l) => `  ${l.replace(/^# /, "")}`)])}`;
 }

@@ -2,9 +2,14 @@
  * Renders the host's `.env`: every variable Chatwoot needs in production, plus the few that
  * compose.yaml and the Caddyfile interpolate. Pure: same input, byte-identical output.
  *
- * Every value is written single-quoted. Docker Compose and POSIX shells then read it the same way
- * (no escapes, no interpolation), which is why values may not contain a single quote or a line
- * break: the renderer refuses them instead of writing a file the two would read differently.
+ * Every value is written single-quoted. A POSIX shell then reads it byte for byte. Docker Compose
+ * v2's dotenv parser (compose-go) does too, with one exception: inside single quotes it takes `\'`
+ * as an escaped quote. So a value may not contain a single quote, a line break or NUL, and may not
+ * end with a backslash (the closing quote would be escaped, and Compose would read on into the
+ * next line, then quote it, a secret, in its parse error). The renderer refuses such values
+ * instead of writing a file the two would read differently; checked against compose-go itself
+ * and bash in infra/checks/env-parsers.test.ts. The file ends with ENV_FILE_END, so the host can
+ * tell a complete file from a cut one.
  */
 import { chatwoot } from "../chatwoot-facts";
 
@@ -134,7 +139,7 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     ["CHATWOOT_FRAME_ORIGINS", s.embedAllowedOrigins.join(" ")],
     ["CHATWOOT_RAILS_PORT", String(chatwoot.railsPort)],
   ];
-  return entries.map((e) => (e.length === 1 ? e[0] : `${e[0]}=${quote(e[0], e[1])}`)).join("\n") + "\n";
+  return [...entries.map((e) => (e.length === 1 ? e[0] : envLine(e[0], e[1]))), ENV_FILE_END].join("\n") + "\n";
 }
 
 function smtpEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
@@ -199,8 +204,18 @@ function backupEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
 /** Why a value cannot be written to the env file, or undefined when it can. */
 export function envValueProblem(value: string): string | undefined {
   if (value.includes("'")) return "must not contain a single quote (')";
-  if (/[\r\n\0]/.test(value)) return "must not contain a line break";
+  if (/[\r\n]/.test(value)) return "must not contain a line break";
+  if (value.includes("\0")) return "must not contain a NUL character";
+  if (value.endsWith("\\")) return "must not end with a backslash (\\)";
   return undefined;
+}
+
+/** The last line of every rendered env file: write-env installs only a file that has it. */
+export const ENV_FILE_END = "# end of env file";
+
+/** One `NAME='value'` line; throws (naming only the variable) for a value it cannot encode. */
+export function envLine(name: string, value: string): string {
+  return `${name}=${quote(name, value)}`;
 }
 
 function quote(name: string, value: string): string {
