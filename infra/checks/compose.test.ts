@@ -75,6 +75,18 @@ describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" 
     expect(ports).toEqual(["127.0.0.1:3000:3000"]);
   });
 
+  it("lets no container gain privileges, and drops every capability the datastores and Caddy do not need", () => {
+    for (const [name, svc] of Object.entries(config.services)) {
+      expect((svc as { security_opt?: string[] }).security_opt, name).toEqual(["no-new-privileges:true"]);
+    }
+    const caps = (name: string) => config.services[name] as { cap_drop?: string[]; cap_add?: string[] };
+    for (const name of ["postgres", "redis"]) {
+      expect(caps(name).cap_drop, name).toEqual(["ALL"]);
+      expect([...caps(name).cap_add!].sort(), name).toEqual(["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]);
+    }
+    expect(caps("caddy")).toMatchObject({ cap_drop: ["ALL"], cap_add: ["NET_BIND_SERVICE"] });
+  });
+
   it("keeps Redis' password out of process arguments", () => {
     const text = JSON.stringify(config.services.redis);
     expect(text).not.toMatch(/-a\s/);

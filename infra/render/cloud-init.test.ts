@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { describeWithTools, run, tempDir } from "../test/tools";
-import { dockerDaemonConfig, renderCloudInit } from "./cloud-init";
+import { dockerDaemonConfig, renderCloudInit, SSHD_HARDENING_PATH, sshdHardening } from "./cloud-init";
 
 describe("renderCloudInit", () => {
   const text = renderCloudInit();
@@ -25,7 +25,7 @@ describe("renderCloudInit", () => {
   });
 
   it("hardens sshd: keys only, few tries, no forwarding", () => {
-    const sshd = doc.write_files.find((f: { path: string }) => f.path === "/etc/ssh/sshd_config.d/50-hardening.conf").content;
+    const sshd = doc.write_files.find((f: { path: string }) => f.path === SSHD_HARDENING_PATH).content;
     expect(sshd).toMatch(/^PasswordAuthentication no$/m);
     expect(sshd).toMatch(/^PermitRootLogin prohibit-password$/m);
     expect(sshd).toMatch(/^MaxAuthTries 3$/m);
@@ -64,3 +64,46 @@ describeWithTools("cloud-init schema", ["cloud-init"], () => {
     expect(result.status).not.toBe(0);
   });
 });
+
+describeWithTools("the sshd hardening, as sshd itself reads it (sshd -T)", ["sshd", "ssh-keygen"], () => {
+  /** sshd's effective settings for a config that includes the drop-ins, as Ubuntu's does. */
+  function effective(dropIns: Record<string, string>): Map<string, string> {
+    const dir = tempDir("sshd-config");
+    try {
+      fs.mkdirSync(path.join(dir, "sshd_config.d"));
+      for (const [name, content] of Object.entries(dropIns)) fs.writeFileSync(path.join(dir, "sshd_config.d", name), content);
+      run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
+      // Ubuntu 24.04's sshd_config starts with this Include, then sets its own defaults.
+      fs.writeFileSync(
+        path.join(dir, "sshd_config"),
+        `Include ${dir}/sshd_config.d/*.conf\nHostKey ${dir}/host_key\nKbdInteractiveAuthentication no\nX11Forwarding yes\n`,
+      );
+      const r = run("sshd", ["-T", "-f", path.join(dir, "sshd_config")]);
+      if (r.status !== 0) throw new Error(`sshd -T failed: ${r.stderr}`);
+      return new Map(r.stdout.trim().split("\n").map((l) => [l.split(" ")[0]!, l.slice(l.indexOf(" ") + 1)]));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  // What cloud images ship in their own drop-ins, which must not win.
+  const imageDropIns = {
+    "50-cloud-init.conf": "PasswordAuthentication yes\n",
+    "10-operator.conf": "PermitRootLogin yes\nAllowTcpForwarding yes\nMaxAuthTries 10\n",
+  };
+
+  it("wins over the image's and other drop-ins", () => {
+    const s = effective({ [path.basename(SSHD_HARDENING_PATH)]: sshdHardening, ...imageDropIns });
+    expect(s.get("passwordauthentication")).toBe("no");
+    expect(s.get("permitrootlogin")).toBe("without-password");
+    expect(s.get("maxauthtries")).toBe("3");
+    expect(s.get("allowtcpforwarding")).toBe("no");
+    expect(s.get("x11forwarding")).toBe("no");
+    expect(s.get("kbdinteractiveauthentication")).toBe("no");
+  });
+
+  it("would lose under its former name, which sorted after 50-cloud-init.conf", () => {
+    const s = effective({ "50-hardening.conf": sshdHardening, ...imageDropIns });
+    expect(s.get("passwordauthentication")).toBe("yes");
+  });
+});
+

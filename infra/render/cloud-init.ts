@@ -19,7 +19,10 @@ export const dockerDaemonConfig = {
   "live-restore": true,
 };
 
-const sshdHardening = [
+/** Where the sshd hardening goes; see renderCloudInit for why it must sort first. */
+export const SSHD_HARDENING_PATH = "/etc/ssh/sshd_config.d/00-chatwoot-hardening.conf";
+
+export const sshdHardening = [
   "# Managed by cloud-init (infra/render/cloud-init.ts)",
   "PasswordAuthentication no",
   "KbdInteractiveAuthentication no",
@@ -51,7 +54,9 @@ export function renderCloudInit(options: CloudInitOptions = {}): string {
     packages: ["docker.io", "docker-compose-v2", "fail2ban", "unattended-upgrades", "jq"],
     swap: { filename: "/swapfile", size: swapMb * 1024 * 1024 },
     write_files: [
-      { path: "/etc/ssh/sshd_config.d/50-hardening.conf", permissions: "0644", content: sshdHardening },
+      // sshd keeps the FIRST value it reads and includes drop-ins in lexical order: "00-" sorts
+      // before the image's 50-cloud-init.conf (which may allow passwords), so these settings win.
+      { path: SSHD_HARDENING_PATH, permissions: "0644", content: sshdHardening },
       { path: "/etc/docker/daemon.json", permissions: "0644", content: `${JSON.stringify(dockerDaemonConfig, null, 2)}\n` },
       { path: "/etc/fail2ban/jail.d/sshd.local", permissions: "0644", content: fail2banSshd },
       { path: "/etc/apt/apt.conf.d/20auto-upgrades", permissions: "0644", content: autoUpgrades },
