@@ -128,12 +128,7 @@ export function crossFieldProblems(c: ParsedPublicConfig, secrets: SecretValues)
   if (c.dnsZone && c.domain !== c.dnsZone && !c.domain.endsWith(`.${c.dnsZone}`)) {
     problems.push(`${p}dnsZone "${c.dnsZone}" must contain ${p}domain "${c.domain}"`);
   }
-  if (c.webhook && !c.allowPrivateNetworkWebhooks && isPrivateOrLocalHost(new URL(c.webhook.url).hostname)) {
-    problems.push(
-      `${p}webhook.url points at a private or local address, which Chatwoot refuses to call; ` +
-        `set ${p}allowPrivateNetworkWebhooks to true if that is intended`,
-    );
-  }
+  if (c.webhook) problems.push(...webhookUrlProblems(c.webhook.url, c.allowPrivateNetworkWebhooks));
   if (c.smtp) {
     const s = c.smtp;
     if (s.security && s.enableStarttlsAuto !== undefined && (s.security === "starttls") !== s.enableStarttlsAuto) {
@@ -150,6 +145,26 @@ export function crossFieldProblems(c: ParsedPublicConfig, secrets: SecretValues)
     problems.push(`${missing.join(", ")} must be set too: the three ActiveRecord encryption keys are restored together`);
   }
   problems.push(...backupProblems(c, secrets));
+  return problems;
+}
+
+/** Why the webhook URL is not acceptable; never quotes it (it may carry a token in its path). */
+function webhookUrlProblems(url: string, allowPrivate: boolean): string[] {
+  const u = new URL(url);
+  const problems: string[] = [];
+  if (u.username || u.password) {
+    problems.push(`${p}webhook.url must not contain credentials (user:password@): Chatwoot would send them with every event, and they would sit in its database`);
+  }
+  const isPrivate = isPrivateOrLocalHost(u.hostname);
+  if (isPrivate && !allowPrivate) {
+    problems.push(
+      `${p}webhook.url points at a private, local or special address (including IPv4-mapped, NAT64 and multicast forms), ` +
+        `which Chatwoot refuses to call; set ${p}allowPrivateNetworkWebhooks to true if that is intended`,
+    );
+  }
+  if (u.protocol === "http:" && !(isPrivate && allowPrivate)) {
+    problems.push(`${p}webhook.url must use https: every conversation and message would cross the internet in clear text`);
+  }
   return problems;
 }
 

@@ -43,6 +43,19 @@ const envSafe = (base: z.ZodString) =>
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
+/**
+ * A sender as Chatwoot's mailer takes it: `local@domain` or `Display Name <local@domain>`, with a
+ * plain display name (letters, digits, spaces and . , - _ & ( ) only) and a dot-atom local part.
+ */
+export function isSenderAddress(v: string): boolean {
+  const m = /^(?:([\p{L}\p{N} .,&()_-]{1,64}) <([^<>\s]+)>|([^<>\s]+))$/u.exec(v);
+  if (!m) return false;
+  const address = m[2] ?? m[3]!;
+  const at = address.lastIndexOf("@");
+  const [local, domain] = [address.slice(0, at), address.slice(at + 1)];
+  return at > 0 && /^[A-Za-z0-9!#%&*+/=?^_{|}~-]+(\.[A-Za-z0-9!#%&*+/=?^_{|}~-]+)*$/.test(local) && isHostname(domain);
+}
+
 /** Why a CIDR is not usable in a Hetzner firewall rule, or undefined when it is. */
 export function cidrProblem(v: string): string | undefined {
   const expected = "must be a CIDR such as 203.0.113.0/24 or 2001:db8::/32";
@@ -86,13 +99,20 @@ export function resticRepositoryProblem(v: string): string | undefined {
     try {
       const u = new URL(v);
       if (u.password) return "must not contain a password (use chatwoot:backupSftpPrivateKey)";
-      return u.username && u.hostname ? undefined : expected;
+      return u.username && !u.username.startsWith("-") && isHostname(u.hostname) ? undefined : expected;
     } catch {
       return expected;
     }
   }
-  if (/^sftp:[^@:/\s]+@[^:/\s]+:\S+$/.test(v)) return undefined;
-  if (/^s3:https?:\/\//.test(v)) {
+  // User and host as restic passes them to ssh: neither may look like an option (-oProxyCommand=…).
+  const short = /^sftp:([^@:/\s]+)@([^:/\s]+):(\S+)$/.exec(v);
+  if (short) {
+    const [, user, host] = short as unknown as [string, string, string];
+    return /^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(user) && isHostname(host.toLowerCase()) ? undefined : `${expected} (a user name and a host name)`;
+  }
+  if (/^sftp:/.test(v)) return expected;
+  if (/^s3:http:\/\//.test(v)) return "must use https (s3:https://…): the S3 credentials would cross the network in clear text";
+  if (/^s3:https:\/\//.test(v)) {
     try {
       const u = new URL(v.slice(3));
       if (u.username || u.password) return "must not contain credentials (use chatwoot:backupS3AccessKeyId and backupS3SecretAccessKey)";
@@ -316,11 +336,11 @@ export const publicSchema = z
           port: z.number().int().min(1).max(65535).default(587),
           username: envSafe(z.string().min(1)).optional(),
           domain: hostname("HELO domain").optional(),
-          senderEmail: envSafe(
-            z.string().regex(/^([^<>]+ <)?[^\s@<>]+@[^\s@<>]+>?$/, {
-              message: "must be an address such as support@example.com or Support <support@example.com>",
-            }),
-          ),
+          senderEmail: envSafe(z.string()).superRefine((v, ctx) => {
+            if (!isSenderAddress(v)) {
+              ctx.addIssue({ code: "custom", message: "must be an address such as support@example.com or Support <support@example.com>" });
+            }
+          }),
           authentication: z.enum(["plain", "login", "cram_md5"]).default("login"),
           /** Default: "tls" on port 465, else "starttls". */
           security: z

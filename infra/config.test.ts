@@ -410,3 +410,63 @@ describe("mail, embedding and SSH settings", () => {
     expect(text).not.toContain("hunter2");
   });
 });
+
+describe("inputs that reach a shell, ssh or the network", () => {
+  const hook = (url: string, allow = false) => with_({ webhook: { url }, allowPrivateNetworkWebhooks: allow });
+
+  it.each([
+    ["http to a public host", "http://hooks.example.com/x", "must use https"],
+    ["credentials in the URL", "https://user:hunter2hunter2@hooks.example.com/x", "must not contain credentials"],
+    ["IPv4-mapped IPv6 of a private address", "https://[::ffff:10.0.0.5]/x", "points at a private, local or special address"],
+    ["IPv4-mapped IPv6 of loopback", "https://[::ffff:127.0.0.1]/x", "points at a private, local or special address"],
+    ["NAT64 of a private address", "https://[64:ff9b::a00:5]/x", "points at a private, local or special address"],
+    ["IPv6 multicast", "https://[ff02::1]/x", "points at a private, local or special address"],
+    ["IPv4 multicast", "https://224.0.0.1/x", "points at a private, local or special address"],
+    ["CGNAT", "https://100.64.0.1/x", "points at a private, local or special address"],
+    ["a numeric spelling of loopback", "https://0x7f000001/x", "points at a private, local or special address"],
+    ["link-local metadata address", "https://169.254.169.254/latest", "points at a private, local or special address"],
+    ["unique-local IPv6", "https://[fd00::1]/x", "points at a private, local or special address"],
+    ["a .local name", "https://printer.local/x", "points at a private, local or special address"],
+  ])("refuses a webhook URL with %s, without quoting it", (_what, url, problem) => {
+    const text = problemsOf(() => load(hook(url))).join("\n");
+    expect(text).toContain(`chatwoot:webhook.url ${problem}`);
+    expect(text).not.toContain("hunter2");
+  });
+
+  it("accepts public https, and plain http only to a private address that is explicitly allowed", () => {
+    expect(() => load(hook("https://hooks.example.com/x"))).not.toThrow();
+    expect(() => load(hook("https://[2a01:4f8::1]/x"))).not.toThrow();
+    expect(() => load(hook("http://172.17.0.1:3001/hooks", true))).not.toThrow();
+    expect(problemsOf(() => load(hook("http://hooks.example.com/x", true))).join("\n")).toContain("must use https");
+  });
+
+  it.each([
+    ["an ssh option as the user", "sftp:-oProxyCommand=nc@host.example.com:repo"],
+    ["an ssh option as the host", "sftp:u1@-oProxyCommand=x:repo"],
+    ["an sftp URL with an option as the user", "sftp://-oProxyCommand=x@host.example.com:23/repo"],
+    ["plain http to S3", "s3:http://s3.example.com/bucket/cw"],
+  ])("refuses a backup repository with %s", (_what, repository) => {
+    const problems = problemsOf(() =>
+      load(with_({ backup: { target: "repository", repository } }), { ...baseSecrets, backupSftpPrivateKey: TEST_PRIVATE_KEY, backupS3AccessKeyId: "AKIAEXAMPLE1", backupS3SecretAccessKey: "s".repeat(20) }),
+    );
+    expect(problems.join("\n")).toMatch(/^chatwoot:backup\.repository (must be a restic repository URL|must use https)/m);
+  });
+
+  it.each([
+    ["a shell substitution", "$(reboot)@example.com"],
+    ["backticks", "`id`@example.com"],
+    ["a display name with shell characters", "Support; rm -rf / <support@example.com>"],
+    ["no domain", "support@"],
+    ["two addresses", "a@example.com, b@example.com"],
+    ["a single-label domain", "support@localhost"],
+  ])("refuses a sender address with %s", (_what, senderEmail) => {
+    const problems = problemsOf(() => load(with_({ smtp: { address: "smtp.example.com", senderEmail } }), {}));
+    expect(problems.join("\n")).toContain("chatwoot:smtp.senderEmail must be an address such as support@example.com");
+  });
+
+  it("accepts ordinary sender addresses", () => {
+    for (const senderEmail of ["support@example.com", "Support <support@example.com>", "Acme Support (EU) <support+eu@mail.example.co.uk>", "Équipe Support <aide@example.fr>"]) {
+      expect(() => load(with_({ smtp: { address: "smtp.example.com", senderEmail } }), {})).not.toThrow();
+    }
+  });
+});

@@ -183,7 +183,11 @@ describe("what re-runs", () => {
     const upload = steps(changed).get("upload")!.inputs.create as string;
     const before = steps(base).get("upload")!.inputs.create as string;
     const diff = upload.split("\n").filter((l) => !before.split("\n").includes(l));
-    expect(diff).toEqual([expect.stringMatching(/^echo "bundle [0-9a-f]{12}: \d+ files/), expect.stringMatching(/^#   docker\/Caddyfile [0-9a-f]{12}$/)]);
+    expect(diff).toEqual([
+      expect.stringMatching(/^release="bundles\/[0-9a-f]{12}-/),
+      expect.stringMatching(/^echo "bundle [0-9a-f]{12}: \d+ files/),
+      expect.stringMatching(/^#   docker\/Caddyfile [0-9a-f]{12}$/),
+    ]);
   });
 
   it("only wait-ready, which grows the filesystem, when the volume grows", async () => {

@@ -1,5 +1,6 @@
 /** Small syntactic checks shared by the config schema. Pure functions, no Pulumi. */
 import { isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -49,20 +50,23 @@ export function parseOpenSshPublicKey(line: string): { type?: string; problem?: 
   return { type };
 }
 
-/** True for loopback, RFC 1918, link-local, ULA and single-label hosts, which Chatwoot's SafeFetch refuses. */
+/**
+ * True for hosts Chatwoot's SafeFetch (the ssrf_filter gem) refuses to call, and more: loopback,
+ * private, link-local, unique-local, CGNAT, multicast, reserved and documentation addresses,
+ * IPv4 written as IPv4-mapped IPv6 (::ffff:10.0.0.5), NAT64 (64:ff9b::/96), 6to4 and Teredo
+ * (which embed an IPv4 address), and single-label or .localhost/.internal names. Only plain
+ * public unicast passes. Hosts come from WHATWG URL parsing, which already normalises numeric
+ * IPv4 spellings (0x7f000001 → 127.0.0.1).
+ */
 export function isPrivateOrLocalHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (h === "localhost" || h.endsWith(".localhost") || h.endsWith(".internal") || !h.includes(".") && isIP(h) === 0) {
+  if (h === "localhost" || h.endsWith(".localhost") || h.endsWith(".internal") || h.endsWith(".local") || (!h.includes(".") && !h.includes(":"))) {
     return true;
   }
-  if (isIP(h) === 4) {
-    const [a, b] = h.split(".").map(Number) as [number, number];
-    return a === 10 || a === 127 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
-  }
-  if (isIP(h) === 6) {
-    return h === "::1" || h === "::" || /^f[cd]/.test(h) || /^fe[89ab]/.test(h);
-  }
-  return false;
+  if (!ipaddr.isValid(h)) return false;
+  let addr = ipaddr.parse(h);
+  if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
+  return addr.range() !== "unicast";
 }
 
 /** The armour of a private key file: its label ("OPENSSH", "RSA", "EC") and base64 body. */
