@@ -77,6 +77,15 @@ describe("npm run plan", () => {
     expect(r.stderr).toContain("No stack configuration at");
   });
 
+  it("names the file, line and problem of a YAML syntax error, exits 1, and quotes no line of the file", () => {
+    const file = path.join(dir, "Pulumi.broken.yaml");
+    fs.writeFileSync(file, "config:\n  chatwoot:domain: chat.example.com\n  chatwoot:smtpPassword: hunter2hunter2: oops\n");
+    const r = plan(["--config", file]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:3:\\d+: YAML syntax error: `));
+    expect(r.stdout + r.stderr).not.toContain("hunter2");
+  });
+
   it("writes the artifacts with secrets masked", () => {
     const out = path.join(dir, "out");
     const file = stackFile(dir, "production", baseConfig, ["sshPrivateKey", "smtpPassword"]);

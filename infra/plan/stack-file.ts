@@ -4,8 +4,8 @@
  * become UNREADABLE_SECRET, so the plan knows they are set without knowing them.
  */
 import * as fs from "node:fs";
-import { parse } from "yaml";
-import { UNREADABLE_SECRET } from "../config";
+import { parseDocument } from "yaml";
+import { ConfigError, UNREADABLE_SECRET } from "../config";
 import { shortHash } from "../render/hash";
 
 export interface StackConfig {
@@ -20,12 +20,25 @@ function isSecure(v: unknown): boolean {
 }
 
 export function readStackFile(file: string): StackConfig {
-  let doc: unknown;
+  let text: string;
   try {
-    doc = parse(fs.readFileSync(file, "utf8"));
+    text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
+    throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? "read error"}`);
   }
+  const parsed = parseDocument(text);
+  if (parsed.errors.length > 0) {
+    // File, line, column and the problem; never the excerpt the parser would quote (a value there
+    // may be a secret someone forgot to encrypt).
+    throw new ConfigError(
+      parsed.errors.map((e) => {
+        const at = e.linePos?.[0];
+        const problem = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+        return `${file}${at ? `:${at.line}:${at.col}` : ""}: YAML syntax error: ${problem}`;
+      }),
+    );
+  }
+  const doc: unknown = parsed.toJS();
   const raw = (doc as { config?: Record<string, unknown> } | null)?.config ?? {};
   if (typeof raw !== "object" || Array.isArray(raw)) throw new Error(`${file}: "config" must be a mapping`);
   const config: Record<string, string> = {};
