@@ -5,7 +5,7 @@
 #
 #   verify.sh --domain chat.example.com --version v4.15.1 [--frame-origins "https://a https://b"]
 #             [--public-ipv4 IP --public-ipv6 IP] [--connect 127.0.0.1:443] [--cacert FILE]
-#             [--timeout 300] [--backup-state DIR] [< '{"api_token":"…","account_id":1,"inbox_id":2,"webhook_url":"…"}']
+#             [--timeout 300] [--backup-state DIR] [--caddy-admin 127.0.0.1:2019] [< '{"api_token":"…","account_id":1,"inbox_id":2,"webhook_url":"…"}']
 #
 # Requests go to --connect (default: this host's own port 443) with the real hostname, so TLS and
 # routing are checked before public DNS caches catch up. With JSON on stdin, an authenticated
@@ -15,6 +15,7 @@
 set -uo pipefail
 
 domain="" version="" frame_origins="" ipv4="" ipv6="" connect="127.0.0.1:443" cacert="" timeout=300 backup_state=""
+caddy_admin="127.0.0.1:2019"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --domain) domain="${2:-}"; shift 2 ;;
@@ -26,6 +27,7 @@ while [[ $# -gt 0 ]]; do
     --cacert) cacert="${2:-}"; shift 2 ;;
     --timeout) timeout="${2:-}"; shift 2 ;;
     --backup-state) backup_state="${2:-}"; shift 2 ;;
+    --caddy-admin) caddy_admin="${2:-}"; shift 2 ;;
     *) echo "verify.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -102,13 +104,20 @@ else
 fi
 
 # --- 3. Framing headers on the dashboard -------------------------------------------------------
-"${curl_base[@]}" -o /dev/null -D "$work/headers" "$base/app/login" 2>/dev/null
 header() { tr -d '\r' <"$work/headers" | awk -v name="$1" 'tolower($0) ~ "^"tolower(name)":" {sub(/^[^:]*:[ \t]*/, ""); print}'; }
-if [[ -n "$(header X-Frame-Options)" ]]; then
-  fail "the dashboard still sends X-Frame-Options: $(header X-Frame-Options) (embedding would be blocked)"
+# Several kinds of dashboard response: the login page, the app shell, an API answer.
+xfo_paths=(/app/login /app/accounts/1/dashboard /api)
+xfo_failed=""
+for p in "${xfo_paths[@]}"; do
+  "${curl_base[@]}" -o /dev/null -D "$work/headers" "$base$p" 2>/dev/null
+  [[ -n "$(header X-Frame-Options)" ]] && xfo_failed+=" $p"
+done
+if [[ -n "$xfo_failed" ]]; then
+  fail "the dashboard still sends X-Frame-Options on:$xfo_failed (embedding would be blocked)"
 else
-  pass "no X-Frame-Options on the dashboard"
+  pass "no X-Frame-Options on the dashboard (${xfo_paths[*]})"
 fi
+"${curl_base[@]}" -o /dev/null -D "$work/headers" "$base/app/login" 2>/dev/null
 csp=$(header Content-Security-Policy)
 if [[ -n "$frame_origins" ]]; then
   expected_csp="frame-ancestors 'self' $frame_origins"
@@ -123,15 +132,88 @@ else
   pass "no frame-ancestors restriction (no allowlist configured)"
 fi
 
-# --- 4. Websocket upgrade on /cable (curl then waits on the open socket until --max-time: 101 is enough) --
-ws_status=$("${curl_base[@]}" --http1.1 --max-time 3 -o /dev/null -w '%{http_code}' \
-  -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
-  -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Protocol: actioncable-v1-json' \
-  "$base/cable" 2>/dev/null)
-if [[ "$ws_status" == "101" ]]; then
-  pass "websocket upgrade on /cable"
+# --- 4. Websocket on /cable: a real handshake and a frame that round-trips ----------------------
+# A 101 alone proves little (any proxy can send one): the Sec-WebSocket-Accept must be the one
+# RFC 6455 derives from our key, and a ping must come back as a pong through Caddy and Rails.
+# python3 is on every Ubuntu cloud image (cloud-init runs on it).
+ws_result=$(python3 - "$domain" "$connect" "$cacert" <<'PY' 2>&1
+import base64, hashlib, os, socket, ssl, sys
+domain, connect, cacert = sys.argv[1], sys.argv[2], sys.argv[3]
+host, _, port = connect.rpartition(":")
+ctx = ssl.create_default_context(cafile=cacert or None)
+ctx.set_alpn_protocols(["http/1.1"])
+try:
+    raw = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+    s = ctx.wrap_socket(raw, server_hostname=domain)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET /cable HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: actioncable-v1-json\r\n"
+               "Origin: https://%s\r\n\r\n" % (domain, key, domain)).encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin1").split("\r\n")
+    if not lines[0].startswith("HTTP/1.1 101"):
+        print("answered %r, expected 101" % lines[0]); sys.exit(1)
+    headers = {l.split(":", 1)[0].strip().lower(): l.split(":", 1)[1].strip() for l in lines[1:] if ":" in l}
+    expected = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+    if headers.get("sec-websocket-accept") != expected:
+        print("Sec-WebSocket-Accept is wrong (not derived from the key sent)"); sys.exit(1)
+    payload = os.urandom(8)
+    mask = os.urandom(4)
+    s.sendall(bytes([0x89, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+    while True:
+        while len(rest) < 2:
+            chunk = s.recv(4096)
+            if not chunk:
+                print("the connection closed before a pong came back"); sys.exit(1)
+            rest += chunk
+        length = rest[1] & 0x7F
+        header = 2 + (2 if length == 126 else 8 if length == 127 else 0)
+        while len(rest) < header:
+            rest += s.recv(4096)
+        if length >= 126:
+            length = int.from_bytes(rest[2:header], "big")
+        while len(rest) < header + length:
+            chunk = s.recv(4096)
+            if not chunk:
+                print("the connection closed mid-frame"); sys.exit(1)
+            rest += chunk
+        opcode, data, rest = rest[0] & 0x0F, rest[header:header + length], rest[header + length:]
+        if opcode == 0xA:
+            if data == payload:
+                print("ok"); sys.exit(0)
+            print("a pong came back with another payload"); sys.exit(1)
+except socket.timeout:
+    print("no pong within 10 s"); sys.exit(1)
+except (OSError, ssl.SSLError) as e:
+    print("connection failed: %s" % e.__class__.__name__); sys.exit(1)
+PY
+)
+if [[ "$ws_result" == ok ]]; then
+  pass "websocket on /cable: correct handshake, a ping came back as a pong"
 else
-  fail "websocket upgrade on /cable answered HTTP ${ws_status:-nothing}, expected 101 (live updates would not work)"
+  fail "websocket on /cable: ${ws_result:-no answer} (live updates would not work)"
+fi
+
+# --- 4b. Client-sent address headers never reach Rails -----------------------------------------
+# Rails cannot be asked what it received, so ask Caddy what it runs: every reverse_proxy must
+# delete them (Rails keys login rate limits on the client address).
+if "${curl_base[0]}" -sS --max-time 5 "http://$caddy_admin/config/" -o "$work/caddy-config" 2>/dev/null; then
+  missing_deletes=$(jq -r '[.. | objects | select(.handler? == "reverse_proxy")] as $p
+    | if ($p | length) == 0 then "no reverse_proxy" else
+      ["Forwarded", "X-Real-Ip", "Client-Ip", "True-Client-Ip"] - ([$p[] | .headers.request.delete[]?] | unique) | join(" ") end' "$work/caddy-config" 2>/dev/null)
+  if [[ -z "$missing_deletes" ]]; then
+    pass "Caddy drops client-sent Forwarded, X-Real-IP, Client-IP and True-Client-IP"
+  else
+    fail "Caddy passes client-sent address headers to Rails (${missing_deletes}); the Caddyfile serving is not the deployed one"
+  fi
+else
+  fail "Caddy's admin API ($caddy_admin) did not answer; cannot check the configuration it serves"
 fi
 
 # --- 5. Authenticated probe --------------------------------------------------------------------

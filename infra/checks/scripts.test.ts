@@ -651,6 +651,7 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
   let stub: ChatwootStub;
   let caddy: RunningCaddy;
   let brokenCaddy: RunningCaddy;
+  let leakyCaddy: RunningCaddy;
   let work: string;
   const origins = ["https://app.example.com"];
   const envFor = (o: string[]) => parseEnvFile(renderMaskedEnvFile({ ...envSettings, embedAllowedOrigins: o }, false));
@@ -667,6 +668,7 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
         "--public-ipv6", "2001:db8:10::1",
         "--connect", `127.0.0.1:${c.httpsPort}`,
         "--cacert", c.caFile,
+        "--caddy-admin", `127.0.0.1:${c.adminPort}`,
         "--timeout", "2",
         ...(opts.backupState ? ["--backup-state", opts.backupState] : []),
       ],
@@ -681,15 +683,27 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
     const broken = path.join(work, "Caddyfile");
     fs.writeFileSync(broken, fs.readFileSync(path.join(repoRoot, "docker/Caddyfile"), "utf8").replace(/^\s*header @dashboard -X-Frame-Options\n/m, ""));
     brokenCaddy = await startCaddy(envFor(origins), stub.port, broken);
+    // A proxy that passes client-sent address headers on: the project's Caddyfile without the deletes.
+    const leaky = path.join(work, "Caddyfile.leaky");
+    fs.writeFileSync(leaky, fs.readFileSync(path.join(repoRoot, "docker/Caddyfile"), "utf8").replace(/^\s*header_up -.*\n/gm, ""));
+    leakyCaddy = await startCaddy(envFor(origins), stub.port, leaky);
   });
   afterAll(async () => {
     await caddy?.stop();
     await brokenCaddy?.stop();
+    await leakyCaddy?.stop();
     await stub?.close();
     fs.rmSync(work, { recursive: true, force: true });
   });
   afterEach(() => {
-    Object.assign(stub.behaviour, { version: "4.15.1", dataServices: "ok", queueServices: "ok", refuseWebsocket: false });
+    Object.assign(stub.behaviour, {
+      version: "4.15.1",
+      dataServices: "ok",
+      queueServices: "ok",
+      refuseWebsocket: false,
+      wrongWebsocketAccept: false,
+      silentWebsocket: false,
+    });
   });
 
   it("passes on a good setup, checking every point of the checklist", async () => {
@@ -701,9 +715,10 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
       "ok    /api reports version 4.15.1",
       "ok    /api data_services ok",
       "ok    /api queue_services ok",
-      "ok    no X-Frame-Options on the dashboard",
+      "ok    no X-Frame-Options on the dashboard (/app/login /app/accounts/1/dashboard /api)",
       "ok    frame-ancestors allows: https://app.example.com",
-      "ok    websocket upgrade on /cable",
+      "ok    websocket on /cable: correct handshake, a ping came back as a pong",
+      "ok    Caddy drops client-sent Forwarded, X-Real-IP, Client-IP and True-Client-IP",
       "ok    the API token sees inbox 7 in account 1",
       "ok    the account webhook to https://app.example.com/hooks/chatwoot exists",
       "verified: https://localhost",
@@ -744,7 +759,7 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
   it("fails when the dashboard still sends X-Frame-Options", async () => {
     const r = await verify(brokenCaddy);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("FAIL  the dashboard still sends X-Frame-Options: SAMEORIGIN (embedding would be blocked)");
+    expect(r.stderr).toContain("FAIL  the dashboard still sends X-Frame-Options on: /app/login /app/accounts/1/dashboard /api (embedding would be blocked)");
   });
 
   it("fails on a version other than the configured one", async () => {
@@ -765,7 +780,27 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
     stub.behaviour.refuseWebsocket = true;
     const r = await verify(caddy);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("FAIL  websocket upgrade on /cable answered HTTP 404, expected 101");
+    expect(r.stderr).toContain("FAIL  websocket on /cable: answered 'HTTP/1.1 404 Not Found', expected 101");
+  });
+
+  it("fails on a 101 whose Sec-WebSocket-Accept does not match the key", async () => {
+    stub.behaviour.wrongWebsocketAccept = true;
+    const r = await verify(caddy);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAIL  websocket on /cable: Sec-WebSocket-Accept is wrong (not derived from the key sent)");
+  });
+
+  it("fails when no frame comes back through the websocket", async () => {
+    stub.behaviour.silentWebsocket = true;
+    const r = await verify(caddy);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAIL  websocket on /cable: no pong within 10 s");
+  }, 30_000);
+
+  it("fails when the served Caddy configuration passes client-sent address headers to Rails", async () => {
+    const r = await verify(leakyCaddy);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAIL  Caddy passes client-sent address headers to Rails (Forwarded X-Real-Ip Client-Ip True-Client-Ip)");
   });
 
   it("fails when frame-ancestors differs from the configured allowlist", async () => {

@@ -11,6 +11,8 @@ export const CADDYFILE = path.join(repoRoot, "docker/Caddyfile");
 
 export interface RunningCaddy {
   httpsPort: number;
+  /** Caddy's admin API on loopback. */
+  adminPort: number;
   /** Root certificate of Caddy's internal CA, to verify its TLS like a real client. */
   caFile: string;
   output: () => string;
@@ -57,7 +59,7 @@ export async function startCaddy(env: Map<string, string>, upstreamPort: number,
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     if (fs.existsSync(caFile) && (await tlsReady(ports.https))) {
-      return { httpsPort: ports.https, caFile, output: () => log, stop };
+      return { httpsPort: ports.https, adminPort: ports.admin, caFile, output: () => log, stop };
     }
     await new Promise((r) => setTimeout(r, 200));
   }

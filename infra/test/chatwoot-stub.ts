@@ -12,6 +12,10 @@ export interface StubBehaviour {
   queueServices: "ok" | "failing";
   /** Refuse websocket upgrades on /cable (as Rails does when the proxy drops the headers). */
   refuseWebsocket: boolean;
+  /** Answer the upgrade with a wrong Sec-WebSocket-Accept (a broken proxy or a fake 101). */
+  wrongWebsocketAccept: boolean;
+  /** Accept the upgrade but never answer a frame (a proxy that buffers the stream). */
+  silentWebsocket: boolean;
   /** The token the authenticated API accepts. */
   apiToken: string;
   accountId: number;
@@ -48,6 +52,8 @@ export async function startChatwootStub(overrides: Partial<StubBehaviour> = {}):
     dataServices: "ok",
     queueServices: "ok",
     refuseWebsocket: false,
+    wrongWebsocketAccept: false,
+    silentWebsocket: false,
     apiToken: "stub-api-token",
     accountId: 1,
     inboxes: [{ id: 7, name: "API" }],
@@ -102,14 +108,32 @@ export async function startChatwootStub(overrides: Partial<StubBehaviour> = {}):
       socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
       return;
     }
-    const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+    const accept = createHash("sha1")
+      .update(`${behaviour.wrongWebsocketAccept ? "x" : ""}${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest("base64");
     socket.write(
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
         `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: actioncable-v1-json\r\n\r\n`,
     );
+    if (behaviour.silentWebsocket) return;
     // ActionCable greets every connection; one unmasked text frame.
     const payload = Buffer.from(JSON.stringify({ type: "welcome" }));
     socket.write(Buffer.concat([Buffer.from([0x81, payload.length]), payload]));
+    // RFC 6455: a ping (masked, from the client) is answered with a pong carrying its payload.
+    let buf = Buffer.alloc(0);
+    socket.on("data", (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 6) {
+        const opcode = buf[0]! & 0x0f;
+        const len = buf[1]! & 0x7f;
+        if (len > 125 || buf.length < 6 + len) return;
+        const mask = buf.subarray(2, 6);
+        const data = Buffer.from(buf.subarray(6, 6 + len).map((b, i) => b ^ mask[i % 4]!));
+        buf = buf.subarray(6 + len);
+        if (opcode === 0x9) socket.write(Buffer.concat([Buffer.from([0x8a, data.length]), data]));
+        if (opcode === 0x8) socket.end();
+      }
+    });
   });
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
