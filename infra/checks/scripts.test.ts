@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import chatwootFacts from "../facts/chatwoot.json";
 import { repoRoot } from "../artifacts";
 import { renderBundle, readBundleFiles } from "../render/bundle";
-import { parseEnvFile, renderMaskedEnvFile, type EnvSettings } from "../render/env";
+import { ENV_SECRET_NAMES, parseEnvFile, renderEnvFile, renderMaskedEnvFile, type EnvSecrets, type EnvSettings } from "../render/env";
 import { startCaddy, type RunningCaddy } from "../test/caddy";
 import { startChatwootStub, type ChatwootStub } from "../test/chatwoot-stub";
 import { envSettings } from "../test/fixtures";
@@ -51,7 +51,7 @@ describeWithTools("static checks", ["shellcheck", "ruby"], () => {
 });
 
 /** A host's app directory as the upload and write-env steps leave it, with a stand-in docker. */
-function fakeHost(settings: EnvSettings = envSettings) {
+function fakeHost(settings: EnvSettings = envSettings, envText?: string) {
   const root = tempDir("host");
   const app = path.join(root, "opt/chatwoot");
   const bin = path.join(root, "bin");
@@ -62,7 +62,7 @@ function fakeHost(settings: EnvSettings = envSettings) {
     fs.mkdirSync(path.dirname(dest), { recursive: true });
     fs.writeFileSync(dest, f.content, { mode: parseInt(f.mode, 8) });
   }
-  const env = renderMaskedEnvFile(settings, true);
+  const env = envText ?? renderMaskedEnvFile(settings, true);
   fs.writeFileSync(path.join(app, ".env"), env, { mode: 0o600 });
   const log = path.join(root, "docker.log");
   fs.writeFileSync(log, "");
@@ -825,6 +825,58 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
       "TLS for chatwoot-verify-test.invalid could not be set up: chatwoot-verify-test.invalid resolves to nothing, not this server (203.0.113.10).",
     );
     expect(r.stderr).toContain('"chatwoot-verify-test.invalid A 203.0.113.10" and "chatwoot-verify-test.invalid AAAA 2001:db8:10::1"');
+  });
+});
+
+describe("no host script puts a secret on stdout or stderr, on any failure path", () => {
+  // Every secret in the .env is a sentinel; each docker call of a successful run is then made to
+  // fail in turn, and everything the script prints (which pulumi up would show in full) is searched.
+  const sentinel = (name: string) => `Sentinel${name.replace(/_/g, "")}Value0123456789abcdef`;
+  const secrets = Object.fromEntries(ENV_SECRET_NAMES.map((n) => [n, sentinel(n)])) as unknown as EnvSecrets;
+  secrets.RESTIC_REPOSITORY = "sftp://u1@backup.example.com:23/chatwoot";
+  const envText = renderEnvFile(envSettings, secrets);
+  // The secrets this .env holds (an sftp repository: no S3 keys).
+  const values = Object.values(secrets).filter((v) => v.startsWith("Sentinel") && envText.includes(v));
+  const deployed = (h: ReturnType<typeof fakeHost>) => {
+    fs.mkdirSync(path.join(h.app, "release"), { recursive: true });
+    fs.writeFileSync(path.join(h.app, "release/current"), `${OLD}\n`);
+  };
+  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+  const scripts: [string, string[], (h: ReturnType<typeof fakeHost>) => void][] = [
+    ["deploy.sh", ["--version", "v4.16.0"], () => {}],
+    ["rollback.sh", ["--yes"], (h) => {
+      fs.mkdirSync(path.join(h.app, "release"), { recursive: true });
+      fs.writeFileSync(path.join(h.app, "release/current"), `${NEW}\n`);
+      fs.writeFileSync(path.join(h.app, "release/previous"), `${OLD}\n`);
+    }],
+    ["backup.sh", ["database"], (h) => deployed(h)],
+    ["restore.sh", ["--yes", "--snapshot", "latest"], (h) => deployed(h)],
+  ];
+
+  it.each(scripts)("%s", (script, args, prepare) => {
+    const first = fakeHost(envSettings, envText);
+    prepare(first);
+    const ok = first.exec(script, args);
+    const calls = first.calls();
+    first.cleanup();
+    expect(calls.length, `${script} made no docker call: ${ok.stderr}`).toBeGreaterThan(0);
+    const printed = [ok.stdout, ok.stderr];
+    for (const call of new Set(calls)) {
+      const host = fakeHost(envSettings, envText);
+      try {
+        prepare(host);
+        const r = host.exec(script, args, { fail: `^${escape(call)}$` });
+        printed.push(r.stdout, r.stderr);
+        // A call line is what docker saw as its arguments: no secret may be there either.
+        printed.push(...host.calls());
+      } finally {
+        host.cleanup();
+      }
+    }
+    const all = printed.join("\n");
+    for (const v of values) expect(all.includes(v), `${script} printed a secret`).toBe(false);
+    expect(values.length).toBeGreaterThanOrEqual(9);
   });
 });
 
