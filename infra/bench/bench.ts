@@ -2,7 +2,8 @@
  * `npm run bench`: the figures that depend on the machine, kept out of `npm test` so a loaded
  * machine never fails a test. Prints one line per figure, `BENCH <name> <value> <unit>`, plus
  * `# …` context lines, and exits 0. A figure whose tools are missing is skipped with a `# skipped`
- * line. BENCH_ONLY=plan,backup picks sections; BACKUP_BENCHMARK_MB sets the database size.
+ * line. BENCH_ONLY=plan,backup,proxy picks sections; BACKUP_BENCHMARK_MB sets the database size,
+ * PROXY_BENCH_REQUESTS the requests per round and target.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -13,6 +14,7 @@ import { backupFixture } from "../test/backup-fixture";
 import { dataSql, FINGERPRINT_SQL, SCHEMA_SQL } from "../test/chatwoot-dataset";
 import { startPostgres } from "../test/postgres";
 import { hasTool, run } from "../test/run";
+import { proxyOverhead } from "./proxy";
 
 const TSX = path.join(repoRoot, "node_modules/.bin/tsx");
 
@@ -114,7 +116,20 @@ async function backupBench(): Promise<void> {
   }
 }
 
-const sections: Record<string, () => void | Promise<void>> = { plan: planBench, backup: backupBench };
+async function proxyBench(): Promise<void> {
+  const missing = ["caddy", "nginx", "openssl"].filter((t) => !hasTool(t));
+  if (missing.length) return note(`skipped proxy: ${missing.join(", ")} not installed`);
+  const count = Number(process.env.PROXY_BENCH_REQUESTS ?? 2000);
+  const result = await proxyOverhead(count);
+  note(`proxy: GET /health on loopback, 8 keep-alive connections, 5 interleaved rounds of ${count} requests per target`);
+  for (const [name, f] of Object.entries(result)) {
+    bench(`proxy_${name}_p50_ms`, f.p50, "ms");
+    bench(`proxy_${name}_p99_ms`, f.p99, "ms");
+    bench(`proxy_${name}_rps`, Math.round(f.rps), "req/s");
+  }
+}
+
+const sections: Record<string, () => void | Promise<void>> = { plan: planBench, backup: backupBench, proxy: proxyBench };
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY?.split(",").filter(Boolean);
