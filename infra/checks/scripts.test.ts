@@ -13,7 +13,7 @@ import { repoRoot } from "../artifacts";
 import { renderBundle, readBundleFiles } from "../render/bundle";
 import { ENV_SECRET_NAMES, parseEnvFile, renderEnvFile, renderMaskedEnvFile, type EnvSecrets, type EnvSettings } from "../render/env";
 import { startCaddy, type RunningCaddy } from "../test/caddy";
-import { startChatwootStub, type ChatwootStub } from "../test/chatwoot-stub";
+import { HEALTHY, startChatwootStub, type ChatwootStub } from "../test/chatwoot-stub";
 import { envSettings } from "../test/fixtures";
 import { describeWithTools, run, runAsync, tempDir } from "../test/tools";
 
@@ -696,14 +696,7 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
     fs.rmSync(work, { recursive: true, force: true });
   });
   afterEach(() => {
-    Object.assign(stub.behaviour, {
-      version: "4.15.1",
-      dataServices: "ok",
-      queueServices: "ok",
-      refuseWebsocket: false,
-      wrongWebsocketAccept: false,
-      silentWebsocket: false,
-    });
+    Object.assign(stub.behaviour, HEALTHY);
   });
 
   it("passes on a good setup, checking every point of the checklist", async () => {

@@ -46,14 +46,19 @@ const RAILS_DEFAULT_HEADERS = {
 /** What the widget sends: Chatwoot sets frame-ancestors from the inbox's allowed domains. */
 export const WIDGET_CSP = "frame-ancestors https://shop.example.net";
 
+/** A healthy Chatwoot: what tests reset the stub's behaviour to. */
+export const HEALTHY = {
+  version: "4.15.1",
+  dataServices: "ok",
+  queueServices: "ok",
+  refuseWebsocket: false,
+  wrongWebsocketAccept: false,
+  silentWebsocket: false,
+} as const satisfies Partial<StubBehaviour>;
+
 export async function startChatwootStub(overrides: Partial<StubBehaviour> = {}): Promise<ChatwootStub> {
   const behaviour: StubBehaviour = {
-    version: "4.15.1",
-    dataServices: "ok",
-    queueServices: "ok",
-    refuseWebsocket: false,
-    wrongWebsocketAccept: false,
-    silentWebsocket: false,
+    ...HEALTHY,
     apiToken: "stub-api-token",
     accountId: 1,
     inboxes: [{ id: 7, name: "API" }],
