@@ -3,6 +3,7 @@
  * rendering so the renderer stays pure. The manifest (path, mode, hash per file) goes into the
  * upload step's command text, so a preview names the files that changed.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { sha256, shortHash } from "./hash";
@@ -17,22 +18,44 @@ export interface BundleFile {
 
 export const BUNDLE_DIRS = ["docker", "scripts"] as const;
 
-/** Reads every regular file under docker/ and scripts/, sorted by path. */
+/**
+ * Reads the files under docker/ and scripts/, sorted by path. In a git checkout only the files git
+ * tracks count: an editor's swap file or a .DS_Store must neither ship to the host nor trigger an
+ * upload and a deploy. Outside git (an unpacked release archive) every regular file counts.
+ */
 export function readBundleFiles(root: string): BundleFile[] {
+  const tracked = gitTrackedFiles(root);
+  if (tracked) {
+    return tracked
+      .filter((rel) => fs.lstatSync(path.join(root, rel), { throwIfNoEntry: false })?.isFile())
+      .map((rel) => bundleFile(root, rel))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
   const files: BundleFile[] = [];
   const walk = (rel: string) => {
     for (const entry of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
       const child = `${rel}/${entry.name}`;
       if (entry.isDirectory()) walk(child);
-      else if (entry.isFile()) {
-        const full = path.join(root, child);
-        const executable = (fs.statSync(full).mode & 0o111) !== 0;
-        files.push({ path: child, mode: executable ? "0755" : "0644", content: fs.readFileSync(full) });
-      }
+      else if (entry.isFile()) files.push(bundleFile(root, child));
     }
   };
   for (const dir of BUNDLE_DIRS) walk(dir);
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+function bundleFile(root: string, rel: string): BundleFile {
+  const full = path.join(root, rel);
+  const executable = (fs.statSync(full).mode & 0o111) !== 0;
+  return { path: rel, mode: executable ? "0755" : "0644", content: fs.readFileSync(full) };
+}
+
+/** The bundle directories' files that git tracks, or undefined when `root` is not a git checkout. */
+function gitTrackedFiles(root: string): string[] | undefined {
+  const r = spawnSync("git", ["-C", root, "ls-files", "-z", "--", ...BUNDLE_DIRS], { encoding: "utf8" });
+  if (r.status !== 0 || r.error) return undefined;
+  const files = r.stdout.split("\0").filter(Boolean);
+  // Nothing tracked: root is not this project's checkout (say, an archive inside another repo).
+  return files.length > 0 ? files : undefined;
 }
 
 export interface RenderedBundle {
