@@ -105,9 +105,12 @@ describe("chatwoot:restoreFrom", () => {
     expect(deps(ev, "deploy")).toEqual(["chatwoot-restore", "chatwoot-upload", "chatwoot-write-env"]);
   });
 
-  it("restores the named snapshot only into an empty database, with the release about to be deployed", () => {
+  it("restores the named snapshot only into an empty database, keyed on the snapshot alone", async () => {
     const create = String(step(ev, "restore").inputs.create);
-    expect(create).toMatch(/restore\.sh' --before-deploy --version 'v\d+\.\d+\.\d+' --snapshot '4f2a9c1e'/);
+    expect(create).toMatch(/restore\.sh' --before-deploy --snapshot '4f2a9c1e'/);
+    // A version bump does not re-run it: restore depends on the snapshot and the server.
+    const bumped = await run({ ...baseConfig, restoreFrom: "4f2a9c1e", chatwootVersion: "v4.16.0" });
+    expect(step(bumped, "restore").inputs).toEqual(step(ev, "restore").inputs);
     // A new server re-runs it (triggers), like every other step.
     expect(step(ev, "restore").inputs.triggers).toEqual(step(ev, "deploy").inputs.triggers);
   });

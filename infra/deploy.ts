@@ -224,7 +224,7 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
   private restore(name: string, snapshot: string, after: pulumi.Resource[]): command.remote.Command {
     return this.step(
       `${name}-restore`,
-      { create: renderRestoreCommand(this.paths, { snapshot, version: this.args.chatwootVersion }) },
+      { create: renderRestoreCommand(this.paths, { snapshot }) },
       after,
       // restic and pg_restore progress; no secrets (they come from the .env on the host).
       { secretOutput: false },

@@ -6,7 +6,7 @@
 #       (pg_restore --clean --if-exists --no-owner, parallel) and the files, starts everything
 #       again and checks that Chatwoot answers. Asks for confirmation unless --yes.
 #
-#   restore.sh --before-deploy --version vX.Y.Z [--snapshot latest|ID]
+#   restore.sh --before-deploy [--snapshot latest|ID]
 #       The restore step of pulumi up (chatwoot:restoreFrom) on a new server: starts Postgres,
 #       restores only if the database is still empty, and leaves starting Chatwoot to deploy.sh.
 #
@@ -16,22 +16,18 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-snapshot=latest yes="" before_deploy="" version=""
+snapshot=latest yes="" before_deploy=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --snapshot) snapshot="${2:-}"; shift 2 ;;
     --yes) yes=1; shift ;;
     --before-deploy) before_deploy=1; shift ;;
-    --version) version="${2:-}"; shift 2 ;;
+    --version) shift 2 ;; # accepted for older command texts; the restore does not depend on it
     *) echo "restore.sh: unknown argument $1 (usage: restore.sh [--snapshot latest|ID] [--yes])" >&2; exit 2 ;;
   esac
 done
 if [[ ! "$snapshot" =~ ^(latest|[0-9a-f]{8,64})$ ]]; then
   echo "restore.sh: --snapshot must be 'latest' or a snapshot id (8 to 64 hex characters), got '$snapshot'" >&2
-  exit 2
-fi
-if [[ -n "$before_deploy" && ! "$version" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-ce)?$ ]]; then
-  echo "restore.sh: --before-deploy needs --version vX.Y.Z (the release about to be deployed), got '$version'" >&2
   exit 2
 fi
 if ! backups_enabled; then
@@ -42,7 +38,11 @@ step() { printf '==> %s\n' "$*"; }
 take_lock restore.sh
 
 if [[ -n "$before_deploy" ]]; then
-  export CHATWOOT_IMAGE="${CHATWOOT_IMAGE_REPOSITORY:-chatwoot/chatwoot}:$version"
+  # Only Postgres and the backup service run here; Chatwoot's image is not involved, so the
+  # restore depends on the snapshot alone (a version bump does not re-run it). compose.yaml
+  # still needs a value to interpolate.
+  if [[ -r "$app_dir/release/current" ]]; then CHATWOOT_IMAGE=$(<"$app_dir/release/current"); else CHATWOOT_IMAGE="${CHATWOOT_IMAGE_REPOSITORY:-chatwoot/chatwoot}:not-deployed"; fi
+  export CHATWOOT_IMAGE
   step "building the backup service and starting postgres"
   "$compose" build --quiet backup
   "$compose" up -d --wait postgres

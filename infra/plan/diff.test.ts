@@ -78,6 +78,21 @@ describe("plan --diff against a fixture revision", () => {
     }
   }, 60_000);
 
+  it("a changed admin password re-runs only the bootstrap, and an old deploy key nothing", async () => {
+    editStack((c) => {
+      c["chatwoot:adminPassword"] = { secure: "v1:YWRtaW4tb25l" };
+      c["chatwoot:sshPrivateKey"] = { secure: "v1:a2V5LW9uZQ==" };
+    });
+    try {
+      const r = await planDiff();
+      const steps = r.stdout.split("\n").filter((l) => l.startsWith("  > "));
+      expect(steps, r.stdout + r.stderr).toEqual([expect.stringMatching(/^ {2}> chatwoot-bootstrap +secret config changed or re-encrypted \(values not shown\): chatwoot:adminPassword$/)]);
+      expect(r.stdout).not.toContain("YWRtaW4");
+    } finally {
+      reset();
+    }
+  }, 60_000);
+
   it("an env change shows the env file's diff with secrets masked, and re-runs write-env, deploy and verify", async () => {
     editStack((c) => {
       c["chatwoot:embedAllowedOrigins"] = ["https://app.example.com", "https://admin.example.com"];
@@ -86,7 +101,7 @@ describe("plan --diff against a fixture revision", () => {
     try {
       const r = await planDiff();
       expect(r.status).toBe(2);
-      expect(r.stdout).toMatch(/> chatwoot-write-env +env changed: CHATWOOT_FRAME_ORIGINS; secret config changed \(values not shown\): chatwoot:smtpPassword/);
+      expect(r.stdout).toMatch(/> chatwoot-write-env +env changed: CHATWOOT_FRAME_ORIGINS; secret config changed or re-encrypted \(values not shown\): chatwoot:smtpPassword/);
       expect(r.stdout).toMatch(/> chatwoot-deploy +env changed: CHATWOOT_FRAME_ORIGINS/);
       expect(r.stdout).toMatch(/> chatwoot-verify /);
       expect(r.stdout).not.toMatch(/> chatwoot-(upload|bootstrap)/);

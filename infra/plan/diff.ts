@@ -50,10 +50,18 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
   const [ea, eb] = [parseEnvFile(base.artifacts[envKey] ?? ""), parseEnvFile(head.artifacts[envKey] ?? "")];
   const envKeys = [...new Set([...ea.keys(), ...eb.keys()])].filter((k) => ea.get(k) !== eb.get(k)).sort();
   if (envKeys.length) reasons.env.push(`env changed: ${envKeys.join(", ")}`);
+  // The plan sees ciphertext only: a new ciphertext may hold the same value (re-encrypted).
   const secrets = [...new Set([...Object.keys(base.secretDigests), ...Object.keys(head.secretDigests)])]
     .filter((k) => base.secretDigests[k] !== head.secretDigests[k])
     .sort();
-  if (secrets.length) reasons.env.push(`secret config changed (values not shown): ${secrets.join(", ")}`);
+  const said = (keys: string[]) => `secret config changed or re-encrypted (values not shown): ${keys.join(", ")}`;
+  // Where each secret goes: the admin password only into the bootstrap's input; the old deploy
+  // key nowhere (it is no longer read); every other one into the .env.
+  const toBootstrap = secrets.filter((k) => k === "chatwoot:adminPassword");
+  const unused = secrets.filter((k) => k === "chatwoot:sshPrivateKey");
+  const toEnv = secrets.filter((k) => !toBootstrap.includes(k) && !unused.includes(k));
+  if (toEnv.length) reasons.env.push(said(toEnv));
+  const bootstrapInput = toBootstrap.length ? [said(toBootstrap)] : [];
 
   const [ba, bb] = [base.settings.bootstrap as Record<string, unknown>, head.settings.bootstrap as Record<string, unknown>];
   const fields = [...new Set([...Object.keys(ba), ...Object.keys(bb)])].filter((k) => JSON.stringify(ba[k]) !== JSON.stringify(bb[k]));
@@ -67,10 +75,11 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
     "wait-ready": reasons.host,
     upload: reasons.bundle,
     "write-env": reasons.env,
-    restore: [...reasons.restore, ...reasons.version],
+    // The restore depends on the snapshot and the server only.
+    restore: reasons.restore,
     deploy: [...reasons.version, ...reasons.bundle, ...reasons.env],
     // After an upgrade too: Chatwoot's migrations can switch disabled features back on.
-    bootstrap: [...reasons.version, ...reasons.bootstrap],
+    bootstrap: [...reasons.version, ...reasons.bootstrap, ...bootstrapInput],
     verify: [...reasons.version, ...reasons.bundle, ...reasons.env, ...reasons.bootstrap],
   };
 }
@@ -114,12 +123,15 @@ export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot, labels: { 
     else if (update.has(key)) steps[r.name] = reasons[step]?.length ? reasons[step]! : [`inputs changed: ${update.get(key)!.join(", ")}`];
   }
 
-  // A changed secret re-runs what carries the env file, though the masked inputs look the same.
-  if (reasons["write-env"]!.some((r) => r.startsWith("secret config changed"))) {
-    for (const step of ["write-env", "deploy", "verify"]) {
-      const key = [...b.keys()].find((k) => b.get(k)!.type === STEP_TYPE && b.get(k)!.name === `chatwoot-${step}`);
-      if (key && !steps[b.get(key)!.name]) steps[b.get(key)!.name] = reasons[step]!;
-    }
+  // A changed secret re-runs the steps that carry it, though the masked inputs look the same:
+  // the env file's (write-env, deploy, verify), or the bootstrap's input (the admin password).
+  const secretSteps = [
+    ...(reasons["write-env"]!.some((r) => r.startsWith("secret config changed")) ? ["write-env", "deploy", "verify"] : []),
+    ...(reasons.bootstrap!.some((r) => r.startsWith("secret config changed")) ? ["bootstrap"] : []),
+  ];
+  for (const step of secretSteps) {
+    const key = [...b.keys()].find((k) => b.get(k)!.type === STEP_TYPE && b.get(k)!.name === `chatwoot-${step}`);
+    if (key && !steps[b.get(key)!.name]) steps[b.get(key)!.name] = reasons[step]!;
   }
 
   const out: string[] = [`Plan diff for stack "${head.stack}": ${labels.base} → ${labels.head} (offline; nothing was contacted)`, ""];

@@ -181,8 +181,8 @@ ${comment([`bundle ${d.bundleHash.slice(0, 12)}, env (masked) ${d.maskedEnvHash.
  * before deploy.sh migrates it. restore.sh skips the restore when the database already has tables,
  * so an intact volume (a replaced server) is never overwritten.
  */
-export function renderRestoreCommand(p: HostPaths, r: { snapshot: string; version: string }): string {
-  return `${shellQuote(`${p.appDir}/bundle/scripts/restore.sh`)} --before-deploy --version ${shellQuote(r.version)} --snapshot ${shellQuote(r.snapshot)}
+export function renderRestoreCommand(p: HostPaths, r: { snapshot: string }): string {
+  return `${shellQuote(`${p.appDir}/bundle/scripts/restore.sh`)} --before-deploy --snapshot ${shellQuote(r.snapshot)}
 ${comment(["restores only into an empty database (chatwoot:restoreFrom)"])}`;
 }
 
