@@ -1,4 +1,4 @@
-/** Runs a command without blocking the event loop and collects its output. */
+/** Child processes: running one and collecting its output; exiting without losing output. */
 import { spawn } from "node:child_process";
 
 export interface Collected {
@@ -22,4 +22,13 @@ export function runCollect(
     child.on("close", (status) => resolve({ status, stdout, stderr }));
     child.stdin.end(opts.input ?? "");
   });
+}
+
+/**
+ * Exits once everything written to stdout has reached the pipe. process.exit() right after a
+ * large write drops what is still buffered for a pipe (a parent reading `plan --json` got cut
+ * JSON past ~146 KB); the callback of a write runs only after the writes before it.
+ */
+export function exitAfterFlush(code: number): void {
+  process.stdout.write("", () => process.exit(code));
 }

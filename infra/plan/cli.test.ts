@@ -77,6 +77,16 @@ describe("npm run plan", () => {
     expect(r.stderr).toContain("No stack configuration at");
   });
 
+  it("prints a compact snapshot with --json: hashes stand in for the bundle's bytes", () => {
+    const r = plan(["--json"]);
+    expect(r.status).toBe(0);
+    const snapshot = JSON.parse(r.stdout);
+    expect(r.stdout.length).toBeLessThan(100_000);
+    const upload = snapshot.resources.find((x: { name: string }) => x.name === "chatwoot-upload");
+    expect(upload.inputs.stdin).toMatch(/^sha256:[0-9a-f]{12} \(\d+ bytes\)$/);
+    expect(Object.keys(snapshot.bundle)).toContain("scripts/deploy.sh");
+  });
+
   it("names the file, line and problem of a YAML syntax error, exits 1, and quotes no line of the file", () => {
     const file = path.join(dir, "Pulumi.broken.yaml");
     fs.writeFileSync(file, "config:\n  chatwoot:domain: chat.example.com\n  chatwoot:smtpPassword: hunter2hunter2: oops\n");

@@ -18,6 +18,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "../artifacts";
 import { ConfigError, loadConfig } from "../config";
+import { exitAfterFlush } from "../process";
 import { diffSnapshots } from "./diff";
 import { evaluate } from "./engine";
 import { snapshotOfRevision } from "./revision";
@@ -132,5 +133,5 @@ async function planDiff(args: Args, ref: string): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  main(process.argv.slice(2)).then(exitAfterFlush);
 }

@@ -49,6 +49,17 @@ export function safe(v: unknown): unknown {
   return v;
 }
 
+/**
+ * Long plain strings (the upload step's stdin is the whole bundle in base64) stand in the snapshot
+ * as their hash: the diff compares them and names changed files from `bundle`, so the bytes would
+ * only make the snapshot large.
+ */
+function compact(inputs: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(inputs).map(([k, v]) => [k, typeof v === "string" && v.length > 4096 ? `sha256:${shortHash(v)} (${v.length} bytes)` : v]),
+  );
+}
+
 export async function takeSnapshot(stack: string, configFile: string): Promise<PlanSnapshot> {
   if (!fs.existsSync(configFile)) throw new Error(`no stack configuration at ${configFile}`);
   const stackConfig = readStackFile(configFile);
@@ -67,7 +78,7 @@ export async function takeSnapshot(stack: string, configFile: string): Promise<P
       type: r.type,
       name: r.name,
       custom: r.custom,
-      inputs: safe(r.inputs) as Record<string, unknown>,
+      inputs: compact(safe(r.inputs) as Record<string, unknown>),
       options: { protect: r.options.protect, deleteBeforeReplace: r.options.deleteBeforeReplace, ignoreChanges: r.options.ignoreChanges },
     })),
     outputs: Object.fromEntries(Object.entries(ev.outputs).map(([k, v]) => [k, ev.secretOutputs.includes(k) ? SECRET : safe(v)])),
