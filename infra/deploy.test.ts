@@ -202,6 +202,10 @@ describe("what re-runs", () => {
     expect(reruns(base, await run({ ...baseConfig, webhook }))).toEqual({ bootstrap: "update", verify: "update" });
   });
 
+  it("only verify after a resize, which power-cycles the server", async () => {
+    expect(reruns(base, await run({ ...baseConfig, serverType: "cx43" }))).toEqual({ verify: "update" });
+  });
+
   it("every step, as a replacement, on a new server", async () => {
     const rebuilt = await run(baseConfig, { idFor: (type) => (type === "hcloud:index/server:Server" ? "999999" : undefined) });
     expect(reruns(base, rebuilt)).toEqual(Object.fromEntries(STEPS.map((s) => [s, "replace"])));

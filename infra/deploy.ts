@@ -8,7 +8,7 @@
  *     in stdin), so only the steps that depend on them update:
  *       bundle file → upload, deploy, verify     env value → write-env, deploy, verify
  *       version → deploy, bootstrap, verify      bootstrap field or bootstrap.rb → bootstrap, verify
- *       operators' SSH keys → wait-ready only
+ *       operators' SSH keys → wait-ready only            server type (a resize) → verify
  *   - nothing changed → nothing runs.
  * No step has a `delete` script, so a dead old server can never block a rebuild.
  */
@@ -63,6 +63,8 @@ export interface ChatwootDeploymentArgs {
   envSecrets: pulumi.Input<EnvSecrets>;
   /** Chatwoot release tag, e.g. v4.15.1. */
   chatwootVersion: string;
+  /** The server type: a resize (a power cycle) re-runs verify. */
+  serverType: string;
   /** What the bootstrap creates or updates. */
   bootstrap: BootstrapSettings;
   /** Admin password, used only when the admin is first created. */
@@ -287,7 +289,8 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
   ): command.remote.Command {
     const a = this.args;
     const checked = sha256(
-      JSON.stringify([v.bundleHash, v.maskedEnvHash, a.chatwootVersion, bootstrapSettingsHash(a.bootstrap)]),
+      // The server type too: a resize power-cycles the server, and Chatwoot must be seen back up.
+      JSON.stringify([v.bundleHash, v.maskedEnvHash, a.chatwootVersion, bootstrapSettingsHash(a.bootstrap), a.serverType]),
     );
     const create = pulumi.all([a.host, a.ipv6]).apply(([v4, v6]) =>
       renderVerifyCommand(

@@ -112,6 +112,7 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
         ...backupEnv,
       })),
     chatwootVersion: config.chatwootVersion,
+    serverType: config.serverType,
     bootstrap: bootstrapSettingsFor(config),
     adminPassword: secrets.adminPassword,
     webhookSecret: secrets.webhookSecret,

@@ -133,6 +133,19 @@ describe("plan --diff against a fixture revision", () => {
     }
   }, 60_000);
 
+  it("a resize updates the server in place and re-runs verify, saying why", async () => {
+    editStack((c) => (c["chatwoot:serverType"] = "cx43"));
+    try {
+      const r = await planDiff();
+      expect(r.status).toBe(2);
+      expect(r.stdout).toContain("~ hcloud:index/server:Server  chatwoot-server");
+      const steps = r.stdout.split("\n").filter((l) => l.startsWith("  > "));
+      expect(steps).toEqual([expect.stringMatching(/^ {2}> chatwoot-verify +server type cx33 → cx43 \(a power cycle: Chatwoot is checked again\)$/)]);
+    } finally {
+      reset();
+    }
+  }, 60_000);
+
   it("growing the volume updates it in place and re-runs only wait-ready, which grows the filesystem", async () => {
     editStack((c) => (c["chatwoot:volumeSizeGb"] = 40));
     try {

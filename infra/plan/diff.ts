@@ -67,6 +67,10 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
   const fields = [...new Set([...Object.keys(ba), ...Object.keys(bb)])].filter((k) => JSON.stringify(ba[k]) !== JSON.stringify(bb[k]));
   if (fields.length) reasons.bootstrap.push(`bootstrap settings changed: ${fields.sort().join(", ")}`);
   if (files.includes("scripts/bootstrap.rb")) reasons.bootstrap.push("bootstrap.rb changed");
+  const resized =
+    known("serverType") && base.settings.serverType !== head.settings.serverType
+      ? [`server type ${base.settings.serverType} → ${head.settings.serverType} (a power cycle: Chatwoot is checked again)`]
+      : [];
   if (base.settings.restoreFrom !== head.settings.restoreFrom) {
     reasons.restore.push(`restoreFrom ${base.settings.restoreFrom ?? "unset"} → ${head.settings.restoreFrom ?? "unset"}`);
   }
@@ -80,7 +84,7 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
     deploy: [...reasons.version, ...reasons.bundle, ...reasons.env],
     // After an upgrade too: Chatwoot's migrations can switch disabled features back on.
     bootstrap: [...reasons.version, ...reasons.bootstrap, ...bootstrapInput],
-    verify: [...reasons.version, ...reasons.bundle, ...reasons.env, ...reasons.bootstrap],
+    verify: [...reasons.version, ...reasons.bundle, ...reasons.env, ...reasons.bootstrap, ...resized],
   };
 }
 

@@ -35,7 +35,7 @@ export interface PlanSnapshot {
   /** Bundle path → short sha256. */
   bundle: Record<string, string>;
   /** Settings that explain re-runs. */
-  settings: { chatwootVersion: string; restoreFrom?: string; bootstrap: unknown; volumeSizeGb: number; sshPublicKeys: string[] };
+  settings: { chatwootVersion: string; restoreFrom?: string; bootstrap: unknown; volumeSizeGb: number; sshPublicKeys: string[]; serverType?: string };
   /** Encrypted config values' short hashes (their ciphertext is committed, so this reveals nothing). */
   secretDigests: Record<string, string>;
 }
@@ -104,6 +104,7 @@ export async function takeSnapshot(stack: string, configFile: string): Promise<P
       bootstrap: bootstrapSettingsFor(config),
       volumeSizeGb: config.volumeSizeGb,
       sshPublicKeys: config.sshPublicKeys,
+      serverType: config.serverType,
     },
     secretDigests: Object.fromEntries(Object.entries(stackConfig.secretDigests).map(([k, v]) => [k, shortHash(v)])),
   };
