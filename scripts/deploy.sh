@@ -45,8 +45,9 @@ previous_image=""
 
 record() {
   local result=$1
-  if ! printf '%s deploy image=%s previous=%s result=%s seconds=%s\n' \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$new_image" "${previous_image:-none}" "$result" "$(($(date +%s) - started))" >>"$deploy_log"; then
+  close_step
+  if ! printf '%s deploy image=%s previous=%s result=%s seconds=%s steps=%s\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$new_image" "${previous_image:-none}" "$result" "$(($(date +%s) - started))" "${durations:-none}" >>"$deploy_log"; then
     echo "deploy.sh: could not append to $deploy_log (disk full?)" >&2
     return 1
   fi
@@ -64,7 +65,19 @@ fail() {
   echo "deploy.sh: $2" >&2
   exit 1
 }
-step() { printf '==> %s\n' "$*"; }
+# Each step's duration goes into deploy.log ("steps=pull:12,migrate:41,…"), so operators see
+# where a deploy spends its time.
+step_name="" step_started=0 durations=""
+step() {
+  close_step
+  step_name=$1 step_started=$(date +%s)
+  shift
+  printf '==> %s\n' "$*"
+}
+close_step() {
+  [[ -n "$step_name" ]] && durations+="${durations:+,}$step_name:$(($(date +%s) - step_started))"
+  step_name=""
+}
 
 take_lock deploy.sh
 [[ -r "$app_dir/.env" ]] || fail env-missing "$app_dir/.env is missing; the write-env step of pulumi up writes it (nothing was changed)"
@@ -86,17 +99,17 @@ fi
 mkdir -p "$release_dir" || fail release-dir "cannot create $release_dir"
 export CHATWOOT_IMAGE="$new_image"
 
-step "pulling images ($new_image)"
+step pull "pulling images ($new_image)"
 "$compose" pull --quiet || fail pull-failed "could not pull images; nothing was changed"
 if backups_enabled; then
   "$compose" build --quiet backup || fail build-failed "could not build the backup service image; nothing was changed"
 fi
 
-step "starting postgres and redis"
+step datastores "starting postgres and redis"
 "$compose" up -d --wait postgres redis || fail datastores-unhealthy "postgres or redis did not become healthy; see: compose.sh logs postgres redis"
 
 if backups_enabled && [[ -n "$previous_image" && "$previous_image" != "$new_image" ]]; then
-  step "backing up the database before upgrading from $previous_image"
+  step backup "backing up the database before upgrading from $previous_image"
   "$here/backup.sh" database ||
     fail pre-upgrade-backup-failed "the backup before the upgrade failed; nothing was changed (see: compose.sh logs backup)"
 fi
@@ -108,20 +121,20 @@ schema_version() {
 }
 schema_before=$(schema_version)
 
-step "migrating with $new_image (the running release keeps serving)"
+step migrate "migrating with $new_image (the running release keeps serving)"
 if ! "$compose" run --rm --no-deps -e POSTGRES_STATEMENT_TIMEOUT=600s rails bundle exec rails db:chatwoot_prepare; then
   fail migration-failed "migration failed; the previous containers were left running (${previous_image:-none deployed yet})"
 fi
 schema_after=$(schema_version)
 
-step "closing the installation onboarding"
+step onboarding "closing the installation onboarding"
 # REDISCLI_AUTH keeps the password out of the process list; the key is Redis::Alfred's.
 # shellcheck disable=SC2016 # $REDIS_PASSWORD is expanded by the container's shell, from its own env
 if ! "$compose" exec -T redis sh -c 'REDISCLI_AUTH="$REDIS_PASSWORD" exec redis-cli DEL '"$onboarding_key" >/dev/null; then
   fail onboarding-not-closed "could not delete Chatwoot's onboarding flag in Redis; nothing was started (see: compose.sh logs redis)"
 fi
 
-step "starting $new_image"
+step start "starting $new_image"
 if ! "$compose" up -d --wait --remove-orphans; then
   unhealthy="$new_image did not become healthy; see: compose.sh ps; compose.sh logs rails sidekiq"
   if [[ -z "$previous_image" ]]; then
@@ -178,4 +191,4 @@ fi
 write_record "$release_dir/current" "$new_image" || fail record-failed "$not_recorded"
 rm -f "$app_dir/.env.failed"
 record ok || exit 1
-step "deployed $new_image in $(($(date +%s) - started))s"
+printf '==> %s\n' "deployed $new_image in $(($(date +%s) - started))s"

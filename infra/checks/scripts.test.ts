@@ -133,7 +133,11 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     ]);
     expect(host.release("current")).toBe(NEW);
     expect(host.release("previous")).toBeUndefined();
-    expect(host.deployLog()).toEqual([expect.stringMatching(new RegExp(`deploy image=${NEW} previous=none result=ok seconds=\\d+$`))]);
+    expect(host.deployLog()).toEqual([
+      expect.stringMatching(
+        new RegExp(`deploy image=${NEW} previous=none result=ok seconds=\\d+ steps=pull:\\d+,datastores:\\d+,migrate:\\d+,onboarding:\\d+,start:\\d+$`),
+      ),
+    ]);
     expect(r.stdout).toContain(`==> deployed ${NEW}`);
   });
 
