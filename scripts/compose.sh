@@ -27,6 +27,9 @@ if [[ -z "${CHATWOOT_IMAGE:-}" ]]; then
   export CHATWOOT_IMAGE
 fi
 
+export CHATWOOT_LIVE_DIR="$live_dir"
+sync_live_files || exit 1
+
 # The backup service runs only when the rendered .env enables it.
 if [[ -z "${COMPOSE_PROFILES+set}" ]] && backups_enabled; then
   export COMPOSE_PROFILES=backup

@@ -134,8 +134,21 @@ if ! "$compose" exec -T redis sh -c 'REDISCLI_AUTH="$REDIS_PASSWORD" exec redis-
   fail onboarding-not-closed "could not delete Chatwoot's onboarding flag in Redis; nothing was started (see: compose.sh logs redis)"
 fi
 
+# The backup scheduler must never be stopped in the middle of a job: whatever recreates it (a new
+# backup image, a changed job script) runs holding the job lock on the host side of its volume.
+data_dir=$(sed -n "s/^CHATWOOT_DATA_DIR='\(.*\)'\$/\1/p" "$app_dir/.env")
+between_backups() {
+  if backups_enabled && [[ -n "$data_dir" ]]; then
+    mkdir -p "$data_dir/backup" && flock "$data_dir/backup/job.lock" "$@"
+  else
+    "$@"
+  fi
+}
+caddy_was_running=$("$compose" ps -q --status running caddy 2>/dev/null || true)
+backup_was_running=$("$compose" ps -q --status running backup 2>/dev/null || true)
+
 step start "starting $new_image"
-if ! "$compose" up -d --wait --remove-orphans; then
+if ! between_backups "$compose" up -d --wait --remove-orphans; then
   unhealthy="$new_image did not become healthy; see: compose.sh ps; compose.sh logs rails sidekiq"
   if [[ -z "$previous_image" ]]; then
     fail unhealthy "$unhealthy"
@@ -155,7 +168,7 @@ if ! "$compose" up -d --wait --remove-orphans; then
       { ln -sfn "$(readlink "$app_dir/bundle.previous")" "$app_dir/bundle.next" && mv -T "$app_dir/bundle.next" "$app_dir/bundle"; } ||
         fail unhealthy-config-restore-failed "$unhealthy; restoring the previous bundle FAILED, Chatwoot is down"
     fi
-    if "$compose" up -d --wait --remove-orphans; then
+    if between_backups "$compose" up -d --wait --remove-orphans; then
       fail unhealthy-previous-config-restored "$unhealthy; the previous configuration is serving again (the failed env file is kept as .env.failed)"
     fi
     fail unhealthy-previous-failed "$unhealthy; the previous configuration FAILED too, Chatwoot is down (see: compose.sh ps)"
@@ -171,10 +184,32 @@ if ! "$compose" up -d --wait --remove-orphans; then
     fail unhealthy-schema-migrated "$unhealthy"
   fi
   echo "deploy.sh: $new_image did not become healthy; the migration changed nothing, so starting $previous_image again" >&2
-  if CHATWOOT_IMAGE="$previous_image" "$compose" up -d --wait --remove-orphans; then
+  if CHATWOOT_IMAGE="$previous_image" between_backups "$compose" up -d --wait --remove-orphans; then
     fail unhealthy-previous-restored "$unhealthy; $previous_image is serving again"
   fi
   fail unhealthy-previous-failed "$unhealthy; starting $previous_image again FAILED too, Chatwoot is down (see: compose.sh ps)"
+fi
+
+# What running containers read from live/ (compose.sh installed it from this bundle): Caddy
+# reloads gracefully (connections in flight carry on), the backup scheduler restarts between jobs.
+# A container created by the up above already runs it.
+live_changed() { [[ "$(sha256sum "$live_dir/$1" | cut -d' ' -f1)" != "$(cat "$live_dir/$1.loaded" 2>/dev/null)" ]]; }
+live_loaded() { write_record "$live_dir/$1.loaded" "$(sha256sum "$live_dir/$1" | cut -d' ' -f1)"; }
+if live_changed caddy/Caddyfile; then
+  if [[ -n "$caddy_was_running" ]]; then
+    step caddy "reloading Caddy with the changed Caddyfile"
+    "$compose" exec -T caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile ||
+      fail caddy-reload-failed "Caddy refused the changed Caddyfile and keeps serving the previous one; see: compose.sh logs caddy"
+  fi
+  live_loaded caddy/Caddyfile || fail record-failed "could not record the Caddyfile Caddy runs (disk full?)"
+fi
+if backups_enabled && live_changed backup/chatwoot-backup; then
+  if [[ -n "$backup_was_running" ]]; then
+    step backup-restart "restarting the backup service with the changed job script (after any running job)"
+    between_backups "$compose" up -d --wait --no-deps --force-recreate backup ||
+      fail backup-restart-failed "the backup service did not come back with the changed job script; see: compose.sh logs backup"
+  fi
+  live_loaded backup/chatwoot-backup || fail record-failed "could not record the backup script the service runs (disk full?)"
 fi
 
 if ! backups_enabled; then

@@ -8,6 +8,26 @@ app_dir=$(cd "$here/../.." && pwd -P)
 # shellcheck disable=SC2034 # used by the scripts that source this file
 compose="$here/compose.sh"
 
+# Files that running containers read while they run (Caddy's config, the backup job) are mounted
+# from <app dir>/live, a fixed directory, not from the bundle: a bind mount pins the file it was
+# created with, so after the bundle switches to a new release a container would keep reading the
+# old one. compose.sh copies them in before every compose command; deploy.sh reloads Caddy and
+# restarts the backup service when what they run differs from what is there.
+live_dir="$app_dir/live"
+sync_live_files() {
+  local from to
+  while read -r from to; do
+    from="$app_dir/bundle/$from" to="$live_dir/$to"
+    [[ -r "$from" ]] || continue
+    cmp -s "$from" "$to" 2>/dev/null && continue
+    { mkdir -p "$(dirname "$to")" && cp -p "$from" "$to.new" && mv -f "$to.new" "$to"; } ||
+      { echo "could not install $to from the bundle" >&2; return 1; }
+  done <<'FILES'
+docker/Caddyfile caddy/Caddyfile
+docker/backup/chatwoot-backup backup/chatwoot-backup
+FILES
+}
+
 # Whether the .env that Pulumi rendered enables the backup service (chatwoot:backup.enabled).
 backups_enabled() { grep -qx "BACKUP_ENABLED='true'" "$app_dir/.env" 2>/dev/null; }
 

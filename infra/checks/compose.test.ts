@@ -33,6 +33,9 @@ type Service = {
   logging?: unknown;
 };
 
+/** Where compose.sh points CHATWOOT_LIVE_DIR on the host. */
+const LIVE = "/opt/chatwoot/live";
+
 describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" : "docker"], () => {
   let dir: string;
   let envFile: string;
@@ -49,7 +52,7 @@ describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" 
     dir = tempDir("compose");
     envFile = path.join(dir, ".env");
     fs.writeFileSync(envFile, renderEnvFile(settings, secrets), { mode: 0o600 });
-    const result = compose(["config"], { CHATWOOT_IMAGE: IMAGE, CHATWOOT_ENV_FILE: envFile });
+    const result = compose(["config"], { CHATWOOT_IMAGE: IMAGE, CHATWOOT_ENV_FILE: envFile, CHATWOOT_LIVE_DIR: LIVE });
     if (result.status !== 0) throw new Error(`compose config failed:\n${result.stderr}`);
     config = parse(result.stdout);
   });
@@ -85,6 +88,19 @@ describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" 
       expect([...caps(name).cap_add!].sort(), name).toEqual(["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]);
     }
     expect(caps("caddy")).toMatchObject({ cap_drop: ["ALL"], cap_add: ["NET_BIND_SERVICE"] });
+  });
+
+  it("mounts what running containers read from the fixed live directory, never from the bundle", () => {
+    // A bind mount pins the file it was created with: from the bundle, a new release would never
+    // reach a running Caddy or backup scheduler.
+    const mounts = (name: string) =>
+      ((config.services[name]!.volumes ?? []) as (string | { source: string; target: string })[]).map((v) =>
+        typeof v === "string" ? v.split(":").slice(0, 2).join(":") : `${v.source}:${v.target}`,
+      );
+    expect(mounts("caddy")).toContain(`${LIVE}/caddy:/etc/caddy`);
+    for (const name of Object.keys(config.services)) {
+      for (const m of mounts(name)) expect(m, name).not.toContain(path.join(repoRoot, "docker"));
+    }
   });
 
   it("keeps Redis' password out of process arguments", () => {
@@ -194,9 +210,10 @@ describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" 
         "/srv/chatwoot/storage:/data/storage",
         "/srv/chatwoot/backup:/data/backup",
         `${envFile}:${b.environment!.CHATWOOT_ENV_FILE}:ro`,
-        `${path.join(repoRoot, "docker/backup/chatwoot-backup")}:/usr/local/bin/chatwoot-backup:ro`,
+        `${LIVE}/backup:/opt/chatwoot-backup:ro`,
       ]),
     );
+    expect(b.environment!.PATH!.split(":")[0]).toBe("/opt/chatwoot-backup");
     expect(b.build.context).toBe(path.join(repoRoot, "docker/backup"));
   });
 
@@ -208,7 +225,7 @@ describeWithTools("compose.yaml", [hasTool("docker-compose") ? "docker-compose" 
   });
 
   it("refuses to run without the image set by scripts/compose.sh", () => {
-    const result = compose(["config"], { CHATWOOT_ENV_FILE: envFile });
+    const result = compose(["config"], { CHATWOOT_ENV_FILE: envFile, CHATWOOT_LIVE_DIR: LIVE });
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain("scripts/compose.sh");
   });

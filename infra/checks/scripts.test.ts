@@ -62,7 +62,9 @@ function fakeHost(settings: EnvSettings = envSettings, envText?: string) {
     fs.mkdirSync(path.dirname(dest), { recursive: true });
     fs.writeFileSync(dest, f.content, { mode: parseInt(f.mode, 8) });
   }
-  const env = envText ?? renderMaskedEnvFile(settings, true);
+  // The data volume lives inside the scratch root, like everything else these tests touch.
+  const dataDir = path.join(root, "srv/chatwoot");
+  const env = (envText ?? renderMaskedEnvFile(settings, true)).replace(/^CHATWOOT_DATA_DIR='.*'$/m, `CHATWOOT_DATA_DIR='${dataDir}'`);
   fs.writeFileSync(path.join(app, ".env"), env, { mode: 0o600 });
   const log = path.join(root, "docker.log");
   fs.writeFileSync(log, "");
@@ -83,6 +85,7 @@ function fakeHost(settings: EnvSettings = envSettings, envText?: string) {
         STANDIN_MODELS: MODELS,
         FAKE_CHATWOOT_DB: opts.db ?? path.join(root, "db"),
         FAKE_CHATWOOT_LOG: path.join(root, "writes.log"),
+        STANDIN_JOB_LOCK: path.join(dataDir, "backup/job.lock"),
         ...opts.env,
       },
     });
@@ -90,6 +93,7 @@ function fakeHost(settings: EnvSettings = envSettings, envText?: string) {
     root,
     app,
     env,
+    dataDir,
     exec,
     calls: () => fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean),
     resetCalls: () => fs.writeFileSync(log, ""),
@@ -129,8 +133,14 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "run --rm --no-deps -e POSTGRES_STATEMENT_TIMEOUT=600s rails bundle exec rails db:chatwoot_prepare")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, SCHEMA_QUERY)}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, CLOSE_ONBOARDING)}`,
-      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --remove-orphans")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "ps -q --status running caddy")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "ps -q --status running backup")}`,
+      // Held by deploy.sh itself: nothing recreates the backup scheduler during a job.
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`,
     ]);
+    // What running containers read is installed in live/, outside the bundle.
+    expect(fs.readFileSync(path.join(host.app, "live/caddy/Caddyfile"))).toEqual(fs.readFileSync(path.join(host.app, "bundle/docker/Caddyfile")));
+    expect(fs.statSync(path.join(host.app, "live/backup/chatwoot-backup")).mode & 0o111).not.toBe(0);
     expect(host.release("current")).toBe(NEW);
     expect(host.release("previous")).toBeUndefined();
     expect(host.deployLog()).toEqual([
@@ -170,7 +180,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`the migration changed nothing, so starting ${OLD} again`);
     expect(r.stderr).toContain(`${OLD} is serving again`);
-    expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --remove-orphans")}`);
+    expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`);
     expect(host.release("current")).toBe(OLD);
     expect(host.deployLog().at(-1)).toContain("result=unhealthy-previous-restored");
   });
@@ -209,7 +219,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     const calls = host.calls();
     const migrate = calls.findIndex((c) => c.includes("db:chatwoot_prepare"));
     const close = calls.findIndex((c) => c.includes("redis-cli DEL alfred:CHATWOOT_INSTALLATION_ONBOARDING"));
-    const serve = calls.findIndex((c) => c.endsWith("up -d --wait --remove-orphans"));
+    const serve = calls.findIndex((c) => c.includes("up -d --wait --remove-orphans"));
     expect(migrate).toBeGreaterThan(-1);
     expect([migrate < close, close < serve]).toEqual([true, true]);
     // The key is the one the facts name (Redis::Alfred's namespace), and no password is in argv.
@@ -221,8 +231,44 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: "redis-cli DEL" });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("could not delete Chatwoot's onboarding flag in Redis; nothing was started");
-    expect(host.calls().some((c) => c.endsWith("up -d --wait --remove-orphans"))).toBe(false);
+    expect(host.calls().some((c) => c.includes("up -d --wait --remove-orphans"))).toBe(false);
     expect(host.deployLog().at(-1)).toContain("result=onboarding-not-closed");
+  });
+
+  it("reloads a running Caddy when the Caddyfile changed, and only then", () => {
+    host.reply([["ps -q --status running caddy$", "caddy-container-id"]]);
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    const reload = `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "exec -T caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`;
+    const first = host.calls();
+    expect(first.indexOf(reload)).toBeGreaterThan(first.findIndex((c) => c.includes("up -d --wait --remove-orphans")));
+    host.resetCalls();
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    expect(host.calls()).not.toContain(reload);
+    // A new release of the bundle with another Caddyfile: reloaded again.
+    fs.appendFileSync(path.join(host.app, "bundle/docker/Caddyfile"), "# changed\n");
+    host.resetCalls();
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    expect(host.calls()).toContain(reload);
+    expect(fs.readFileSync(path.join(host.app, "live/caddy/Caddyfile"), "utf8")).toContain("# changed");
+  });
+
+  it("fails, and says Caddy keeps the previous configuration, when Caddy refuses the new one", () => {
+    host.reply([["ps -q --status running caddy$", "caddy-container-id"]]);
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: "caddy reload" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("Caddy refused the changed Caddyfile and keeps serving the previous one");
+  });
+
+  it("restarts a running backup scheduler for a changed job script, holding the job lock", () => {
+    host.reply([["ps -q --status running backup$", "backup-container-id"]]);
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    fs.appendFileSync(path.join(host.app, "bundle/docker/backup/chatwoot-backup"), "# changed\n");
+    host.resetCalls();
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    expect(host.calls()).toContain(`CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --no-deps --force-recreate backup")} [job lock held]`);
+    host.resetCalls();
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    expect(host.calls().some((c) => c.includes("--force-recreate backup"))).toBe(false);
   });
 
   it("reports a missing .env as that, not as a pull failure", () => {

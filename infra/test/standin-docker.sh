@@ -10,9 +10,14 @@
 #     regex matches the call line; lines with the same regex answer successive calls in order (the
 #     last one repeats), so a query can answer differently before and after a migration;
 # Everything else succeeds silently.
+#   - with STANDIN_JOB_LOCK set, marks a call made while someone holds that lock: " [job lock held]".
 set -uo pipefail
 line="CHATWOOT_IMAGE=${CHATWOOT_IMAGE:-} $*"
-printf '%s\n' "$line" >>"${STANDIN_LOG:?}"
+held=""
+if [[ -n "${STANDIN_JOB_LOCK:-}" && -e "$STANDIN_JOB_LOCK" ]] && ! flock -n "$STANDIN_JOB_LOCK" true 2>/dev/null; then
+  held=" [job lock held]"
+fi
+printf '%s%s\n' "$line" "$held" >>"${STANDIN_LOG:?}"
 if [[ -n "${STANDIN_FAIL:-}" && "$line" =~ $STANDIN_FAIL ]]; then
   echo "stand-in docker: failing on purpose ($STANDIN_FAIL)" >&2
   exit 1
