@@ -144,6 +144,17 @@ describe("what re-runs", () => {
     expect(steps(bumped).get("bootstrap")!.inputs.create).toContain("release v4.16.0");
   });
 
+  it("for a changed file, only the steps that run it: verify.sh → verify; rollback.sh → nothing but the upload", async () => {
+    const edit = (name: string) =>
+      bundleFiles().map((f) => (f.path === name ? { ...f, content: Buffer.concat([f.content, Buffer.from("# changed\n")]) } : f));
+    const withFiles = (files: ReturnType<typeof bundleFiles>) => run(baseConfig, { program: () => chatwootStack({ bundle: files }) as never });
+    expect(reruns(base, await withFiles(edit("scripts/verify.sh")))).toEqual({ upload: "update", verify: "update" });
+    expect(reruns(base, await withFiles(edit("scripts/rollback.sh")))).toEqual({ upload: "update" });
+    expect(reruns(base, await withFiles(edit("scripts/restore.sh")))).toEqual({ upload: "update" });
+    expect(reruns(base, await withFiles(edit("docker/compose.yaml")))).toEqual({ upload: "update", deploy: "update", verify: "update" });
+    expect(reruns(base, await withFiles(edit("scripts/compose.sh")))).toEqual({ upload: "update", deploy: "update", bootstrap: "update", verify: "update" });
+  });
+
   it("bootstrap and verify when bootstrap.rb changes (new convergence logic runs on the next pulumi up)", async () => {
     const files = bundleFiles().map((f) =>
       f.path === "scripts/bootstrap.rb" ? { ...f, content: Buffer.concat([f.content, Buffer.from("# changed\n")]) } : f,

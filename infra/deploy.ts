@@ -6,8 +6,9 @@
  *   - a new server (server id in `triggers`) replaces, and so re-runs, every step;
  *   - content changes are plain input changes (hashes and the version in the command text, secrets
  *     in stdin), so only the steps that depend on them update:
- *       bundle file → upload, deploy, verify     env value → write-env, deploy, verify
- *       version → deploy, bootstrap, verify      bootstrap field or bootstrap.rb → bootstrap, verify
+ *       bundle file → upload and the steps that run it (step-files.ts)
+ *       env value → write-env, deploy, verify    version → deploy, bootstrap, verify
+ *       bootstrap field → bootstrap, verify
  *       operators' SSH keys → wait-ready only            server type (a resize) → verify
  *   - nothing changed → nothing runs.
  * No step has a `delete` script, so a dead old server can never block a rebuild.
@@ -28,6 +29,7 @@ import {
 } from "./render/commands";
 import { renderEnvFile, type EnvSecrets, type EnvSettings } from "./render/env";
 import { sha256 } from "./render/hash";
+import { stepFilesHash } from "./step-files";
 
 /** What the bootstrap converges to (non-secret part). */
 export interface BootstrapSettings {
@@ -101,12 +103,6 @@ export function parseBootstrapResult(stdout: string): BootstrapResult {
   return parsed as BootstrapResult;
 }
 
-/** sha256 of one bundle file (empty when absent). */
-function bundleFileHash(files: BundleFile[], path: string): string {
-  const f = files.find((x) => x.path === path);
-  return f ? sha256(f.content) : "";
-}
-
 /** Secret-free hash of the bootstrap settings, shown in the bootstrap step's command text. */
 export function bootstrapSettingsHash(b: BootstrapSettings): string {
   return sha256(JSON.stringify(b));
@@ -145,14 +141,17 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     const upload = this.upload(name, bundle, ready);
     const writeEnv = this.writeEnv(name, envFile, maskedEnv, ready);
     const restore = args.restoreFrom ? [this.restore(name, args.restoreFrom, [upload, writeEnv])] : [];
-    const deploy = this.deploy(name, { bundleHash: bundle.hash, maskedEnvHash: sha256(maskedEnv), envFile }, [
+    // Each step is keyed on the files it runs: editing verify.sh re-runs verify, not a deploy.
+    const deploy = this.deploy(name, { bundleHash: stepFilesHash(args.bundle, "deploy"), maskedEnvHash: sha256(maskedEnv), envFile }, [
       upload,
       writeEnv,
       ...restore,
     ]);
     const bootstrap = this.runBootstrap(name, deploy);
     const result = bootstrap.stdout.apply(parseBootstrapResult);
-    this.verify(name, { bundleHash: bundle.hash, maskedEnvHash: sha256(maskedEnv), envFile, result }, bootstrap);
+    // Verify checks what deploy produced too: it re-runs with deploy's files and its own.
+    const verifyFiles = sha256(stepFilesHash(args.bundle, "deploy") + stepFilesHash(args.bundle, "verify"));
+    this.verify(name, { bundleHash: verifyFiles, maskedEnvHash: sha256(maskedEnv), envFile, result }, bootstrap);
 
     // Ids are not secret, though they come from a secret stdout.
     this.accountId = pulumi.unsecret(result.apply((r) => r.account_id));
@@ -272,7 +271,7 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
           // A new release's migrations can switch features back on for every account, and new
           // convergence logic must run too: both re-run the bootstrap.
           version: this.args.chatwootVersion,
-          scriptHash: bundleFileHash(this.args.bundle, "scripts/bootstrap.rb"),
+          scriptHash: stepFilesHash(this.args.bundle, "bootstrap"),
         }),
         stdin: pulumi.secret(input),
       },

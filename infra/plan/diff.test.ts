@@ -168,9 +168,23 @@ describe("plan --diff against a fixture revision", () => {
       const r = await planDiff();
       expect(r.status).toBe(2);
       expect(r.stdout).toMatch(/> chatwoot-upload +bundle file changed: docker\/Caddyfile/);
-      expect(r.stdout).toMatch(/> chatwoot-deploy +bundle file changed: docker\/Caddyfile/);
+      expect(r.stdout).toMatch(/> chatwoot-deploy +file it runs changed: docker\/Caddyfile/);
+      expect(r.stdout).toMatch(/> chatwoot-verify +file it runs changed: docker\/Caddyfile/);
+      expect(r.stdout).not.toMatch(/> chatwoot-bootstrap/);
       expect(r.stdout).toContain("+# a reviewer should see this line");
       expect(r.stdout).toContain("--- Caddyfile (HEAD");
+    } finally {
+      reset();
+    }
+  }, 60_000);
+
+  it("a changed operator tool or check re-runs only the steps that run it", async () => {
+    fs.appendFileSync(path.join(repo, "scripts/rollback.sh"), "# comment\n");
+    fs.appendFileSync(path.join(repo, "scripts/verify.sh"), "# comment\n");
+    try {
+      const r = await planDiff();
+      const steps = r.stdout.split("\n").filter((l) => l.startsWith("  > ")).map((l) => l.trim().split(/\s+/)[1]);
+      expect(steps).toEqual(["chatwoot-upload", "chatwoot-verify"]);
     } finally {
       reset();
     }

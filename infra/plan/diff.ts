@@ -8,6 +8,7 @@ import { parseEnvFile } from "../render/env";
 import { displayValue } from "./format";
 import type { PlanSnapshot, SnapshotResource } from "./snapshot";
 import { factsFor, replacementCascades } from "./resource-facts";
+import { stepsOfBundleFile, type StepWithFiles } from "../step-files";
 
 export interface PlanDiff {
   changed: boolean;
@@ -45,6 +46,11 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
   const paths = [...new Set([...Object.keys(base.bundle), ...Object.keys(head.bundle)])].sort();
   const files = paths.filter((p) => base.bundle[p] !== head.bundle[p]);
   if (files.length) reasons.bundle.push(`bundle file${files.length > 1 ? "s" : ""} changed: ${files.join(", ")}`);
+  // Each step re-runs for the files it runs (step-files.ts); verify also for deploy's.
+  const filesOf = (...steps: StepWithFiles[]) => {
+    const used = files.filter((f) => stepsOfBundleFile(f).some((s) => steps.includes(s)));
+    return used.length ? [`file${used.length > 1 ? "s" : ""} it runs changed: ${used.join(", ")}`] : [];
+  };
 
   const envKey = "env (secrets masked)";
   const [ea, eb] = [parseEnvFile(base.artifacts[envKey] ?? ""), parseEnvFile(head.artifacts[envKey] ?? "")];
@@ -66,7 +72,6 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
   const [ba, bb] = [base.settings.bootstrap as Record<string, unknown>, head.settings.bootstrap as Record<string, unknown>];
   const fields = [...new Set([...Object.keys(ba), ...Object.keys(bb)])].filter((k) => JSON.stringify(ba[k]) !== JSON.stringify(bb[k]));
   if (fields.length) reasons.bootstrap.push(`bootstrap settings changed: ${fields.sort().join(", ")}`);
-  if (files.includes("scripts/bootstrap.rb")) reasons.bootstrap.push("bootstrap.rb changed");
   const resized =
     known("serverType") && base.settings.serverType !== head.settings.serverType
       ? [`server type ${base.settings.serverType} → ${head.settings.serverType} (a power cycle: Chatwoot is checked again)`]
@@ -81,10 +86,10 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
     "write-env": reasons.env,
     // The restore depends on the snapshot and the server only.
     restore: reasons.restore,
-    deploy: [...reasons.version, ...reasons.bundle, ...reasons.env],
+    deploy: [...reasons.version, ...filesOf("deploy"), ...reasons.env],
     // After an upgrade too: Chatwoot's migrations can switch disabled features back on.
-    bootstrap: [...reasons.version, ...reasons.bootstrap, ...bootstrapInput],
-    verify: [...reasons.version, ...reasons.bundle, ...reasons.env, ...reasons.bootstrap, ...resized],
+    bootstrap: [...reasons.version, ...reasons.bootstrap, ...filesOf("bootstrap"), ...bootstrapInput],
+    verify: [...reasons.version, ...filesOf("deploy", "verify"), ...reasons.env, ...reasons.bootstrap, ...resized],
   };
 }
 

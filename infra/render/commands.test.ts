@@ -47,7 +47,7 @@ describe("command text", () => {
   it("names the script and the version for deploy, the checks for verify", () => {
     const c = allCommands();
     expect(c.deploy.split("\n")[0]).toBe("'/opt/chatwoot/bundle/scripts/deploy.sh' --version 'v4.15.1'");
-    expect(c.deploy).toContain("# bundle aaaaaaaaaaaa, env (masked) bbbbbbbbbbbb");
+    expect(c.deploy).toContain("# files aaaaaaaaaaaa, env (masked) bbbbbbbbbbbb");
     expect(c.verify.split("\n")[0]).toBe(
       "'/opt/chatwoot/bundle/scripts/verify.sh' --domain 'chat.example.com' --version 'v4.15.1' --frame-origins 'https://a.example.com' --public-ipv4 '203.0.113.10' --public-ipv6 '2001:db8::1'",
     );

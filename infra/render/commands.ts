@@ -173,7 +173,7 @@ ${comment(["env file, secrets masked (the real one arrives on stdin):", ...maske
 /** Runs deploy.sh; the env file's sha256 comes on stdin so deploy.sh can check what it runs with. */
 export function renderDeployCommand(p: HostPaths, d: { version: string; bundleHash: string; maskedEnvHash: string }): string {
   return `${shellQuote(`${p.appDir}/bundle/scripts/deploy.sh`)} --version ${shellQuote(d.version)}
-${comment([`bundle ${d.bundleHash.slice(0, 12)}, env (masked) ${d.maskedEnvHash.slice(0, 12)}`])}`;
+${comment([`files ${d.bundleHash.slice(0, 12)}, env (masked) ${d.maskedEnvHash.slice(0, 12)}`])}`;
 }
 
 /**
@@ -192,7 +192,7 @@ ${comment(["restores only into an empty database (chatwoot:restoreFrom)"])}`;
  */
 export function renderBootstrapCommand(p: HostPaths, b: { configHash: string; version: string; scriptHash: string }): string {
   return `${shellQuote(`${p.appDir}/bundle/scripts/bootstrap.sh`)}
-${comment([`bootstrap config ${b.configHash.slice(0, 12)} (secrets excluded), release ${b.version}, bootstrap.rb ${b.scriptHash.slice(0, 12)}`])}`;
+${comment([`bootstrap config ${b.configHash.slice(0, 12)} (secrets excluded), release ${b.version}, scripts ${b.scriptHash.slice(0, 12)}`])}`;
 }
 
 export interface VerifyTarget {
