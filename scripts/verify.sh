@@ -5,7 +5,7 @@
 #
 #   verify.sh --domain chat.example.com --version v4.15.1 [--frame-origins "https://a https://b"]
 #             [--public-ipv4 IP --public-ipv6 IP] [--connect 127.0.0.1:443] [--cacert FILE]
-#             [--timeout 300] [--backup-state DIR] [--caddy-admin 127.0.0.1:2019] [< '{"api_token":"…","account_id":1,"inbox_id":2,"webhook_url":"…"}']
+#             [--timeout 300] [--backup-state DIR] [--caddy-admin 127.0.0.1:2019] [--caddyfile FILE] [< '{"api_token":"…","account_id":1,"inbox_id":2,"webhook_url":"…"}']
 #
 # Requests go to --connect (default: this host's own port 443) with the real hostname, so TLS and
 # routing are checked before public DNS caches catch up. With JSON on stdin, an authenticated
@@ -15,7 +15,7 @@
 set -uo pipefail
 
 domain="" version="" frame_origins="" ipv4="" ipv6="" connect="127.0.0.1:443" cacert="" timeout=300 backup_state=""
-caddy_admin="127.0.0.1:2019"
+caddy_admin="127.0.0.1:2019" caddyfile=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --domain) domain="${2:-}"; shift 2 ;;
@@ -28,6 +28,7 @@ while [[ $# -gt 0 ]]; do
     --timeout) timeout="${2:-}"; shift 2 ;;
     --backup-state) backup_state="${2:-}"; shift 2 ;;
     --caddy-admin) caddy_admin="${2:-}"; shift 2 ;;
+    --caddyfile) caddyfile="${2:-}"; shift 2 ;;
     *) echo "verify.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -211,6 +212,18 @@ if "${curl_base[0]}" -sS --max-time 5 "http://$caddy_admin/config/" -o "$work/ca
     pass "Caddy drops client-sent Forwarded, X-Real-IP, Client-IP and True-Client-IP"
   else
     fail "Caddy passes client-sent address headers to Rails (${missing_deletes}); the Caddyfile serving is not the deployed one"
+  fi
+  # The configuration Caddy serves must be the deployed Caddyfile, adapted where Caddy runs (its
+  # environment fills the placeholders); --caddyfile adapts a file with a local caddy instead.
+  if [[ -n "$caddyfile" ]]; then
+    caddy adapt --config "$caddyfile" --adapter caddyfile >"$work/caddy-deployed" 2>/dev/null
+  else
+    "$(dirname "${BASH_SOURCE[0]}")/compose.sh" exec -T caddy caddy adapt --config /etc/caddy/Caddyfile --adapter caddyfile >"$work/caddy-deployed" 2>/dev/null
+  fi
+  if [[ -s "$work/caddy-deployed" ]] && [[ "$(jq -S . "$work/caddy-deployed" 2>/dev/null)" == "$(jq -S . "$work/caddy-config" 2>/dev/null)" ]]; then
+    pass "Caddy serves the deployed Caddyfile"
+  else
+    fail "Caddy does not serve the deployed Caddyfile (a reload did not happen or failed); see: compose.sh logs caddy"
   fi
 else
   fail "Caddy's admin API ($caddy_admin) did not answer; cannot check the configuration it serves"

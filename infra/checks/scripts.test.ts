@@ -706,7 +706,10 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
   const envFor = (o: string[]) => parseEnvFile(renderMaskedEnvFile({ ...envSettings, embedAllowedOrigins: o }, false));
   const probe = (over: Record<string, unknown> = {}) =>
     JSON.stringify({ api_token: stub.behaviour.apiToken, account_id: 1, inbox_id: 7, webhook_url: "https://app.example.com/hooks/chatwoot", ...over });
-  const verify = (c: RunningCaddy, opts: { input?: string; origins?: string[]; version?: string; domain?: string; backupState?: string } = {}) =>
+  const verify = (
+    c: RunningCaddy,
+    opts: { input?: string; origins?: string[]; version?: string; domain?: string; backupState?: string; deployedCaddyfile?: string } = {},
+  ) =>
     runAsync(
       path.join(SCRIPTS, "verify.sh"),
       [
@@ -718,10 +721,12 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
         "--connect", `127.0.0.1:${c.httpsPort}`,
         "--cacert", c.caFile,
         "--caddy-admin", `127.0.0.1:${c.adminPort}`,
+        "--caddyfile", opts.deployedCaddyfile ?? c.caddyfile,
         "--timeout", "2",
         ...(opts.backupState ? ["--backup-state", opts.backupState] : []),
       ],
-      { input: opts.input ?? probe() },
+      // The Caddy instance's environment, so the deployed Caddyfile adapts as Caddy adapted it.
+      { input: opts.input ?? probe(), env: { ...process.env, ...c.env, PATH: process.env.PATH } },
     );
 
   beforeAll(async () => {
@@ -761,6 +766,7 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
       "ok    frame-ancestors allows: https://app.example.com",
       "ok    websocket on /cable: correct handshake, a ping came back as a pong",
       "ok    Caddy drops client-sent Forwarded, X-Real-IP, Client-IP and True-Client-IP",
+      "ok    Caddy serves the deployed Caddyfile",
       "ok    the API token sees inbox 7 in account 1",
       "ok    the account webhook to https://app.example.com/hooks/chatwoot exists",
       "verified: https://localhost",
@@ -838,6 +844,14 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("FAIL  websocket on /cable: no pong within 10 s");
   }, 30_000);
+
+  it("fails when Caddy serves another configuration than the deployed Caddyfile (a missed reload)", async () => {
+    const deployed = path.join(work, "Caddyfile.deployed");
+    fs.writeFileSync(deployed, fs.readFileSync(path.join(repoRoot, "docker/Caddyfile"), "utf8").replace('header Strict-Transport-Security "max-age=31536000"', 'header Strict-Transport-Security "max-age=63072000"'));
+    const r = await verify(caddy, { deployedCaddyfile: deployed });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAIL  Caddy does not serve the deployed Caddyfile");
+  });
 
   it("fails when the served Caddy configuration passes client-sent address headers to Rails", async () => {
     const r = await verify(leakyCaddy);

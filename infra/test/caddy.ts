@@ -13,6 +13,9 @@ export interface RunningCaddy {
   httpsPort: number;
   /** Caddy's admin API on loopback. */
   adminPort: number;
+  /** The Caddyfile it runs, and the environment that fills its placeholders. */
+  caddyfile: string;
+  env: Record<string, string | undefined>;
   /** Root certificate of Caddy's internal CA, to verify its TLS like a real client. */
   caFile: string;
   output: () => string;
@@ -41,8 +44,9 @@ export async function startCaddy(env: Map<string, string>, upstreamPort: number,
   const home = tempDir("caddy");
   const ports = { upstream: upstreamPort, http: await freePort(), https: await freePort(), admin: await freePort() };
   let log = "";
+  const runEnv = caddyEnv(env, ports, home);
   const child: ChildProcess = spawn("caddy", ["run", "--config", caddyfile, "--adapter", "caddyfile"], {
-    env: caddyEnv(env, ports, home),
+    env: runEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.on("data", (d) => (log += d));
@@ -59,7 +63,7 @@ export async function startCaddy(env: Map<string, string>, upstreamPort: number,
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     if (fs.existsSync(caFile) && (await tlsReady(ports.https))) {
-      return { httpsPort: ports.https, adminPort: ports.admin, caFile, output: () => log, stop };
+      return { httpsPort: ports.https, adminPort: ports.admin, caddyfile, env: runEnv, caFile, output: () => log, stop };
     }
     await new Promise((r) => setTimeout(r, 200));
   }
