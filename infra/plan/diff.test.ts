@@ -146,6 +146,22 @@ describe("plan --diff against a fixture revision", () => {
     }
   }, 60_000);
 
+  it("a location change (protection lifted) lists every replacement, reverse DNS included", async () => {
+    editStack((c) => {
+      c["chatwoot:location"] = "hel1";
+      c["chatwoot:deleteProtection"] = false;
+    });
+    try {
+      const r = await planDiff();
+      expect(r.status).toBe(2);
+      for (const name of ["chatwoot-server", "chatwoot-data", "chatwoot-ipv4", "chatwoot-ipv6", "chatwoot-rdns-v4", "chatwoot-rdns-v6", "chatwoot-data-attachment"]) {
+        expect(r.stdout).toMatch(new RegExp(`!! +\\S+ +${name} +\\(`));
+      }
+    } finally {
+      reset();
+    }
+  }, 60_000);
+
   it("growing the volume updates it in place and re-runs only wait-ready, which grows the filesystem", async () => {
     editStack((c) => (c["chatwoot:volumeSizeGb"] = 40));
     try {

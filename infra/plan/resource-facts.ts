@@ -46,6 +46,9 @@ export const replacementCascades: Record<string, { type: string; why: string }[]
     { type: "command:remote:Command", why: "new server: every remote step runs again" },
   ],
   "hcloud:index/volume:Volume": [{ type: "hcloud:index/volumeAttachment:VolumeAttachment", why: "new volume" }],
+  // A new primary IP (a location change) takes its reverse DNS entry along (ipAddress and
+  // primaryIpId force a new Rdns).
+  "hcloud:index/primaryIp:PrimaryIp": [{ type: "hcloud:index/rdns:Rdns", why: "new IP address" }],
   "tls:index/privateKey:PrivateKey": [{ type: "hcloud:index/storageBox:StorageBox", why: "new Storage Box key" }],
 };
 
