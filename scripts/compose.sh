@@ -27,6 +27,21 @@ if [[ -z "${CHATWOOT_IMAGE:-}" ]]; then
   export CHATWOOT_IMAGE
 fi
 
+# Each service gets only the variables of its scope (the "# [scope: …]" lines of the .env): a
+# proxy or backup setting then recreates neither Rails nor Sidekiq, and they never see the backup
+# credentials.
+split_env() {
+  local scope tmp
+  install -d -m 0700 "$app_dir/env"
+  for scope in app backup; do
+    tmp=$(umask 077 && mktemp "$app_dir/env/.$scope.XXXXXX") || return 1
+    awk -v want="$scope" '/^# \[scope: [a-z]+\]$/ { s = substr($3, 1, length($3) - 1); next }
+                          /^[A-Z][A-Z0-9_]*=/ && s == want' "$CHATWOOT_ENV_FILE" >"$tmp" || { rm -f "$tmp"; return 1; }
+    if cmp -s "$tmp" "$app_dir/env/$scope.env"; then rm -f "$tmp"; else mv -f "$tmp" "$app_dir/env/$scope.env"; fi
+  done
+}
+split_env || { echo "compose.sh: could not split $CHATWOOT_ENV_FILE by scope" >&2; exit 1; }
+export CHATWOOT_APP_ENV_FILE="$app_dir/env/app.env" CHATWOOT_BACKUP_ENV_FILE="$app_dir/env/backup.env"
 export CHATWOOT_LIVE_DIR="$live_dir"
 sync_live_files || exit 1
 

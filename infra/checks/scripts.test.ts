@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import chatwootFacts from "../facts/chatwoot.json";
 import { repoRoot } from "../artifacts";
 import { renderBundle, readBundleFiles } from "../render/bundle";
-import { ENV_SECRET_NAMES, parseEnvFile, renderEnvFile, renderMaskedEnvFile, type EnvSecrets, type EnvSettings } from "../render/env";
+import { ENV_SECRET_NAMES, envScope, parseEnvFile, renderEnvFile, renderMaskedEnvFile, type EnvSecrets, type EnvSettings } from "../render/env";
 import { startCaddy, type RunningCaddy } from "../test/caddy";
 import { HEALTHY, startChatwootStub, type ChatwootStub } from "../test/chatwoot-stub";
 import { envSettings } from "../test/fixtures";
@@ -233,6 +233,17 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     expect(r.stderr).toContain("could not delete Chatwoot's onboarding flag in Redis; nothing was started");
     expect(host.calls().some((c) => c.includes("up -d --wait --remove-orphans"))).toBe(false);
     expect(host.deployLog().at(-1)).toContain("result=onboarding-not-closed");
+  });
+
+  it("gives each kind of service only its scope of the .env (compose.sh splits it, mode 0600)", () => {
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    const env = fs.readFileSync(path.join(host.app, ".env"), "utf8");
+    for (const scope of ["app", "backup"] as const) {
+      const file = path.join(host.app, `env/${scope}.env`);
+      expect(fs.readFileSync(file, "utf8"), scope).toBe(envScope(env, scope));
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    }
+    expect(fs.readFileSync(path.join(host.app, "env/app.env"), "utf8")).not.toMatch(/^(RESTIC_|BACKUP_|CHATWOOT_FRAME)/m);
   });
 
   it("reloads a running Caddy when the Caddyfile changed, and only then", () => {

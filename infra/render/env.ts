@@ -97,10 +97,34 @@ export const SECRET_MARKER = "<secret>";
 
 type Entry = [name: string, value: string] | [comment: `# ${string}`];
 
+/**
+ * Starts a group of variables for one kind of service: "app" (Rails, Sidekiq), "backup" (the
+ * backup service) or "compose" (interpolated into compose.yaml and the Caddyfile only). Each
+ * service gets only its group, so a change recreates only the services that read it, and Rails
+ * never sees the backup credentials.
+ */
+export const SCOPE_MARKER = "# [scope: ";
+export const ENV_SCOPES = ["app", "backup", "compose"] as const;
+
+/** The NAME='value' lines of one scope, as scripts/compose.sh writes them for the services. */
+export function envScope(envFile: string, scope: (typeof ENV_SCOPES)[number]): string {
+  let current = "";
+  const out: string[] = [];
+  for (const line of envFile.split("\n")) {
+    const m = /^# \[scope: ([a-z]+)\]$/.exec(line);
+    if (m) current = m[1]!;
+    else if (/^[A-Z][A-Z0-9_]*=/.test(line) && current === scope) out.push(line);
+  }
+  return out.length ? `${out.join("\n")}\n` : "";
+}
+
 export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
   const url = `https://${s.domain}`;
   const entries: Entry[] = [
     ["# Rendered by Pulumi (infra/render/env.ts); the next deploy overwrites edits made here."],
+    ["# Each [scope: …] line starts the variables one kind of service gets (scripts/compose.sh splits them):"],
+    ["# app for Rails and Sidekiq, backup for the backup service, compose for compose.yaml and Caddy."],
+    [`${SCOPE_MARKER}app]`],
     ["# Runtime"],
     ["RAILS_ENV", "production"],
     ["NODE_ENV", "production"],
@@ -130,7 +154,9 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     ["REDIS_PASSWORD", secrets.REDIS_PASSWORD],
     ["# Mail"],
     ...smtpEntries(s, secrets),
+    [`${SCOPE_MARKER}backup]`],
     ...backupEntries(s, secrets),
+    [`${SCOPE_MARKER}compose]`],
     ["# Read by compose.yaml and the Caddyfile"],
     ["CHATWOOT_DOMAIN", s.domain],
     ["CHATWOOT_DATA_DIR", s.dataDir],

@@ -1,0 +1,13 @@
+/** Builds (or finds cached) the Go tools the tests use; .ci/run calls it before the tests. */
+import { composeV2Binary, dotenvCheckBinary } from "./go-tools";
+
+const started = Date.now();
+for (const [name, build] of [["docker-compose", composeV2Binary], ["dotenv-check", dotenvCheckBinary]] as const) {
+  const bin = build();
+  if (!bin) {
+    console.error(`${name}: Go is not installed`);
+    process.exit(1);
+  }
+  console.log(`${name}: ${bin}`);
+}
+console.log(`Go test tools ready in ${Math.round((Date.now() - started) / 1000)} s`);

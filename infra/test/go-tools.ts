@@ -1,0 +1,67 @@
+/**
+ * Tools the tests build from the Go module proxy, at the versions production runs, into a cache
+ * outside the repository (~/.cache/chatwoot-tests, or $XDG_CACHE_HOME): a warm cache costs
+ * nothing, a version change builds the new one. Undefined when Go is not installed (the tests
+ * that need them then skip locally and fail under CI=true).
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { repoRoot } from "../artifacts";
+import { hasTool, run, tempDir } from "./run";
+
+/** Docker Compose v2 as Ubuntu 24.04's docker-compose-v2 package ships it (2.24.6 at release). */
+export const COMPOSE_V2 = { module: "github.com/docker/compose/v2", version: "v2.24.6" };
+
+function cacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "chatwoot-tests");
+}
+
+function goEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-mod=readonly" };
+}
+
+/**
+ * The docker-compose CLI at COMPOSE_V2. Built inside its own module (its go.mod has `replace`
+ * lines, which only apply to the main module), from the module zip the proxy serves.
+ */
+export function composeV2Binary(): string | undefined {
+  if (!hasTool("go")) return undefined;
+  const bin = path.join(cacheDir(), `docker-compose-${COMPOSE_V2.version}`);
+  if (fs.existsSync(bin)) return bin;
+  const download = run("go", ["mod", "download", "-json", `${COMPOSE_V2.module}@${COMPOSE_V2.version}`], { env: goEnv() });
+  if (download.status !== 0) throw new Error(`go mod download ${COMPOSE_V2.module}@${COMPOSE_V2.version} failed: ${download.stdout}${download.stderr}`);
+  const src = tempDir("compose-src");
+  try {
+    fs.cpSync(JSON.parse(download.stdout).Dir, src, { recursive: true });
+    run("chmod", ["-R", "u+w", src]);
+    fs.mkdirSync(path.dirname(bin), { recursive: true });
+    const tmp = `${bin}.${process.pid}`;
+    const r = run("go", ["build", "-trimpath", "-ldflags", `-s -w -X ${COMPOSE_V2.module}/internal.Version=${COMPOSE_V2.version}`, "-o", tmp, "./cmd"], {
+      cwd: src,
+      env: goEnv(),
+      timeout: 1_800_000,
+    });
+    if (r.status !== 0) throw new Error(`building docker-compose ${COMPOSE_V2.version} failed: ${r.stderr.slice(-2000)}`);
+    fs.renameSync(tmp, bin);
+    return bin;
+  } finally {
+    fs.rmSync(src, { recursive: true, force: true });
+  }
+}
+
+/** Compose v2's own dotenv parser (infra/test/dotenv-check), at the version COMPOSE_V2 pins. */
+export function dotenvCheckBinary(): string | undefined {
+  if (!hasTool("go")) return undefined;
+  const source = path.join(repoRoot, "infra/test/dotenv-check");
+  const key = ["go.mod", "go.sum", "main.go"].map((f) => fs.readFileSync(path.join(source, f), "utf8")).join("\0");
+  const bin = path.join(cacheDir(), `dotenv-check-${createHash("sha256").update(key).digest("hex").slice(0, 16)}`);
+  if (fs.existsSync(bin)) return bin;
+  fs.mkdirSync(path.dirname(bin), { recursive: true });
+  const tmp = `${bin}.${process.pid}`;
+  const r = run("go", ["build", "-o", tmp, "."], { cwd: source, env: goEnv() });
+  if (r.status !== 0) throw new Error(`building dotenv-check failed: ${r.stderr}`);
+  fs.renameSync(tmp, bin);
+  return bin;
+}
