@@ -117,7 +117,7 @@ async function backupBench(): Promise<void> {
 }
 
 async function proxyBench(): Promise<void> {
-  const missing = ["caddy", "nginx", "openssl"].filter((t) => !hasTool(t));
+  const missing = ["go", "nginx", "openssl"].filter((t) => !hasTool(t));
   if (missing.length) return note(`skipped proxy: ${missing.join(", ")} not installed`);
   const count = Number(process.env.PROXY_BENCH_REQUESTS ?? 2000);
   const result = await proxyOverhead(count);

@@ -12,7 +12,7 @@ import chatwootFacts from "../facts/chatwoot.json";
 import { repoRoot } from "../artifacts";
 import { renderBundle, readBundleFiles } from "../render/bundle";
 import { ENV_SECRET_NAMES, envScope, parseEnvFile, renderEnvFile, renderMaskedEnvFile, type EnvSecrets, type EnvSettings } from "../render/env";
-import { startCaddy, type RunningCaddy } from "../test/caddy";
+import { caddyBinary, startCaddy, type RunningCaddy } from "../test/caddy";
 import { HEALTHY, startChatwootStub, type ChatwootStub } from "../test/chatwoot-stub";
 import { envSettings } from "../test/fixtures";
 import { composeV2Binary } from "../test/go-tools";
@@ -708,7 +708,7 @@ describeWithTools("bootstrap.rb with in-memory stand-ins of Chatwoot's models", 
   });
 });
 
-describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["caddy", "curl", "jq"], () => {
+describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go", "curl", "jq", "python3"], () => {
   let stub: ChatwootStub;
   let caddy: RunningCaddy;
   let brokenCaddy: RunningCaddy;
@@ -738,7 +738,8 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
         ...(opts.backupState ? ["--backup-state", opts.backupState] : []),
       ],
       // The Caddy instance's environment, so the deployed Caddyfile adapts as Caddy adapted it.
-      { input: opts.input ?? probe(), env: { ...process.env, ...c.env, PATH: process.env.PATH } },
+      // Production's caddy first on PATH, for verify's `caddy adapt`.
+      { input: opts.input ?? probe(), env: { ...process.env, ...c.env, PATH: `${path.dirname(caddyBinary())}:${process.env.PATH}` } },
     );
 
   beforeAll(async () => {
@@ -753,7 +754,7 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["ca
     const leaky = path.join(work, "Caddyfile.leaky");
     fs.writeFileSync(leaky, fs.readFileSync(path.join(repoRoot, "docker/Caddyfile"), "utf8").replace(/^\s*header_up -.*\n/gm, ""));
     leakyCaddy = await startCaddy(envFor(origins), stub.port, leaky);
-  });
+  }, 1_800_000);
   afterAll(async () => {
     await caddy?.stop();
     await brokenCaddy?.stop();

@@ -1,13 +1,24 @@
-/** Runs the project's Caddyfile with the real caddy binary on loopback, for tests. */
+/**
+ * Runs the project's Caddyfile on loopback, for tests, with Caddy at the version production runs
+ * (built from the Go module proxy, infra/test/caddy-build).
+ */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import { repoRoot } from "../artifacts";
 import { freePort } from "./chatwoot-stub";
+import { caddyDir } from "./go-tools";
 import { tempDir } from "./run";
 
 export const CADDYFILE = path.join(repoRoot, "docker/Caddyfile");
+
+/** The caddy binary the tests run: production's version. */
+export function caddyBinary(): string {
+  const dir = caddyDir();
+  if (!dir) throw new Error("Go is needed to build Caddy for the tests");
+  return path.join(dir, "caddy");
+}
 
 export interface RunningCaddy {
   httpsPort: number;
@@ -45,7 +56,7 @@ export async function startCaddy(env: Map<string, string>, upstreamPort: number,
   const ports = { upstream: upstreamPort, http: await freePort(), https: await freePort(), admin: await freePort() };
   let log = "";
   const runEnv = caddyEnv(env, ports, home);
-  const child: ChildProcess = spawn("caddy", ["run", "--config", caddyfile, "--adapter", "caddyfile"], {
+  const child: ChildProcess = spawn(caddyBinary(), ["run", "--config", caddyfile, "--adapter", "caddyfile"], {
     env: runEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -51,17 +51,31 @@ export function composeV2Binary(): string | undefined {
   }
 }
 
+/**
+ * Caddy at the version docker/compose.yaml runs (caddy:2.10-alpine), with its standard modules
+ * (infra/test/caddy-build). Returns the directory holding a `caddy` binary, to put first on PATH.
+ */
+export function caddyDir(): string | undefined {
+  return ownModuleBinary("caddy-build", "caddy");
+}
+
 /** Compose v2's own dotenv parser (infra/test/dotenv-check), at the version COMPOSE_V2 pins. */
 export function dotenvCheckBinary(): string | undefined {
+  const dir = ownModuleBinary("dotenv-check", "dotenv-check");
+  return dir && path.join(dir, "dotenv-check");
+}
+
+/** Builds one of this repository's small Go modules under infra/test into a directory keyed on its sources. */
+function ownModuleBinary(module: string, name: string): string | undefined {
   if (!hasTool("go")) return undefined;
-  const source = path.join(repoRoot, "infra/test/dotenv-check");
+  const source = path.join(repoRoot, "infra/test", module);
   const key = ["go.mod", "go.sum", "main.go"].map((f) => fs.readFileSync(path.join(source, f), "utf8")).join("\0");
-  const bin = path.join(cacheDir(), `dotenv-check-${createHash("sha256").update(key).digest("hex").slice(0, 16)}`);
-  if (fs.existsSync(bin)) return bin;
-  fs.mkdirSync(path.dirname(bin), { recursive: true });
-  const tmp = `${bin}.${process.pid}`;
-  const r = run("go", ["build", "-o", tmp, "."], { cwd: source, env: goEnv() });
-  if (r.status !== 0) throw new Error(`building dotenv-check failed: ${r.stderr}`);
-  fs.renameSync(tmp, bin);
-  return bin;
+  const dir = path.join(cacheDir(), "modules", `${module}-${createHash("sha256").update(key).digest("hex").slice(0, 16)}`);
+  if (fs.existsSync(path.join(dir, name))) return dir;
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${name}.${process.pid}`);
+  const r = run("go", ["build", "-trimpath", "-o", tmp, "."], { cwd: source, env: goEnv(), timeout: 1_800_000 });
+  if (r.status !== 0) throw new Error(`building ${module} failed: ${r.stderr.slice(-2000)}`);
+  fs.renameSync(tmp, path.join(dir, name));
+  return dir;
 }
