@@ -16,7 +16,8 @@ import { startPostgres } from "../test/postgres";
 import { hasTool, run } from "../test/run";
 import { proxyOverhead } from "./proxy";
 
-const TSX = path.join(repoRoot, "node_modules/.bin/tsx");
+// What `npm run plan` runs its entry point with (package.json), minus npm's own start-up.
+const TS_RUN = path.join(repoRoot, "infra/ts-run.cjs");
 
 function bench(name: string, value: number, unit: string): void {
   console.log(`BENCH ${name} ${Number.isInteger(value) ? value : value.toFixed(2)} ${unit}`);
@@ -34,9 +35,9 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-/** Milliseconds of one run of a tsx script, failing loudly if the script fails. */
-function timedTsx(args: string[]): number {
-  const [r, s] = seconds(() => spawnSync(TSX, args, { cwd: repoRoot, encoding: "utf8", timeout: 120_000 }));
+/** Milliseconds of one run of a TypeScript entry point, failing loudly if the script fails. */
+function timedTs(args: string[]): number {
+  const [r, s] = seconds(() => spawnSync(process.execPath, [TS_RUN, ...args], { cwd: repoRoot, encoding: "utf8", timeout: 120_000 }));
   if (r.status !== 0 && r.status !== 2) throw new Error(`${args.join(" ")} failed (exit ${r.status}): ${r.stderr.slice(0, 400)}`);
   return s * 1000;
 }
@@ -47,13 +48,13 @@ function planBench(): void {
   const plan: number[] = [];
   const floor: number[] = [];
   for (let i = 0; i < runs; i++) {
-    plan.push(timedTsx([path.join(repoRoot, "infra/plan/cli.ts")]));
-    floor.push(timedTsx([path.join(repoRoot, "infra/bench/floor-program.ts")]));
+    plan.push(timedTs([path.join(repoRoot, "infra/plan/cli.ts")]));
+    floor.push(timedTs([path.join(repoRoot, "infra/bench/floor-program.ts")]));
   }
   bench("plan_ms", Math.round(median(plan)), "ms");
   bench("plan_floor_ms", Math.round(median(floor)), "ms");
   note(`plan runs ${plan.map(Math.round).join(", ")} ms; floor runs ${floor.map(Math.round).join(", ")} ms (median of ${runs})`);
-  const diff = [0, 1, 2].map(() => timedTsx([path.join(repoRoot, "infra/plan/cli.ts"), "--diff", "HEAD"]));
+  const diff = [0, 1, 2].map(() => timedTs([path.join(repoRoot, "infra/plan/cli.ts"), "--diff", "HEAD"]));
   bench("plan_diff_ms", Math.round(median(diff)), "ms");
 }
 

@@ -1,6 +1,6 @@
 /**
  * The floor for `npm run plan`: a one-resource Pulumi program under the same mock engine, loaded
- * the same way (tsx). What the plan costs above this is the project's own.
+ * the same way (infra/ts-run.cjs). What the plan costs above this is the project's own.
  */
 import * as pulumi from "@pulumi/pulumi";
 

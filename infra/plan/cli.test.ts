@@ -10,10 +10,13 @@ import { parseEnvFile, SECRET_MARKER } from "../render/env";
 import { baseConfig, baseSecrets } from "../test/fixtures";
 import { tempDir } from "../test/tools";
 
-const TSX = path.join(repoRoot, "node_modules/.bin/tsx");
+// Exactly what `npm run plan` runs ("node infra/ts-run.cjs infra/plan/cli.ts"), minus npm.
+const PLAN = (JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { scripts: { plan: string } }).scripts.plan
+  .split(" ")
+  .slice(1);
 
 function plan(args: string[]) {
-  const r = spawnSync(process.execPath, [TSX, path.join(repoRoot, "infra/plan/cli.ts"), ...args], { encoding: "utf8", cwd: repoRoot, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [...PLAN, ...args], { encoding: "utf8", cwd: repoRoot, timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

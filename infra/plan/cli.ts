@@ -121,8 +121,17 @@ export async function main(argv: string[]): Promise<number> {
 async function planDiff(args: Args, ref: string): Promise<number> {
   try {
     const relativeConfig = path.relative(repoRoot, path.resolve(args.configFile));
-    const base = await snapshotOfRevision(ref, args.stack, relativeConfig);
-    const head = await takeSnapshot(args.stack, args.configFile);
+    // The base revision is evaluated in a child process while this one evaluates the working tree:
+    // two cores, half the wait. Both are awaited before either error is reported, so the child's
+    // worktree is always cleaned up first.
+    const [baseResult, headResult] = await Promise.allSettled([
+      snapshotOfRevision(ref, args.stack, relativeConfig),
+      takeSnapshot(args.stack, args.configFile),
+    ]);
+    if (baseResult.status === "rejected") throw baseResult.reason;
+    if (headResult.status === "rejected") throw headResult.reason;
+    const base = baseResult.value;
+    const head = headResult.value;
     const diff = diffSnapshots(base.snapshot, head, { base: base.label, head: "working tree" });
     process.stdout.write(diff.text);
     return diff.changed ? 2 : 0;

@@ -1,7 +1,7 @@
 /**
  * `npm run plan -- --diff <ref>` against fixture revisions: a copy of this repository in a
  * temporary git repository, one commit as the base, then a change in the working tree per case.
- * Runs the real CLI (tsx), so both sides are evaluated by their own code in separate processes.
+ * Runs the real CLI the way `npm run plan` does (infra/ts-run.cjs), so both sides are evaluated by their own code in separate processes.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -18,7 +18,7 @@ function git(...args: string[]): string {
 }
 
 function planDiff(ref = "HEAD") {
-  return runAsync(path.join(repoRoot, "node_modules/.bin/tsx"), ["infra/plan/cli.ts", "--diff", ref], { cwd: repo });
+  return runAsync(process.execPath, ["infra/ts-run.cjs", "infra/plan/cli.ts", "--diff", ref], { cwd: repo });
 }
 
 const STACK_FILE = "Pulumi.production.yaml";

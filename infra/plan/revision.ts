@@ -1,7 +1,8 @@
 /**
  * The plan snapshot of another git revision, computed by that revision's own code: it is checked
  * out into a temporary worktree (sharing this checkout's node_modules) and its `plan --json` runs
- * there. The worktree is removed afterwards, whatever happens.
+ * there, loaded by this checkout's ts-run (any revision's TypeScript transpiles the same way). The
+ * worktree is removed afterwards, whatever happens.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -30,8 +31,10 @@ export async function snapshotOfRevision(
     const modules = path.join(dir, "node_modules");
     if (!fs.existsSync(modules)) fs.symlinkSync(path.join(repoRoot, "node_modules"), modules);
     if (!fs.existsSync(path.join(dir, configFile))) throw new Error(`${label} has no ${configFile}`);
-    const tsx = path.join(repoRoot, "node_modules/.bin/tsx");
-    const r = await runCollect(tsx, ["infra/plan/cli.ts", "--json", "--stack", stack, "--config", configFile], { cwd: dir });
+    const tsRun = path.join(repoRoot, "infra/ts-run.cjs");
+    const r = await runCollect(process.execPath, [tsRun, "infra/plan/cli.ts", "--json", "--stack", stack, "--config", configFile], {
+      cwd: dir,
+    });
     if (r.status === 1) throw new Error(`${label}: ${r.stderr.trim()}`);
     if (r.status !== 0) {
       const old = /unknown argument --json/.test(r.stderr);
