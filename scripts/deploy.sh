@@ -99,8 +99,17 @@ fi
 mkdir -p "$release_dir" || fail release-dir "cannot create $release_dir"
 export CHATWOOT_IMAGE="$new_image"
 
+upgrade_backup=""
+backups_enabled && [[ -n "$previous_image" && "$previous_image" != "$new_image" ]] && upgrade_backup=1
+
+# On an upgrade with backups, the new Chatwoot image (the big pull) downloads while the database
+# is backed up; everything else is pulled first, so a failed pull still changes nothing.
 step pull "pulling images ($new_image)"
-"$compose" pull --quiet || fail pull-failed "could not pull images; nothing was changed"
+if [[ -n "$upgrade_backup" ]]; then
+  "$compose" pull --quiet postgres redis caddy || fail pull-failed "could not pull images; nothing was changed"
+else
+  "$compose" pull --quiet || fail pull-failed "could not pull images; nothing was changed"
+fi
 if backups_enabled; then
   "$compose" build --quiet backup || fail build-failed "could not build the backup service image; nothing was changed"
 fi
@@ -108,10 +117,20 @@ fi
 step datastores "starting postgres and redis"
 "$compose" up -d --wait postgres redis || fail datastores-unhealthy "postgres or redis did not become healthy; see: compose.sh logs postgres redis"
 
-if backups_enabled && [[ -n "$previous_image" && "$previous_image" != "$new_image" ]]; then
-  step backup "backing up the database before upgrading from $previous_image"
-  "$here/backup.sh" database ||
+if [[ -n "$upgrade_backup" ]]; then
+  step backup "backing up the database before upgrading from $previous_image, while $new_image downloads"
+  pull_log=$(mktemp)
+  "$compose" pull --quiet rails sidekiq >"$pull_log" 2>&1 &
+  pull_pid=$!
+  backup_ok=1
+  "$here/backup.sh" database || backup_ok=""
+  pull_ok=1
+  wait "$pull_pid" || pull_ok=""
+  [[ -n "$pull_ok" ]] || cat "$pull_log" >&2
+  rm -f "$pull_log"
+  [[ -n "$backup_ok" ]] ||
     fail pre-upgrade-backup-failed "the backup before the upgrade failed; nothing was changed (see: compose.sh logs backup)"
+  [[ -n "$pull_ok" ]] || fail pull-failed "could not pull $new_image; nothing was changed (a backup was taken)"
 fi
 
 # The newest migration the database has ("" before the first one).
@@ -121,9 +140,17 @@ schema_version() {
 }
 schema_before=$(schema_version)
 
-step migrate "migrating with $new_image (the running release keeps serving)"
-if ! "$compose" run --rm --no-deps -e POSTGRES_STATEMENT_TIMEOUT=600s rails bundle exec rails db:chatwoot_prepare; then
-  fail migration-failed "migration failed; the previous containers were left running (${previous_image:-none deployed yet})"
+# A configuration change on the release already running has nothing to migrate: that image's
+# migrations ran when it was deployed, and the schema is still the one it left (a restore would
+# have changed it). Skipping saves a Rails boot on every configuration change.
+recorded_schema=$(cat "$release_dir/schema" 2>/dev/null || true)
+if [[ "$previous_image" == "$new_image" && -n "$schema_before" && "$schema_before" == "$recorded_schema" ]]; then
+  printf '==> %s\n' "$new_image already migrated this database (schema $schema_before): no migration"
+else
+  step migrate "migrating with $new_image (the running release keeps serving)"
+  if ! "$compose" run --rm --no-deps -e POSTGRES_STATEMENT_TIMEOUT=600s rails bundle exec rails db:chatwoot_prepare; then
+    fail migration-failed "migration failed; the previous containers were left running (${previous_image:-none deployed yet})"
+  fi
 fi
 schema_after=$(schema_version)
 
@@ -144,11 +171,27 @@ between_backups() {
     "$@"
   fi
 }
+# What running containers read from live/ (compose.sh installed it from this bundle), and what they
+# last loaded.
+live_changed() { [[ "$(sha256sum "$live_dir/$1" | cut -d' ' -f1)" != "$(cat "$live_dir/$1.loaded" 2>/dev/null)" ]]; }
+live_loaded() { write_record "$live_dir/$1.loaded" "$(sha256sum "$live_dir/$1" | cut -d' ' -f1)"; }
 caddy_was_running=$("$compose" ps -q --status running caddy 2>/dev/null || true)
 backup_was_running=$("$compose" ps -q --status running backup 2>/dev/null || true)
+rails_was_running=$("$compose" ps -q --status running rails 2>/dev/null || true)
 
-step start "starting $new_image"
-if ! between_backups "$compose" up -d --wait --remove-orphans; then
+# While Rails and Caddy serve, a change that recreates Rails switches the web tier without a
+# failed request (lib.sh); the up below then recreates Sidekiq and whatever else changed.
+started_ok=1
+if [[ -n "$rails_was_running" && -n "$caddy_was_running" && "$(rails_inputs)" != "$(cat "$release_dir/rails-inputs" 2>/dev/null)" ]]; then
+  step switch "switching the web tier to $new_image without downtime"
+  switch_web_without_downtime || started_ok=""
+  live_loaded caddy/Caddyfile 2>/dev/null || true
+fi
+if [[ -n "$started_ok" ]]; then
+  step start "starting $new_image"
+  between_backups "$compose" up -d --wait --remove-orphans || started_ok=""
+fi
+if [[ -z "$started_ok" ]]; then
   unhealthy="$new_image did not become healthy; see: compose.sh ps; compose.sh logs rails sidekiq"
   if [[ -z "$previous_image" ]]; then
     fail unhealthy "$unhealthy"
@@ -193,8 +236,6 @@ fi
 # What running containers read from live/ (compose.sh installed it from this bundle): Caddy
 # reloads gracefully (connections in flight carry on), the backup scheduler restarts between jobs.
 # A container created by the up above already runs it.
-live_changed() { [[ "$(sha256sum "$live_dir/$1" | cut -d' ' -f1)" != "$(cat "$live_dir/$1.loaded" 2>/dev/null)" ]]; }
-live_loaded() { write_record "$live_dir/$1.loaded" "$(sha256sum "$live_dir/$1" | cut -d' ' -f1)"; }
 if live_changed caddy/Caddyfile; then
   if [[ -n "$caddy_was_running" ]]; then
     step caddy "reloading Caddy with the changed Caddyfile"
@@ -224,6 +265,8 @@ if [[ -n "$previous_image" && "$previous_image" != "$new_image" ]]; then
   write_record "$release_dir/previous" "$previous_image" || fail record-failed "$not_recorded"
 fi
 write_record "$release_dir/current" "$new_image" || fail record-failed "$not_recorded"
+write_record "$release_dir/schema" "$schema_after" || fail record-failed "$not_recorded"
+write_record "$release_dir/rails-inputs" "$(rails_inputs)" || fail record-failed "$not_recorded"
 rm -f "$app_dir/.env.failed"
 record ok || exit 1
 printf '==> %s\n' "deployed $new_image in $(($(date +%s) - started))s"

@@ -55,7 +55,13 @@ else
 fi
 
 printf '==> starting %s (rails, sidekiq)\n' "$previous"
-if ! CHATWOOT_IMAGE="$previous" "$compose" up -d --wait --no-deps rails sidekiq; then
+ok=1
+# While Rails and Caddy serve, the web tier switches without a failed request (lib.sh).
+if [[ -n "$("$compose" ps -q --status running rails 2>/dev/null)" && -n "$("$compose" ps -q --status running caddy 2>/dev/null)" ]]; then
+  CHATWOOT_IMAGE="$previous" switch_web_without_downtime || ok=""
+fi
+[[ -n "$ok" ]] && { CHATWOOT_IMAGE="$previous" "$compose" up -d --wait --no-deps rails sidekiq || ok=""; }
+if [[ -z "$ok" ]]; then
   echo "rollback.sh: $previous did not become healthy; starting $current again" >&2
   CHATWOOT_IMAGE="$current" "$compose" up -d --wait --no-deps rails sidekiq || true
   exit 1

@@ -131,6 +131,14 @@ describeWithTools("compose.yaml, read by Docker Compose v2", ["go"], () => {
     expect(config.services.redis!.healthcheck!.test.join(" ")).toMatch(/redis-cli .*ping/);
   });
 
+  it("probes every starting container every second or two, so `up --wait` never waits out a full interval", () => {
+    for (const [name, s] of Object.entries(config.services)) {
+      const hc = s.healthcheck as { start_interval?: string; start_period?: string; interval?: string };
+      expect(hc.start_period, name).toBeDefined();
+      expect(["1s", "2s"], name).toContain(hc.start_interval);
+    }
+  });
+
   it("starts Rails and Sidekiq only once Postgres and Redis are healthy", () => {
     for (const name of ["rails", "sidekiq"]) {
       expect(config.services[name]!.depends_on).toEqual({

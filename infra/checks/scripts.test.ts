@@ -136,6 +136,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, CLOSE_ONBOARDING)}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "ps -q --status running caddy")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "ps -q --status running backup")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "ps -q --status running rails")}`,
       // Held by deploy.sh itself: nothing recreates the backup scheduler during a job.
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`,
     ]);
@@ -346,6 +347,95 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     expect(again.stderr).toContain("this configuration came up unhealthy before and was set aside as");
   });
 
+  describe("while Rails and Caddy serve", () => {
+    const RUNNING = [
+      ["ps -q --status running rails$", "rails-container-id"],
+      ["ps -q --status running caddy$", "caddy-container-id"],
+    ] as [string, string][];
+    const SWITCH = (image: string) => [
+      `CHATWOOT_IMAGE=${image} ${compose(host.app, "up -d --wait --no-deps rails-surge")}`,
+      `CHATWOOT_IMAGE=${image} ${compose(host.app, "exec -T -e CHATWOOT_UPSTREAM=127.0.0.1:3001 caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
+      `CHATWOOT_IMAGE=${image} ${compose(host.app, "up -d --wait --no-deps rails")}`,
+      `CHATWOOT_IMAGE=${image} ${compose(host.app, "exec -T caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
+      `CHATWOOT_IMAGE=${image} ${compose(host.app, "rm --stop --force rails-surge")}`,
+    ];
+    const afterPs = (calls: string[]) => calls.slice(calls.findIndex((c) => c.includes("ps -q --status running rails")) + 1);
+
+    it("an upgrade switches the web tier beside the serving Rails, then recreates Sidekiq and the rest", () => {
+      expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+      host.resetCalls();
+      host.reply(RUNNING);
+      const r = host.exec("deploy.sh", ["--version", "v4.16.0"]);
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(afterPs(host.calls())).toEqual([...SWITCH(NEW), `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`]);
+      expect(host.deployLog().at(-1)).toMatch(/result=ok .*steps=.*switch:\d+,start:\d+$/);
+    });
+
+    it("a configuration change the app reads switches the same way; one only Caddy or the backup reads does not", () => {
+      expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+      host.reply(RUNNING);
+      const envFile = path.join(host.app, ".env");
+      const appChange = host.env.replace("LOG_LEVEL='info'", "LOG_LEVEL='debug'");
+      expect(appChange).not.toBe(host.env);
+      fs.writeFileSync(envFile, appChange);
+      host.resetCalls();
+      expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+      expect(afterPs(host.calls()).slice(0, 5)).toEqual(SWITCH(NEW));
+
+      const proxyChange = appChange.replace(/^CHATWOOT_FRAME_MODE='(any|allowlist)'$/m, (_l, mode) => `CHATWOOT_FRAME_MODE='${mode === "any" ? "allowlist" : "any"}'`);
+      expect(proxyChange).not.toBe(appChange);
+      fs.writeFileSync(envFile, proxyChange);
+      host.resetCalls();
+      expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+      expect(host.calls().some((c) => c.includes("rails-surge"))).toBe(false);
+    });
+
+    it("when the new release does not come up beside the old one, the old one never stopped serving", () => {
+      expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+      host.resetCalls();
+      host.reply([...RUNNING, [SCHEMA_RE, "20261101000000"]]);
+      const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: "up -d --wait --no-deps rails-surge$" });
+      expect(r.status).toBe(1);
+      const calls = afterPs(host.calls());
+      expect(calls.slice(0, 2)).toEqual([SWITCH(NEW)[0], SWITCH(NEW)[4]]);
+      // Neither Caddy nor the serving Rails was touched by the new release.
+      expect(calls.filter((c) => c.startsWith(`CHATWOOT_IMAGE=${NEW} `) && /caddy reload|--no-deps rails$/.test(c))).toEqual([]);
+      expect(r.stderr).toContain("did not become healthy beside the serving release; nothing was switched");
+      expect(host.release("current")).toBe(OLD);
+    });
+
+    it("when the recreated Rails is unhealthy, Caddy goes back to Rails and rails-surge is removed before the fallback", () => {
+      expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+      host.resetCalls();
+      host.reply([...RUNNING, [SCHEMA_RE, "20261101000000"]]);
+      const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: `^CHATWOOT_IMAGE=${NEW} .* up -d --wait --no-deps rails$` });
+      expect(r.status).toBe(1);
+      expect(afterPs(host.calls()).slice(0, 5)).toEqual(SWITCH(NEW));
+      expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`);
+      expect(host.deployLog().at(-1)).toContain("result=unhealthy-previous-restored");
+    });
+  });
+
+  it("migrates only when the release changed or the schema is not the one it left", () => {
+    host.reply([[SCHEMA_RE, "20261101000000"]]);
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    expect(host.release("schema")).toBe("20261101000000");
+    host.resetCalls();
+    const same = host.exec("deploy.sh", ["--version", "v4.16.0"]);
+    expect(same.status).toBe(0);
+    expect(same.stdout).toContain("already migrated this database (schema 20261101000000): no migration");
+    expect(host.calls().some((c) => c.includes("db:chatwoot_prepare"))).toBe(false);
+    // A restore put an older schema back: the same release migrates it again.
+    host.reply([[SCHEMA_RE, "20260101000000"]]);
+    host.resetCalls();
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    expect(host.calls().some((c) => c.includes("db:chatwoot_prepare"))).toBe(true);
+    host.resetCalls();
+    expect(host.exec("deploy.sh", ["--version", "v4.17.0"]).status).toBe(0);
+    expect(host.calls().some((c) => c.includes("db:chatwoot_prepare"))).toBe(true);
+  });
+
   it("touches nothing when the pull fails", () => {
     const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: " pull " });
     expect(r.status).toBe(1);
@@ -378,6 +468,19 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     const migrate = calls.findIndex((c) => c.includes("db:chatwoot_prepare"));
     expect(backup).toBeGreaterThan(calls.findIndex((c) => c.includes("up -d --wait postgres redis")));
     expect(backup).toBeLessThan(migrate);
+    // The new Chatwoot image downloads beside the backup; the small images come first.
+    expect(calls[0]).toBe(`CHATWOOT_IMAGE=${NEW} ${compose(host.app, "pull --quiet postgres redis caddy")}`);
+    const bigPull = calls.findIndex((c) => c.endsWith("pull --quiet rails sidekiq"));
+    expect(bigPull).toBeGreaterThan(calls.findIndex((c) => c.includes("up -d --wait postgres redis")));
+    expect(bigPull).toBeLessThan(migrate);
+
+    host.resetCalls();
+    const pullFailed = host.exec("deploy.sh", ["--version", "v4.17.0"], { fail: "pull --quiet rails sidekiq$" });
+    expect(pullFailed.status).toBe(1);
+    expect(pullFailed.stderr).toContain("could not pull chatwoot/chatwoot:v4.17.0; nothing was changed (a backup was taken)");
+    expect(host.calls().some((c) => c.endsWith("chatwoot-backup run database"))).toBe(true);
+    expect(host.calls().some((c) => c.includes("db:chatwoot_prepare"))).toBe(false);
+    expect(host.deployLog().at(-1)).toContain("result=pull-failed");
 
     host.resetCalls();
     const r = host.exec("deploy.sh", ["--version", "v4.17.0"], { fail: "chatwoot-backup run database$" });
@@ -522,6 +625,28 @@ describe("rollback.sh with a stand-in docker", () => {
     expect(host.release("previous")).toBe(NEW);
     expect(host.deployLog().at(-1)).toMatch(new RegExp(`rollback image=${OLD} previous=${NEW} result=ok$`));
     expect(r.stdout).toContain("pulumi config set chatwoot:chatwootVersion v4.15.1");
+  });
+
+  it("switches the web tier without downtime while Rails and Caddy serve, then Sidekiq", () => {
+    releases(NEW, OLD);
+    host.reply([
+      ["schema_migrations", "20261001000000"],
+      ["--entrypoint sh rails", "20261001000000"],
+      ["ps -q --status running (rails|caddy)$", "container-id"],
+    ]);
+    const r = host.exec("rollback.sh", ["--yes"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const calls = host.calls();
+    expect(calls.slice(calls.findIndex((c) => c.includes("rails-surge")))).toEqual([
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails-surge")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T -e CHATWOOT_UPSTREAM=127.0.0.1:3001 caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "rm --stop --force rails-surge")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails sidekiq")}`,
+    ]);
+    expect(host.release("current")).toBe(OLD);
   });
 
   it("warns when the database is migrated beyond what the previous release knows, and wants confirmation", () => {
@@ -923,6 +1048,13 @@ describeWithTools("every docker compose call the host scripts make, parsed by th
     record((h) => { deployed(h); running(h); fs.appendFileSync(path.join(h.app, "bundle/docker/backup/chatwoot-backup"), "#\n"); }, "deploy.sh", ["--version", "v4.16.0"]);
     record(deployed, "deploy.sh", ["--version", "v4.16.0"], { fail: " up -d --wait --remove-orphans$" });
     record(deployed, "rollback.sh", ["--yes"]);
+    const serving = (h: ReturnType<typeof fakeHost>) => {
+      deployed(h);
+      h.reply([["ps -q --status running (caddy|backup|rails)$", "container-id"]]);
+    };
+    record(serving, "deploy.sh", ["--version", "v4.16.0"]);
+    record(serving, "deploy.sh", ["--version", "v4.16.0"], { fail: "--no-deps rails-surge$" });
+    record(serving, "rollback.sh", ["--yes"]);
     record(deployed, "backup.sh", ["database"]);
     record(deployed, "restore.sh", ["--yes", "--snapshot", "latest"]);
     record(deployed, "restore.sh", ["--before-deploy", "--snapshot", "latest"]);

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { describeWithTools, run, tempDir } from "../test/tools";
-import { dockerDaemonConfig, renderCloudInit, SSHD_HARDENING_PATH, sshdHardening } from "./cloud-init";
+import { DOCKER_PACKAGES, dockerDaemonConfig, FIRST_UPGRADE_SCRIPT, FIRST_UPGRADE_UNIT, renderCloudInit, SSHD_HARDENING_PATH, sshdHardening } from "./cloud-init";
 
 describe("renderCloudInit", () => {
   const text = renderCloudInit();
@@ -37,6 +37,16 @@ describe("renderCloudInit", () => {
     expect(JSON.parse(daemon)).toEqual(dockerDaemonConfig);
     expect(dockerDaemonConfig["log-opts"]["max-file"]).toBe("5");
     expect(doc.swap).toEqual({ filename: "/swapfile", size: 2048 * 1024 * 1024 });
+  });
+
+  it("does not make the deploy wait for the full upgrade: it runs afterwards, as its own unit", () => {
+    // cloud-init's own upgrade runs before its package installs, so Docker would wait for it.
+    expect(doc.package_upgrade).toBe(false);
+    expect(doc.package_update).toBe(true);
+    expect(doc.packages).toEqual(expect.arrayContaining(DOCKER_PACKAGES.filter((p) => p !== "containerd" && p !== "runc")));
+    expect(doc.runcmd.at(-1)).toEqual(["systemd-run", `--unit=${FIRST_UPGRADE_UNIT}`, "--description=First full package upgrade", FIRST_UPGRADE_SCRIPT]);
+    const script = doc.write_files.find((f: { path: string }) => f.path === FIRST_UPGRADE_SCRIPT);
+    expect(script.permissions).toBe("0755");
   });
 
   it("contains no secrets and nothing host-specific", () => {
@@ -107,3 +117,48 @@ describeWithTools("the sshd hardening, as sshd itself reads it (sshd -T)", ["ssh
   });
 });
 
+
+describeWithTools("the first upgrade script, run against stand-in apt tools", ["shellcheck"], () => {
+  const script = (parse(renderCloudInit()).write_files as { path: string; content: string }[]).find((f) => f.path === FIRST_UPGRADE_SCRIPT)!.content;
+
+  it("passes shellcheck", () => {
+    const dir = tempDir("first-upgrade");
+    fs.writeFileSync(path.join(dir, "s.sh"), script);
+    const r = run("shellcheck", ["-s", "sh", path.join(dir, "s.sh")]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  // TEST STAND-INS for apt-mark and apt-get: they record their arguments and environment.
+  function runWith(upgradeExit: number) {
+    const dir = tempDir("first-upgrade");
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    const log = path.join(dir, "calls.log");
+    for (const tool of ["apt-mark", "apt-get"]) {
+      const exit = tool === "apt-get" ? upgradeExit : 0;
+      fs.writeFileSync(path.join(bin, tool), `#!/bin/sh\necho "${tool} $* [NEEDRESTART_MODE=$NEEDRESTART_MODE DEBIAN_FRONTEND=$DEBIAN_FRONTEND]" >> ${log}\nexit ${exit}\n`, { mode: 0o755 });
+    }
+    fs.writeFileSync(path.join(dir, "s.sh"), script);
+    const r = run("sh", [path.join(dir, "s.sh")], { env: { PATH: `${bin}:/usr/bin:/bin` } });
+    const calls = fs.readFileSync(log, "utf8").trim().split("\n");
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { status: r.status, calls };
+  }
+
+  it("holds Docker's packages around the upgrade, restarts nothing, and releases them even when the upgrade fails", () => {
+    const env = "[NEEDRESTART_MODE=l DEBIAN_FRONTEND=noninteractive]";
+    const expected = [
+      `apt-mark hold ${DOCKER_PACKAGES.join(" ")} ${env}`,
+      `apt-get -y -o Dpkg::Options::=--force-confold upgrade ${env}`,
+      `apt-mark unhold ${DOCKER_PACKAGES.join(" ")} ${env}`,
+    ];
+    const ok = runWith(0);
+    expect(ok.calls).toEqual(expected);
+    expect(ok.status).toBe(0);
+    const failed = runWith(100);
+    expect(failed.calls).toEqual(expected);
+    expect(failed.status).toBe(100);
+  });
+});

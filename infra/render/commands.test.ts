@@ -14,6 +14,8 @@ import {
   renderUploadCommand,
   renderVerifyCommand,
   renderWaitReadyCommand,
+  dockerApiCheck,
+  MIN_DOCKER_API,
   renderWriteEnvCommand,
   shellQuote,
 } from "./commands";
@@ -70,6 +72,37 @@ describe("command text", () => {
     const c = allCommands().writeEnv;
     expect(c).toContain("#   SECRET_KEY_BASE='<secret>'");
     expect(c.split("\n").filter((l) => !l.startsWith("#")).join("\n")).not.toContain("<secret>");
+  });
+});
+
+describe("wait-ready's Docker Engine check, against a stand-in docker", () => {
+  // TEST STAND-IN for `docker version`: prints the API version it is given, or fails like a
+  // missing daemon when given none.
+  function check(api: string | undefined) {
+    const dir = tempDir("docker-api");
+    const docker = path.join(dir, "docker");
+    fs.writeFileSync(docker, api === undefined ? "#!/bin/sh\nexit 1\n" : `#!/bin/sh\necho '${api}'\n`, { mode: 0o755 });
+    const r = run("sh", ["-c", `${dockerApiCheck}\necho engine-ok`], { env: { PATH: `${dir}:/usr/bin:/bin` } });
+    fs.rmSync(dir, { recursive: true, force: true });
+    return r;
+  }
+
+  it.each(["1.44", "1.45", "1.47", "1.100"])("accepts API %s", (api) => {
+    const r = check(api);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("engine-ok");
+  });
+
+  it.each(["1.43", "1.41", "1.9"])("refuses API %s, saying what is needed", (api) => {
+    const r = check(api);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`Docker Engine API ${api} is older than ${MIN_DOCKER_API}`);
+  });
+
+  it("refuses when no daemon answers", () => {
+    const r = check(undefined);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("Docker Engine API unknown");
   });
 });
 

@@ -54,6 +54,17 @@ WantedBy=multi-user.target
 }
 
 /**
+ * The Docker Engine API the compose file needs: healthcheck `start_interval` (a short probe
+ * interval while a container starts, so `up --wait` does not wait out a 30 s interval) is refused
+ * by Compose below API 1.44, Docker Engine 25 (docker/compose pkg/compose/convert.go).
+ */
+export const MIN_DOCKER_API = "1.44";
+export const dockerApiCheck = `api=$(docker version --format '{{.Server.APIVersion}}' 2>/dev/null || true)
+if [ -z "$api" ] || [ "$(printf '%s\\n%s\\n' "${MIN_DOCKER_API}" "$api" | sort -V | head -n 1)" != "${MIN_DOCKER_API}" ]; then
+  echo "Docker Engine API \${api:-unknown} is older than ${MIN_DOCKER_API} (Docker 25), which the compose file's health checks need; use chatwoot:image ubuntu-24.04" >&2; exit 1
+fi`;
+
+/**
  * Waits for cloud-init, mounts the data volume by its stable device id (fstab, nofail), and sets
  * root's authorized_keys to the configured public keys (stdin), so key rotation needs no rebuild.
  */
@@ -67,6 +78,7 @@ if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then
   echo "cloud-init failed (exit $rc); see /var/log/cloud-init-output.log on the server" >&2; exit 1
 fi
 docker compose version >/dev/null 2>&1 || { echo "docker compose is not installed: cloud-init did not finish" >&2; exit 1; }
+${dockerApiCheck}
 # The data volume, by device id: automount is unreliable when a volume is re-attached.
 dev=${dev}
 i=0; while [ ! -e "$dev" ] && [ "$i" -lt 60 ]; do sleep 2; i=$((i + 1)); done
