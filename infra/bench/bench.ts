@@ -2,7 +2,7 @@
  * `npm run bench`: the figures that depend on the machine, kept out of `npm test` so a loaded
  * machine never fails a test. Prints one line per figure, `BENCH <name> <value> <unit>`, plus
  * `# …` context lines, and exits 0. A figure whose tools are missing is skipped with a `# skipped`
- * line. BENCH_ONLY=plan,backup,proxy picks sections; BACKUP_BENCHMARK_MB sets the database size,
+ * line. BENCH_ONLY=plan,backup,proxy,upgrade picks sections; BACKUP_BENCHMARK_MB sets the database size,
  * PROXY_BENCH_REQUESTS the requests per round and target.
  */
 import { spawnSync } from "node:child_process";
@@ -14,6 +14,7 @@ import { backupFixture } from "../test/backup-fixture";
 import { dataSql, FINGERPRINT_SQL, SCHEMA_SQL } from "../test/chatwoot-dataset";
 import { startPostgres } from "../test/postgres";
 import { hasTool, run } from "../test/run";
+import { upgradeUnderLoad } from "../test/upgrade-rig";
 import { proxyOverhead } from "./proxy";
 
 // What `npm run plan` runs its entry point with (package.json), minus npm's own start-up.
@@ -130,7 +131,25 @@ async function proxyBench(): Promise<void> {
   }
 }
 
-const sections: Record<string, () => void | Promise<void>> = { plan: planBench, backup: backupBench, proxy: proxyBench };
+async function upgradeBench(): Promise<void> {
+  const missing = ["go", "curl"].filter((t) => !hasTool(t));
+  if (missing.length) return note(`skipped upgrade: ${missing.join(", ")} not installed`);
+  const opts = { concurrency: 8, warmup: 300, bootMs: Number(process.env.UPGRADE_BENCH_BOOT_MS ?? 5000) };
+  note(`upgrade: deploy.sh v4.15.1 -> v4.16.0 through real Caddy, stand-in Rails booting in ${opts.bootMs} ms, ${opts.concurrency} clients (GET and POST)`);
+  const now = await upgradeUnderLoad({ mode: "deploy", ...opts });
+  if (now.status !== 0) throw new Error(`deploy.sh failed: ${now.stderr}`);
+  bench("upgrade_failed_requests", now.failed, "count");
+  bench("upgrade_p99_ms", now.p99Ms, "ms");
+  bench("upgrade_requests", now.requests, "count");
+  bench("upgrade_resent_requests", now.resent, "count");
+  note(`releases answering: ${now.releases.join(" then ")}; failures: ${now.failures.join(", ") || "none"}`);
+  const before = await upgradeUnderLoad({ mode: "recreate", ...opts });
+  bench("upgrade_recreate_failed_requests", before.failed, "count");
+  bench("upgrade_recreate_requests", before.requests, "count");
+  note("upgrade_recreate_*: the same upgrade the previous way, `up -d --wait` recreating Rails in place");
+}
+
+const sections: Record<string, () => void | Promise<void>> = { plan: planBench, backup: backupBench, proxy: proxyBench, upgrade: upgradeBench };
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY?.split(",").filter(Boolean);

@@ -11,15 +11,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import chatwootFacts from "../facts/chatwoot.json";
 import { repoRoot } from "../artifacts";
 import { renderBundle, readBundleFiles } from "../render/bundle";
-import { ENV_SECRET_NAMES, envScope, parseEnvFile, renderEnvFile, renderMaskedEnvFile, type EnvSecrets, type EnvSettings } from "../render/env";
+import { ENV_SECRET_NAMES, envScope, parseEnvFile, renderEnvFile, renderMaskedEnvFile, type EnvSecrets } from "../render/env";
 import { caddyBinary, startCaddy, type RunningCaddy } from "../test/caddy";
 import { HEALTHY, startChatwootStub, type ChatwootStub } from "../test/chatwoot-stub";
 import { envSettings } from "../test/fixtures";
+import { fakeHost } from "../test/fake-host";
 import { composeV2Binary } from "../test/go-tools";
 import { describeWithTools, run, runAsync, tempDir } from "../test/tools";
 
 const SCRIPTS = path.join(repoRoot, "scripts");
-const STANDIN_DOCKER = path.join(repoRoot, "infra/test/standin-docker.sh");
 const MODELS = path.join(repoRoot, "infra/test/chatwoot_models.rb");
 
 describeWithTools("static checks", ["shellcheck", "ruby"], () => {
@@ -50,62 +50,6 @@ describeWithTools("static checks", ["shellcheck", "ruby"], () => {
     expect(r.stdout).toContain("Syntax OK");
   });
 });
-
-/** A host's app directory as the upload and write-env steps leave it, with a stand-in docker. */
-function fakeHost(settings: EnvSettings = envSettings, envText?: string) {
-  const root = tempDir("host");
-  const app = path.join(root, "opt/chatwoot");
-  const bin = path.join(root, "bin");
-  fs.mkdirSync(bin, { recursive: true });
-  fs.symlinkSync(STANDIN_DOCKER, path.join(bin, "docker"));
-  for (const f of readBundleFiles(repoRoot)) {
-    const dest = path.join(app, "bundle", f.path);
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.writeFileSync(dest, f.content, { mode: parseInt(f.mode, 8) });
-  }
-  // The data volume lives inside the scratch root, like everything else these tests touch.
-  const dataDir = path.join(root, "srv/chatwoot");
-  const env = (envText ?? renderMaskedEnvFile(settings, true)).replace(/^CHATWOOT_DATA_DIR='.*'$/m, `CHATWOOT_DATA_DIR='${dataDir}'`);
-  fs.writeFileSync(path.join(app, ".env"), env, { mode: 0o600 });
-  const log = path.join(root, "docker.log");
-  fs.writeFileSync(log, "");
-  const container = path.join(root, "container");
-  fs.mkdirSync(container);
-  const replies = path.join(root, "replies.tsv");
-  fs.writeFileSync(replies, "");
-  const exec = (script: string, args: string[], opts: { input?: string; fail?: string; db?: string; env?: Record<string, string> } = {}) =>
-    run(path.join(app, "bundle/scripts", script), args, {
-      input: opts.input ?? "",
-      env: {
-        PATH: `${bin}:${process.env.PATH}`,
-        HOME: root,
-        STANDIN_LOG: log,
-        STANDIN_FAIL: opts.fail ?? "",
-        STANDIN_REPLIES: replies,
-        STANDIN_CONTAINER: container,
-        STANDIN_MODELS: MODELS,
-        FAKE_CHATWOOT_DB: opts.db ?? path.join(root, "db"),
-        FAKE_CHATWOOT_LOG: path.join(root, "writes.log"),
-        STANDIN_JOB_LOCK: path.join(dataDir, "backup/job.lock"),
-        ...opts.env,
-      },
-    });
-  return {
-    root,
-    app,
-    env,
-    dataDir,
-    exec,
-    calls: () => fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean),
-    resetCalls: () => fs.writeFileSync(log, ""),
-    /** Canned docker output: [regex on the call line, text it prints]. */
-    reply: (rules: [string, string][]) => fs.writeFileSync(replies, rules.map(([re, text]) => `${re}\t${text}\n`).join("")),
-    deployLog: () => fs.readFileSync(path.join(app, "deploy.log"), "utf8").trim().split("\n"),
-    release: (name: string) => (fs.existsSync(path.join(app, "release", name)) ? fs.readFileSync(path.join(app, "release", name), "utf8").trim() : undefined),
-    writes: () => (fs.existsSync(path.join(root, "writes.log")) ? fs.readFileSync(path.join(root, "writes.log"), "utf8").trim().split("\n").filter(Boolean) : []),
-    cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
-  };
-}
 
 const SCHEMA_QUERY = "exec -T postgres psql -U postgres -d chatwoot -XAt -c select coalesce(max(version), '') from schema_migrations";
 const SCHEMA_RE = "psql .* from schema_migrations$";

@@ -10,6 +10,7 @@
 #     regex matches the call line; lines with the same regex answer successive calls in order (the
 #     last one repeats), so a query can answer differently before and after a migration;
 # Everything else succeeds silently.
+#   - with STANDIN_HOOK set, lets that program handle the call first (exit 100: not handled);
 #   - with STANDIN_JOB_LOCK set, marks a call made while someone holds that lock: " [job lock held]".
 set -uo pipefail
 line="CHATWOOT_IMAGE=${CHATWOOT_IMAGE:-} $*"
@@ -21,6 +22,14 @@ printf '%s%s\n' "$line" "$held" >>"${STANDIN_LOG:?}"
 if [[ -n "${STANDIN_FAIL:-}" && "$line" =~ $STANDIN_FAIL ]]; then
   echo "stand-in docker: failing on purpose ($STANDIN_FAIL)" >&2
   exit 1
+fi
+
+# A test may act on some calls itself (STANDIN_HOOK, e.g. start and stop real processes); it exits
+# 100 for the calls it leaves to this stand-in.
+if [[ -n "${STANDIN_HOOK:-}" ]]; then
+  "$STANDIN_HOOK" "$@"
+  rc=$?
+  [[ $rc -eq 100 ]] || exit "$rc"
 fi
 
 if [[ -n "${STANDIN_REPLIES:-}" && -r "$STANDIN_REPLIES" ]]; then

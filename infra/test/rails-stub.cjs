@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * TEST STAND-IN FOR A RAILS (PUMA) WEB SERVER, NOT CHATWOOT. Used by the upgrade switch test and
+ * benchmark. It behaves the way the switch depends on:
+ *   - booting takes --boot-ms; meanwhile the port accepts connections (as Docker's published port
+ *     does) but resets them, and /health does not answer 200;
+ *   - once booted, every request takes --work-ms and answers 200 with the release it runs;
+ *   - on SIGTERM it stops accepting, finishes the requests in flight (Puma's graceful stop),
+ *     closes idle keep-alive connections and exits 0.
+ *
+ *   node rails-stub.cjs --port 3000 --release v4.16.0 [--boot-ms 1500] [--work-ms 20] [--pid-file F]
+ */
+"use strict";
+const http = require("node:http");
+const fs = require("node:fs");
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
+);
+const port = Number(args.port);
+const release = args.release ?? "unknown";
+const bootMs = Number(args["boot-ms"] ?? 1500);
+const workMs = Number(args["work-ms"] ?? 20);
+let ready = false;
+let inFlight = 0;
+
+const server = http.createServer((req, res) => {
+  if (!ready) {
+    req.socket.destroy();
+    return;
+  }
+  inFlight++;
+  req.resume();
+  req.on("end", () => {
+    setTimeout(() => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ release, path: req.url }));
+      inFlight--;
+    }, req.url === "/health" ? 0 : workMs);
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(port, "127.0.0.1", () => {
+  if (args["pid-file"]) fs.writeFileSync(args["pid-file"], String(process.pid));
+  setTimeout(() => (ready = true), bootMs);
+});
+process.on("SIGTERM", () => {
+  // close() stops accepting and, on Node 19+, closes idle keep-alive connections; busy ones close
+  // after their response (Connection: close).
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+  const poll = setInterval(() => {
+    server.closeIdleConnections();
+    if (inFlight === 0) clearInterval(poll);
+  }, 10);
+});

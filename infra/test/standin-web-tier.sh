@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# TEST STAND-IN FOR THE WEB TIER OF A CHATWOOT HOST, NOT DOCKER: the STANDIN_HOOK of the stand-in
+# docker in the upgrade switch test and benchmark. It acts on the compose calls that start, stop
+# and reload the web tier, with real processes: Rails is infra/test/rails-stub.cjs on
+# $RIG_MAIN_PORT (rails) or $RIG_SURGE_PORT (rails-surge), Caddy is the real Caddy the test runs
+# with this project's Caddyfile. Like Compose, "up --wait" returns when the health check passes,
+# "up" recreates Rails only when its release changed, and a stop waits for the process to exit.
+# Other calls exit 100: the stand-in docker handles them.
+set -uo pipefail
+call=" $* "
+release=${CHATWOOT_IMAGE##*:}
+
+running() { [[ -f "$RIG_DIR/$1.pid" ]] && kill -0 "$(cat "$RIG_DIR/$1.pid")" 2>/dev/null; }
+start_rails() {
+  local name=$1 port=$2 i
+  rm -f "$RIG_DIR/$name.pid"
+  # Like a container, the process holds none of its caller's file descriptors (fd 9 is the host lock).
+  node "$RIG_STUB" --port "$port" --release "$release" --boot-ms "$RIG_BOOT_MS" --work-ms "$RIG_WORK_MS" \
+    --pid-file "$RIG_DIR/$name.pid" >>"$RIG_DIR/$name.log" 2>&1 9>&- &
+  printf '%s\n' "$release" >"$RIG_DIR/$name.release"
+  for ((i = 0; i < 1200; i++)); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "stand-in web tier: $name did not become healthy" >&2
+  return 1
+}
+stop_rails() {
+  local pid
+  pid=$(cat "$RIG_DIR/$1.pid" 2>/dev/null) || return 0
+  kill -TERM "$pid" 2>/dev/null
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+  rm -f "$RIG_DIR/$1.pid"
+}
+recreate_rails() { stop_rails rails; start_rails rails "$RIG_MAIN_PORT"; }
+caddy_reload() {
+  CHATWOOT_UPSTREAM=$1 "$RIG_CADDY" reload --config "$RIG_CADDYFILE" --adapter caddyfile >>"$RIG_DIR/caddy-reload.log" 2>&1
+}
+
+case "$call" in
+  *" ps -q --status running rails "*) running rails && echo rails-container; exit 0 ;;
+  *" ps -q --status running caddy "*) echo caddy-container; exit 0 ;;
+  *" up -d --wait --no-deps rails-surge "*) start_rails rails-surge "$RIG_SURGE_PORT"; exit ;;
+  *" up -d --wait --no-deps rails "*) recreate_rails; exit ;;
+  *" rm --stop --force rails-surge "*) stop_rails rails-surge; exit 0 ;;
+  *" exec -T -e CHATWOOT_UPSTREAM=127.0.0.1:3001 caddy caddy reload "*) caddy_reload "127.0.0.1:$RIG_SURGE_PORT"; exit ;;
+  *" exec -T caddy caddy reload "*) caddy_reload "127.0.0.1:$RIG_MAIN_PORT"; exit ;;
+  *" up -d --wait --remove-orphans "*)
+    if running rails && [[ "$(cat "$RIG_DIR/rails.release" 2>/dev/null)" == "$release" ]]; then exit 0; fi
+    recreate_rails; exit ;;
+esac
+exit 100

@@ -1,0 +1,212 @@
+/**
+ * An upgrade under load: real Caddy (production's version) with this project's Caddyfile in front
+ * of two TEST STAND-IN Rails processes (infra/test/rails-stub.cjs) that take a while to boot, the
+ * project's own deploy.sh driving the switch through the stand-in docker (its web tier acted out
+ * by infra/test/standin-web-tier.sh), and a load generator on loopback sending a steady stream.
+ * Used by a test (few requests, counts failures) and by `npm run bench` (more, adds latency).
+ */
+import * as fs from "node:fs";
+import * as https from "node:https";
+import * as path from "node:path";
+import { repoRoot } from "../artifacts";
+import { envSettings } from "./fixtures";
+import { caddyBinary, startCaddy, type RunningCaddy } from "./caddy";
+import { freePort } from "./chatwoot-stub";
+import { fakeHost, type FakeHost } from "./fake-host";
+import { runAsync } from "./run";
+import { parseEnvFile, renderMaskedEnvFile } from "../render/env";
+
+export interface UpgradeResult {
+  /** Requests sent while the switch ran (and just before and after it). */
+  requests: number;
+  /** Requests that did not get a 200: an error status, a reset, a refused connection. */
+  failed: number;
+  /**
+   * Requests sent again because the server closed an idle keep-alive connection as they went out
+   * on it. Browsers and HTTP libraries do this themselves (RFC 9112 §9.3.1; Node's documentation
+   * of `reusedSocket`): a Caddy reload closes idle client connections.
+   */
+  resent: number;
+  /** What the failed requests got, e.g. "502 POST" or "ECONNRESET GET", at most 20. */
+  failures: string[];
+  /** The releases that answered, in order of first appearance. */
+  releases: string[];
+  p99Ms: number;
+  /** The switch's own result (deploy.sh's exit status and stderr). */
+  status: number | null;
+  stderr: string;
+}
+
+export interface UpgradeOptions {
+  /**
+   * "deploy": deploy.sh upgrades from v4.15.1 to v4.16.0 (the zero-downtime switch);
+   * "recreate": what the previous deploy.sh did at that point, `up -d --wait` recreating Rails.
+   */
+  mode: "deploy" | "recreate";
+  /** Requests in flight at any time. */
+  concurrency: number;
+  /** Requests sent before the switch starts, so traffic is flowing. */
+  warmup: number;
+  /** How long the stand-in Rails takes to boot. */
+  bootMs: number;
+  /** Upper bound on the whole run; the load stops at it whatever happened. */
+  deadlineMs?: number;
+}
+
+const HOOK = path.join(repoRoot, "infra/test/standin-web-tier.sh");
+const STUB = path.join(repoRoot, "infra/test/rails-stub.cjs");
+
+export async function upgradeUnderLoad(opts: UpgradeOptions): Promise<UpgradeResult> {
+  const host: FakeHost = fakeHost();
+  const rig = path.join(host.root, "rig");
+  fs.mkdirSync(rig);
+  let caddy: RunningCaddy | undefined;
+  try {
+    const mainPort = await freePort();
+    const surgePort = await freePort();
+    caddy = await startCaddy(parseEnvFile(renderMaskedEnvFile(envSettings, true)), mainPort);
+    const env: Record<string, string> = {
+      ...(Object.fromEntries(Object.entries(caddy.env).filter(([, v]) => v !== undefined)) as Record<string, string>),
+      PATH: `${path.join(host.root, "bin")}:${process.env.PATH}`,
+      STANDIN_HOOK: HOOK,
+      RIG_DIR: rig,
+      RIG_STUB: STUB,
+      RIG_MAIN_PORT: String(mainPort),
+      RIG_SURGE_PORT: String(surgePort),
+      RIG_BOOT_MS: String(opts.bootMs),
+      RIG_WORK_MS: "20",
+      RIG_CADDY: caddyBinary(),
+      RIG_CADDYFILE: caddy.caddyfile,
+    };
+    // The release serving before the upgrade, deployed the same way.
+    const first = host.exec("deploy.sh", ["--version", "v4.15.1"], { env });
+    if (first.status !== 0) throw new Error(`the first deploy failed: ${first.stderr}`);
+
+    const load = new LoadGenerator(caddy, opts.concurrency);
+    load.start();
+    await load.sent(opts.warmup);
+    let result: { status: number | null; stderr: string };
+    if (opts.mode === "deploy") {
+      result = await host.execAsync("deploy.sh", ["--version", "v4.16.0"], { env });
+    } else {
+      // Without blocking the event loop: the load keeps flowing while Rails is recreated.
+      result = await runAsync(HOOK, ["compose", "up", "-d", "--wait", "--no-deps", "rails"], { env: { ...env, CHATWOOT_IMAGE: "chatwoot/chatwoot:v4.16.0" } });
+    }
+    await load.sent(load.count + opts.warmup);
+    await load.stop(opts.deadlineMs ?? 120_000);
+    return { ...load.result(), status: result.status, stderr: result.stderr };
+  } finally {
+    for (const name of ["rails", "rails-surge"]) {
+      const pidFile = path.join(rig, `${name}.pid`);
+      if (fs.existsSync(pidFile)) {
+        try {
+          process.kill(Number(fs.readFileSync(pidFile, "utf8")), "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await caddy?.stop();
+    host.cleanup();
+  }
+}
+
+/** A steady stream of GET and POST requests through Caddy over TLS, with keep-alive. */
+class LoadGenerator {
+  count = 0;
+  private failed = 0;
+  private resent = 0;
+  private failures: string[] = [];
+  private latencies: number[] = [];
+  private releases: string[] = [];
+  private running = false;
+  private workers: Promise<void>[] = [];
+  private readonly agent: https.Agent;
+
+  constructor(
+    private readonly caddy: RunningCaddy,
+    private readonly concurrency: number,
+  ) {
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: concurrency, ca: fs.readFileSync(caddy.caFile) });
+  }
+
+  start(): void {
+    this.running = true;
+    for (let i = 0; i < this.concurrency; i++) this.workers.push(this.worker(i));
+  }
+
+  /** Resolves once n requests have completed. */
+  async sent(n: number): Promise<void> {
+    while (this.running && this.count < n) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    this.running = false;
+    await Promise.race([Promise.all(this.workers), new Promise((r) => setTimeout(r, deadlineMs))]);
+    this.agent.destroy();
+  }
+
+  result() {
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const p99 = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]! : 0;
+    return { requests: this.count, failed: this.failed, resent: this.resent, failures: this.failures, releases: this.releases, p99Ms: Math.round(p99 * 10) / 10 };
+  }
+
+  private async worker(id: number): Promise<void> {
+    let n = 0;
+    while (this.running) {
+      const post = (id + n++) % 4 === 0;
+      const started = process.hrtime.bigint();
+      let outcome = await this.request(post);
+      if (outcome.resend) {
+        this.resent++;
+        outcome = await this.request(post);
+      }
+      this.latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+      this.count++;
+      if (outcome.status !== 200) {
+        this.failed++;
+        if (this.failures.length < 20) this.failures.push(`${outcome.status || outcome.error} ${post ? "POST" : "GET"}`);
+      }
+      else if (outcome.release && !this.releases.includes(outcome.release)) this.releases.push(outcome.release);
+    }
+  }
+
+  private request(post: boolean): Promise<{ status: number; release?: string; error?: string; resend?: boolean }> {
+    return new Promise((resolve) => {
+      let responded = false;
+      const req = https.request(
+        {
+          host: "127.0.0.1",
+          port: this.caddy.httpsPort,
+          servername: "localhost",
+          path: "/api/v1/accounts/1/conversations",
+          method: post ? "POST" : "GET",
+          headers: { host: "localhost", "content-type": "application/json" },
+          agent: this.agent,
+          timeout: 30_000,
+        },
+        (res) => {
+          responded = true;
+          let body = "";
+          res.on("data", (d) => (body += d));
+          res.on("end", () => {
+            let release: string | undefined;
+            try {
+              release = (JSON.parse(body) as { release?: string }).release;
+            } catch {
+              // an error page
+            }
+            resolve({ status: res.statusCode ?? 0, release });
+          });
+        },
+      );
+      // Only a reset of a reused connection before any response is sent again, as clients do.
+      req.on("error", (e: NodeJS.ErrnoException) =>
+        resolve({ status: 0, error: e.code ?? e.message, resend: req.reusedSocket && e.code === "ECONNRESET" && !responded }),
+      );
+      req.on("timeout", () => req.destroy());
+      req.end(post ? JSON.stringify({ content: "hello" }) : undefined);
+    });
+  }
+}
