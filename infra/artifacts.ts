@@ -21,6 +21,14 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
     dataDir: hostLayout.dataDir,
     embedAllowedOrigins: c.embedAllowedOrigins,
     allowPrivateNetworkWebhooks: c.allowPrivateNetworkWebhooks,
+    alerts: {
+      email: c.alerts.email,
+      webhook: c.alertWebhookUrl !== undefined,
+      webhookFormat: c.alerts.webhookFormat,
+      ping: c.alertPingUrl !== undefined,
+      repeatHours: c.alerts.repeatHours,
+    },
+    sentry: c.sentryDsn !== undefined,
     smtp: c.smtp,
     backup: c.backup.enabled
       ? {

@@ -28,6 +28,9 @@ export const SECRET_KEYS = [
   "backupS3AccessKeyId",
   "backupS3SecretAccessKey",
   "backupSftpPrivateKey",
+  "alertWebhookUrl",
+  "alertPingUrl",
+  "sentryDsn",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 export type SecretValues = Partial<Record<SecretKey, string>>;
@@ -63,7 +66,22 @@ export const secretRules: Record<SecretKey, (v: string) => string | undefined> =
   backupS3AccessKeyId: (v) => (/^[A-Za-z0-9]{8,128}$/.test(v) ? undefined : "must be an access key id (8 to 128 letters and digits)"),
   backupS3SecretAccessKey: (v) => (v.length >= 16 ? envValueProblem(v) : "must be at least 16 characters"),
   backupSftpPrivateKey: privateKey("pulumi config set --secret chatwoot:backupSftpPrivateKey < key"),
+  alertWebhookUrl: (v) => httpsUrl(v, "a webhook URL such as https://hooks.slack.com/services/…"),
+  alertPingUrl: (v) => httpsUrl(v, "a ping URL such as https://hc-ping.com/<uuid>"),
+  sentryDsn: (v) => httpsUrl(v, "a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>"),
 };
+
+/** An https URL the .env can hold; the message names what is expected, never the value. */
+function httpsUrl(v: string, what: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return `must be ${what}`;
+  }
+  if (url.protocol !== "https:") return `must be an https URL (${what})`;
+  return envValueProblem(v);
+}
 
 /** The `hcloud:*` keys the provider reads (@pulumi/hcloud 1.41.0, config/vars.d.ts). */
 export const HCLOUD_KEYS = ["token", "endpoint", "endpointHetzner", "pollFunction", "pollInterval"];
@@ -124,6 +142,9 @@ export function crossFieldProblems(c: ParsedPublicConfig, secrets: SecretValues)
           `choose another type for ${c.location} or leave ${p}serverType unset for the location's default`,
       );
     }
+  }
+  if (c.alerts.email.length > 0 && !c.smtp) {
+    problems.push(`${p}alerts.email needs ${p}smtp: the watchdog sends its mail through Chatwoot's SMTP settings`);
   }
   if (c.dnsZone && c.domain !== c.dnsZone && !c.domain.endsWith(`.${c.dnsZone}`)) {
     problems.push(`${p}dnsZone "${c.dnsZone}" must contain ${p}domain "${c.domain}"`);
@@ -242,6 +263,11 @@ function opensEverything(cidrs: string[]): boolean {
 
 export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string, string>; isSecret(k: string): boolean }, secrets: SecretValues): string[] {
   const warnings: string[] = [];
+  if (c.alerts.email.length === 0 && secrets.alertWebhookUrl === undefined && secrets.alertPingUrl === undefined) {
+    warnings.push(
+      `no alerts: the watchdog checks the site, disks and backups every minute but tells no one; set ${p}alerts.email, ${p}alertWebhookUrl or ${p}alertPingUrl`,
+    );
+  }
   if (opensEverything(c.sshAllowedCidrs)) {
     warnings.push(`SSH (port 22) is open to the whole internet; narrow ${p}sshAllowedCidrs to your admin networks`);
   }

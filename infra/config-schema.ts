@@ -353,6 +353,25 @@ export const publicSchema = z
       )
       .strict()
       .optional(),
+    /** The host's watchdog (scripts/watchdog.py): where its alerts go. URLs are secret keys. */
+    alerts: z
+      .object(
+        {
+          email: z
+            .array(
+              envSafe(z.string()).superRefine((v, ctx) => {
+                if (!isSenderAddress(v) || v.includes("<")) ctx.addIssue({ code: "custom", message: "must be a list of addresses such as ops@example.com" });
+              }),
+              { message: "must be a list of addresses such as ops@example.com" },
+            )
+            .default([]),
+          webhookFormat: z.enum(["slack", "json"], { message: 'must be "slack" (Slack-compatible {"text": …}) or "json"' }).default("slack"),
+          repeatHours: z.number().int().min(1).max(168, { message: "must be a whole number of hours from 1 to 168" }).default(6),
+        },
+        { message: 'must be an object like {"email": ["ops@example.com"]} (webhook and ping URLs are secret keys)' },
+      )
+      .strict()
+      .default({ email: [], webhookFormat: "slack", repeatHours: 6 }),
     allowPrivateNetworkWebhooks: z.boolean({ message: "must be true or false" }).default(false),
     backup: backupSchema.default(backupSchema.parse({})),
     restoreFrom: z
@@ -378,6 +397,7 @@ export const NON_STRING_KEYS = new Set([
   "webhook",
   "disableFeatures",
   "smtp",
+  "alerts",
   "allowPrivateNetworkWebhooks",
   "backup",
 ]);
@@ -398,6 +418,8 @@ export const ECHO_SAFE_KEYS = new Set([
   "smtp.port",
   "smtp.authentication",
   "smtp.security",
+  "alerts.webhookFormat",
+  "alerts.repeatHours",
   "backup.target",
   "backup.storageBox.type",
   "backup.storageBox.location",

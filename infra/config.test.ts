@@ -470,3 +470,44 @@ describe("inputs that reach a shell, ssh or the network", () => {
     }
   });
 });
+
+describe("alerts and error tracking", () => {
+  const webhook = "https://hooks.example.com/services/secret-path-77";
+  it("reads the alert block and takes the URLs and the DSN only as secrets", async () => {
+    const c = load(with_({ alerts: { email: ["ops@example.com"], webhookFormat: "json", repeatHours: 12 } }), {
+      ...baseSecrets,
+      alertWebhookUrl: webhook,
+      alertPingUrl: "https://hc-ping.example.com/abc",
+      sentryDsn: "https://key@o0.ingest.example.com/1",
+    });
+    expect(c.alerts).toEqual({ email: ["ops@example.com"], webhookFormat: "json", repeatHours: 12 });
+    expect(await new Promise((r) => c.alertWebhookUrl!.apply(r))).toBe(webhook);
+    expect(c.warnings.join("\n")).not.toContain("no alerts");
+    const plain = problemsOf(() => load(baseConfig, baseSecrets, { plaintext: { alertWebhookUrl: webhook } }));
+    expect(plain.join("\n")).toContain("chatwoot:alertWebhookUrl must be stored encrypted");
+    expect(plain.join("\n")).not.toContain(webhook);
+  });
+
+  it("warns when no channel is configured: the watchdog would tell no one", () => {
+    expect(load().warnings.join("\n")).toContain("no alerts: the watchdog checks the site, disks and backups every minute but tells no one");
+  });
+
+  it.each([
+    ["an http webhook", { alertWebhookUrl: "http://hooks.example.com/x" }, "chatwoot:alertWebhookUrl must be an https URL"],
+    ["a ping URL that is no URL", { alertPingUrl: "hc-ping.example.com/abc" }, "chatwoot:alertPingUrl must be a ping URL"],
+    ["a DSN with a quote", { sentryDsn: "https://k'ey@o0.ingest.example.com/1" }, "chatwoot:sentryDsn must not contain a single quote"],
+  ])("refuses %s without quoting it", (_what, secrets, message) => {
+    const problems = problemsOf(() => load(baseConfig, { ...baseSecrets, ...secrets }));
+    expect(problems.join("\n")).toContain(message);
+    expect(problems.join("\n")).not.toContain(Object.values(secrets)[0]);
+  });
+
+  it("refuses alert mail without SMTP, a recipient that is no address, and an unknown format", () => {
+    const noSmtp = Object.fromEntries(Object.entries(with_({ alerts: { email: ["ops@example.com"] } })).filter(([k]) => k !== "smtp"));
+    expect(problemsOf(() => load(noSmtp, {})).join("\n")).toContain("chatwoot:alerts.email needs chatwoot:smtp");
+    expect(problemsOf(() => load(with_({ alerts: { email: ["not an address"] } }))).join("\n")).toContain(
+      "chatwoot:alerts.email.0 must be a list of addresses such as ops@example.com",
+    );
+    expect(problemsOf(() => load(with_({ alerts: { webhookFormat: "teams" } }))).join("\n")).toContain('chatwoot:alerts.webhookFormat must be "slack"');
+  });
+});

@@ -71,6 +71,12 @@ export interface ChatwootConfig extends PublicConfig {
   /** Admin password; generated when absent. */
   adminPassword?: pulumi.Output<string>;
   smtpPassword?: pulumi.Output<string>;
+  /** Where the watchdog posts alerts (chatwoot:alertWebhookUrl). */
+  alertWebhookUrl?: pulumi.Output<string>;
+  /** The dead-man's-switch ping URL (chatwoot:alertPingUrl). */
+  alertPingUrl?: pulumi.Output<string>;
+  /** Chatwoot's own error tracking (chatwoot:sentryDsn, SENTRY_DSN). */
+  sentryDsn?: pulumi.Output<string>;
   overrides: SecretOverrides;
   backupCredentials: BackupCredentials;
   /** Things that are allowed but that an operator should see in every preview. */
@@ -152,6 +158,9 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
     disableFeatures: [...new Set(data.disableFeatures)].sort(),
     adminPassword: asSecret("adminPassword"),
     smtpPassword: asSecret("smtpPassword"),
+    alertWebhookUrl: asSecret("alertWebhookUrl"),
+    alertPingUrl: asSecret("alertPingUrl"),
+    sentryDsn: asSecret("sentryDsn"),
     overrides: {
       secretKeyBase: asSecret("secretKeyBase"),
       encryptionPrimaryKey: asSecret("encryptionPrimaryKey"),

@@ -99,9 +99,9 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
         secrets.postgresPassword,
         secrets.redisPassword,
         config.smtpPassword,
-        backup?.envSecrets,
+        pulumi.all([backup?.envSecrets, config.alertWebhookUrl, config.alertPingUrl, config.sentryDsn]),
       ])
-      .apply(([skb, primary, deterministic, salt, pg, redis, smtp, backupEnv]) => ({
+      .apply(([skb, primary, deterministic, salt, pg, redis, smtp, [backupEnv, webhook, ping, sentry]]) => ({
         SECRET_KEY_BASE: skb,
         ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY: primary,
         ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY: deterministic,
@@ -110,6 +110,9 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
         REDIS_PASSWORD: redis,
         ...(smtp === undefined ? {} : { SMTP_PASSWORD: smtp }),
         ...backupEnv,
+        ...(webhook === undefined ? {} : { ALERT_WEBHOOK_URL: webhook }),
+        ...(ping === undefined ? {} : { ALERT_PING_URL: ping }),
+        ...(sentry === undefined ? {} : { SENTRY_DSN: sentry }),
       })),
     chatwootVersion: config.chatwootVersion,
     serverType: config.serverType,

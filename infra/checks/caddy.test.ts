@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as https from "node:https";
 import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseEnvFile, renderMaskedEnvFile, type EnvSettings } from "../render/env";
+import { NO_ALERTS, parseEnvFile, renderMaskedEnvFile, type EnvSettings } from "../render/env";
 import { CADDYFILE, caddyBinary, caddyEnv, startCaddy, type RunningCaddy } from "../test/caddy";
 import { startChatwootStub, WIDGET_CSP, type ChatwootStub } from "../test/chatwoot-stub";
 import { describeWithTools, run, tempDir } from "../test/tools";
@@ -17,6 +17,8 @@ const settings = (origins: string[]): EnvSettings => ({
   dataDir: "/srv/chatwoot",
   embedAllowedOrigins: origins,
   allowPrivateNetworkWebhooks: false,
+  alerts: NO_ALERTS,
+  sentry: false,
 });
 /** The CHATWOOT_* values Caddy reads, exactly as the env renderer writes them. */
 const envFor = (origins: string[]) => parseEnvFile(renderMaskedEnvFile(settings(origins), false));

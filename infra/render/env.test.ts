@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { envSecrets as secrets, envSettings as settings } from "../test/fixtures";
 import {
   ENV_SECRET_NAMES,
+  envScope,
+  NO_ALERTS,
   parseEnvFile,
   renderEnvFile,
   renderMaskedEnvFile,
@@ -157,5 +159,34 @@ describe("SMTP transport security (config/initializers/mailer.rb sets ssl/tls on
     const env = envWith("none", 25);
     expect(env.get("SMTP_ENABLE_STARTTLS_AUTO")).toBe("false");
     expect(env.has("SMTP_SSL")).toBe(false);
+  });
+});
+
+describe("alerts and Sentry in the env file", () => {
+  const text = renderEnvFile(settings, secrets);
+  it("gives the alert settings to the host's watchdog only, and SENTRY_DSN to the app", () => {
+    const host = parseEnvFile(envScope(text, "host"));
+    expect(Object.fromEntries(host)).toEqual({
+      ALERT_EMAIL_TO: "ops@example.com",
+      ALERT_WEBHOOK_URL: secrets.ALERT_WEBHOOK_URL,
+      ALERT_WEBHOOK_FORMAT: "slack",
+      ALERT_PING_URL: secrets.ALERT_PING_URL,
+      ALERT_REPEAT_HOURS: "6",
+    });
+    for (const scope of ["app", "backup", "compose"] as const) expect(envScope(text, scope)).not.toContain("ALERT_");
+    expect(parseEnvFile(envScope(text, "app")).get("SENTRY_DSN")).toBe(secrets.SENTRY_DSN);
+  });
+
+  it("writes only what is configured, and masks the URLs and the DSN", () => {
+    const none = renderEnvFile({ ...settings, alerts: NO_ALERTS, sentry: false }, secrets);
+    expect(Object.fromEntries(parseEnvFile(envScope(none, "host")))).toEqual({ ALERT_REPEAT_HOURS: "6" });
+    expect(none).not.toContain("SENTRY_DSN");
+    const masked = parseEnvFile(renderMaskedEnvFile(settings, true));
+    for (const name of ["ALERT_WEBHOOK_URL", "ALERT_PING_URL", "SENTRY_DSN"]) expect(masked.get(name)).toBe(SECRET_MARKER);
+  });
+
+  it("refuses to render a configured webhook without its URL, naming only the variable", () => {
+    const { ALERT_WEBHOOK_URL: _dropped, ...rest } = secrets;
+    expect(() => renderEnvFile(settings, rest)).toThrow("env value for ALERT_WEBHOOK_URL is missing (chatwoot:alertWebhookUrl is set)");
   });
 });

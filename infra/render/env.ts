@@ -27,6 +27,10 @@ export interface EnvSettings {
   allowPrivateNetworkWebhooks: boolean;
   /** Off-site backups; absent means disabled. */
   backup?: BackupEnvSettings;
+  /** The host watchdog's alert channels (their URLs are secrets, given with the others). */
+  alerts: AlertEnvSettings;
+  /** Whether SENTRY_DSN is set: Chatwoot's own error tracking. */
+  sentry: boolean;
   /** Outgoing mail; absent means Chatwoot cannot send mail. */
   smtp?: {
     address: string;
@@ -39,6 +43,22 @@ export interface EnvSettings {
     security: "starttls" | "tls" | "none";
   };
 }
+
+/** Alerts of the host's watchdog (scripts/watchdog.py). */
+export interface AlertEnvSettings {
+  /** Recipients of alert mail, sent through the SMTP settings. */
+  email: string[];
+  /** Whether ALERT_WEBHOOK_URL is set, and the body it gets. */
+  webhook: boolean;
+  webhookFormat: "slack" | "json";
+  /** Whether ALERT_PING_URL is set (healthchecks.io style). */
+  ping: boolean;
+  /** A failure still failing is told again at most this often. */
+  repeatHours: number;
+}
+
+/** No alert channel (the watchdog still runs and records what it sees). */
+export const NO_ALERTS: AlertEnvSettings = { email: [], webhook: false, webhookFormat: "slack", ping: false, repeatHours: 6 };
 
 /** Backups by the compose `backup` service (docker/backup/chatwoot-backup). */
 export interface BackupEnvSettings {
@@ -69,6 +89,9 @@ export interface EnvSecrets {
   BACKUP_SSH_KEY?: string;
   BACKUP_S3_ACCESS_KEY_ID?: string;
   BACKUP_S3_SECRET_ACCESS_KEY?: string;
+  ALERT_WEBHOOK_URL?: string;
+  ALERT_PING_URL?: string;
+  SENTRY_DSN?: string;
 }
 
 /** The names in EnvSecrets whose values are secret (all but RESTIC_REPOSITORY). */
@@ -84,6 +107,9 @@ export const ENV_SECRET_NAMES: readonly (keyof EnvSecrets)[] = [
   "BACKUP_SSH_KEY",
   "BACKUP_S3_ACCESS_KEY_ID",
   "BACKUP_S3_SECRET_ACCESS_KEY",
+  "ALERT_WEBHOOK_URL",
+  "ALERT_PING_URL",
+  "SENTRY_DSN",
 ];
 
 /** Values the app containers must not see: compose.yaml blanks them for rails and sidekiq. */
@@ -99,12 +125,13 @@ type Entry = [name: string, value: string] | [comment: `# ${string}`];
 
 /**
  * Starts a group of variables for one kind of service: "app" (Rails, Sidekiq), "backup" (the
- * backup service) or "compose" (interpolated into compose.yaml and the Caddyfile only). Each
+ * backup service), "compose" (interpolated into compose.yaml and the Caddyfile only) or "host"
+ * (read on the host by the watchdog, by no container). Each
  * service gets only its group, so a change recreates only the services that read it, and Rails
  * never sees the backup credentials.
  */
 export const SCOPE_MARKER = "# [scope: ";
-export const ENV_SCOPES = ["app", "backup", "compose"] as const;
+export const ENV_SCOPES = ["app", "backup", "compose", "host"] as const;
 
 /** The NAME='value' lines of one scope, as scripts/compose.sh writes them for the services. */
 export function envScope(envFile: string, scope: (typeof ENV_SCOPES)[number]): string {
@@ -154,6 +181,7 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     ["REDIS_PASSWORD", secrets.REDIS_PASSWORD],
     ["# Mail"],
     ...smtpEntries(s, secrets),
+    ...(s.sentry ? ([["# Chatwoot's error tracking"], ["SENTRY_DSN", required(secrets, "SENTRY_DSN", "chatwoot:sentryDsn is set")]] as Entry[]) : []),
     [`${SCOPE_MARKER}backup]`],
     ...backupEntries(s, secrets),
     [`${SCOPE_MARKER}compose]`],
@@ -164,6 +192,8 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     // The Caddyfile prepends 'self' (quotes cannot live in this file).
     ["CHATWOOT_FRAME_ORIGINS", s.embedAllowedOrigins.join(" ")],
     ["CHATWOOT_RAILS_PORT", String(chatwoot.railsPort)],
+    [`${SCOPE_MARKER}host]`],
+    ...alertEntries(s.alerts, secrets),
   ];
   return [...entries.map((e) => (e.length === 1 ? e[0] : envLine(e[0], e[1]))), ENV_FILE_END].join("\n") + "\n";
 }
@@ -188,6 +218,23 @@ function smtpEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
   }
   if (m.username !== undefined) entries.push(["SMTP_USERNAME", m.username]);
   if (secrets.SMTP_PASSWORD !== undefined) entries.push(["SMTP_PASSWORD", secrets.SMTP_PASSWORD]);
+  return entries;
+}
+
+function required(secrets: EnvSecrets, name: keyof EnvSecrets, because: string): string {
+  const v = secrets[name];
+  if (v === undefined) throw new Error(`env value for ${name} is missing (${because})`);
+  return v;
+}
+
+function alertEntries(a: AlertEnvSettings, secrets: EnvSecrets): Entry[] {
+  const entries: Entry[] = [["# Read by the host's watchdog (scripts/watchdog.py), by no container"]];
+  if (a.email.length > 0) entries.push(["ALERT_EMAIL_TO", a.email.join(", ")]);
+  if (a.webhook) {
+    entries.push(["ALERT_WEBHOOK_URL", required(secrets, "ALERT_WEBHOOK_URL", "chatwoot:alertWebhookUrl is set")], ["ALERT_WEBHOOK_FORMAT", a.webhookFormat]);
+  }
+  if (a.ping) entries.push(["ALERT_PING_URL", required(secrets, "ALERT_PING_URL", "chatwoot:alertPingUrl is set")]);
+  entries.push(["ALERT_REPEAT_HOURS", String(a.repeatHours)]);
   return entries;
 }
 

@@ -22,6 +22,8 @@ export const envSettings: EnvSettings = {
   dataDir: "/srv/chatwoot",
   embedAllowedOrigins: ["https://app.example.com", "https://admin.example.com"],
   allowPrivateNetworkWebhooks: true,
+  alerts: { email: ["ops@example.com"], webhook: true, webhookFormat: "slack", ping: true, repeatHours: 6 },
+  sentry: true,
   smtp: {
     address: "smtp.example.com",
     port: 587,
@@ -47,6 +49,9 @@ export const envSecrets: EnvSecrets = {
   RESTIC_REPOSITORY: "sftp://u123456@u123456.your-storagebox.de:23/chatwoot-production",
   RESTIC_PASSWORD: "restic-Password-$(whoami)",
   BACKUP_SSH_KEY: Buffer.from("not a key, only the shape of one").toString("base64"),
+  ALERT_WEBHOOK_URL: "https://hooks.example.com/services/T000/B000/webhook-token-4c1d",
+  ALERT_PING_URL: "https://hc-ping.example.com/ping-uuid-93be",
+  SENTRY_DSN: "https://sentry-key-5e2a@o0.ingest.example.com/42",
 };
 
 /** Public config keys (without the namespace), as JSON-able values. */
