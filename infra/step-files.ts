@@ -8,8 +8,9 @@ import { sha256 } from "./render/hash";
 
 /** Files only the bootstrap step runs (with compose.sh and lib.sh, which deploy also claims). */
 const BOOTSTRAP_ONLY = ["scripts/bootstrap.sh", "scripts/bootstrap.rb"];
-/** Files only verify runs (it also reads the backup job's health rule). */
-const VERIFY_ONLY = ["scripts/verify.sh"];
+/** Files only verify runs (it also reads the backup job's health rule); the watchdog's timer runs
+ * watchdog.py from the bundle, and verify runs it once. */
+const VERIFY_ONLY = ["scripts/verify.sh", "scripts/watchdog.py"];
 /** Operator tools: shipped for use by hand, run by no step of pulumi up. */
 const NO_STEP = ["scripts/rollback.sh", "scripts/restore.sh"];
 

@@ -9,6 +9,9 @@
 #   npm run snapshots                   the snapshots in the backup repository
 #   npm run restore -- <latest|id>      restore a backup snapshot (asks on the server first)
 #   npm run rollback                    back to the release deployed before the current one
+#   npm run status                      the watchdog's last view of every check
+#   npm run alerts:test                 a test alert through every configured channel
+#   npm run alerts:silence -- <minutes> no alerts for that long (maintenance); 0 ends it
 #
 # The server is --host ADDR, else $CHATWOOT_HOST, else the ipv4 output of the Pulumi stack
 # (--stack NAME, else the selected stack). --stack and --host may come before or right after
@@ -18,7 +21,7 @@ set -euo pipefail
 # Where the bundle lives on the server (infra/layout.ts).
 SCRIPTS=/opt/chatwoot/bundle/scripts
 SERVICES=(rails sidekiq postgres redis caddy backup)
-USAGE="usage: chatwoot.sh [--stack NAME] [--host ADDR] ssh | logs [service…] | console | exec <command…> | backup:now | snapshots | restore <latest|snapshot id> | rollback"
+USAGE="usage: chatwoot.sh [--stack NAME] [--host ADDR] ssh | logs [service…] | console | exec <command…> | backup:now | snapshots | restore <latest|snapshot id> | rollback | status | alerts:test | alerts:silence <minutes>"
 
 usage_error() {
   echo "chatwoot.sh: $1" >&2
@@ -89,6 +92,18 @@ case "$command" in
     [[ ${#args[@]} -eq 0 ]] || usage_error "rollback takes no arguments"
     remote=("$SCRIPTS/rollback.sh")
     tty=1
+    ;;
+  status)
+    [[ ${#args[@]} -eq 0 ]] || usage_error "status takes no arguments"
+    remote=(python3 "$SCRIPTS/watchdog.py" status)
+    ;;
+  alerts:test)
+    [[ ${#args[@]} -eq 0 ]] || usage_error "alerts:test takes no arguments"
+    remote=(python3 "$SCRIPTS/watchdog.py" test-alert)
+    ;;
+  alerts:silence)
+    [[ ${#args[@]} -eq 1 && "${args[0]}" =~ ^[0-9]{1,5}$ ]] || usage_error "alerts:silence needs minutes, e.g. npm run alerts:silence -- 60 (0 ends it)"
+    remote=(python3 "$SCRIPTS/watchdog.py" silence "${args[0]}")
     ;;
   *) usage_error "unknown command '$command'" ;;
 esac

@@ -5,17 +5,19 @@
 #
 #   verify.sh --domain chat.example.com --version v4.15.1 [--frame-origins "https://a https://b"]
 #             [--public-ipv4 IP --public-ipv6 IP] [--connect 127.0.0.1:443] [--cacert FILE]
-#             [--timeout 300] [--backup-state DIR] [--caddy-admin 127.0.0.1:2019] [--caddyfile FILE] [< '{"api_token":"…","account_id":1,"inbox_id":2,"webhook_url":"…"}']
+#             [--timeout 300] [--backup-state DIR] [--caddy-admin 127.0.0.1:2019] [--caddyfile FILE]
+#             [--watchdog] [< '{"api_token":"…","account_id":1,"inbox_id":2,"webhook_url":"…"}']
 #
 # Requests go to --connect (default: this host's own port 443) with the real hostname, so TLS and
 # routing are checked before public DNS caches catch up. With JSON on stdin, an authenticated
 # probe checks that the API token sees the inbox and the webhook; the token never reaches argv.
 # With --backup-state (the backup service's state directory), it also fails when the last
-# successful backup is older than twice its interval.
+# successful backup is older than twice its interval. With --watchdog, it also fails when the
+# watchdog's timer is not active or one run of it (started here, as the timer would) fails.
 set -uo pipefail
 
 domain="" version="" frame_origins="" ipv4="" ipv6="" connect="127.0.0.1:443" cacert="" timeout=300 backup_state=""
-caddy_admin="127.0.0.1:2019" caddyfile=""
+caddy_admin="127.0.0.1:2019" caddyfile="" watchdog=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --domain) domain="${2:-}"; shift 2 ;;
@@ -29,6 +31,7 @@ while [[ $# -gt 0 ]]; do
     --backup-state) backup_state="${2:-}"; shift 2 ;;
     --caddy-admin) caddy_admin="${2:-}"; shift 2 ;;
     --caddyfile) caddyfile="${2:-}"; shift 2 ;;
+    --watchdog) watchdog=1; shift ;;
     *) echo "verify.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -261,6 +264,20 @@ if [[ -n "$backup_state" ]]; then
   healthy=$(bash "$backup_tool" health --state-dir "$backup_state" 2>"$work/backup-problems") || true
   while IFS= read -r line; do [[ -n "$line" ]] && pass "$line"; done <<<"$healthy"
   while IFS= read -r line; do [[ -n "$line" ]] && fail "${line#chatwoot-backup: }"; done <"$work/backup-problems"
+fi
+
+# --- 7. The watchdog: its timer runs, and a run of it works now ---------------------------------------
+if [[ -n "$watchdog" ]]; then
+  if systemctl is-active --quiet chatwoot-watchdog.timer; then
+    pass "the watchdog's timer is active (every minute)"
+  else
+    fail "the watchdog's timer is not active: systemctl enable --now chatwoot-watchdog.timer"
+  fi
+  if systemctl start chatwoot-watchdog.service; then
+    pass "the watchdog ran (npm run status shows what it saw; npm run alerts:test sends a test alert)"
+  else
+    fail "the watchdog failed to run: journalctl -u chatwoot-watchdog.service"
+  fi
 fi
 
 if ((failures > 0)); then

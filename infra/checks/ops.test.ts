@@ -83,6 +83,9 @@ describe("ops/chatwoot.sh: what each command runs", () => {
     expect(remote(["snapshots"])).toBe("/opt/chatwoot/bundle/scripts/backup.sh snapshots");
     expect(remote(["restore", "4f2a9c1e"])).toBe("/opt/chatwoot/bundle/scripts/restore.sh --snapshot 4f2a9c1e");
     expect(remote(["rollback"])).toBe("/opt/chatwoot/bundle/scripts/rollback.sh");
+    expect(remote(["status"])).toBe("python3 /opt/chatwoot/bundle/scripts/watchdog.py status");
+    expect(remote(["alerts:test"])).toBe("python3 /opt/chatwoot/bundle/scripts/watchdog.py test-alert");
+    expect(remote(["alerts:silence", "90"])).toBe("python3 /opt/chatwoot/bundle/scripts/watchdog.py silence 90");
   });
 
   it("passes the remote command's exit status on", () => {
@@ -91,7 +94,7 @@ describe("ops/chatwoot.sh: what each command runs", () => {
 
   it("is wired to the npm scripts", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { scripts: Record<string, string> };
-    for (const name of ["ssh", "logs", "console", "exec", "backup:now", "snapshots", "restore", "rollback"]) {
+    for (const name of ["ssh", "logs", "console", "exec", "backup:now", "snapshots", "restore", "rollback", "status", "alerts:test", "alerts:silence"]) {
       expect(pkg.scripts[name], name).toBe(`bash ops/chatwoot.sh ${name}`);
     }
   });
@@ -114,6 +117,8 @@ describe("ops/chatwoot.sh: errors", () => {
     usage(["restore"], "restore needs one snapshot");
     usage(["restore", "yesterday"], "restore needs one snapshot");
     usage(["ssh", "ls"], "ssh takes no arguments");
+    usage(["alerts:silence"], "alerts:silence needs minutes");
+    usage(["alerts:silence", "1h"], "alerts:silence needs minutes");
     usage(["--host"], "--host needs a value");
     usage(["--host", "1.2.3.4;rm", "ssh"], "--host must be an address or hostname");
   });

@@ -22,7 +22,7 @@ import { describeWithTools, run, runAsync, tempDir } from "../test/tools";
 const SCRIPTS = path.join(repoRoot, "scripts");
 const MODELS = path.join(repoRoot, "infra/test/chatwoot_models.rb");
 
-describeWithTools("static checks", ["shellcheck", "ruby"], () => {
+describeWithTools("static checks", ["shellcheck", "ruby", "python3"], () => {
   // Every shell script that goes to the host: scripts/*.sh and the backup service's job.
   const shellScripts = [
     ...fs.readdirSync(SCRIPTS).filter((f) => f.endsWith(".sh")),
@@ -43,6 +43,15 @@ describeWithTools("static checks", ["shellcheck", "ruby"], () => {
 
   it("scripts are executable (lib.sh is only sourced)", () => {
     for (const f of shellScripts.filter((x) => x !== "lib.sh")) expect(fs.statSync(path.join(SCRIPTS, f)).mode & 0o111, f).not.toBe(0);
+  });
+
+  it("python3 compiles the watchdog (only the standard library)", () => {
+    const r = run("python3", ["-c", "import ast,sys; t=ast.parse(open(sys.argv[1]).read()); print(sorted({a.name.split('.')[0] for n in ast.walk(t) if isinstance(n,(ast.Import,ast.ImportFrom)) for a in (n.names if isinstance(n,ast.Import) else [type('m',(),{'name':n.module})])}))", path.join(SCRIPTS, "watchdog.py")]);
+    expect(r.status).toBe(0);
+    const modules = JSON.parse(r.stdout.replace(/'/g, '"')) as string[];
+    // Ubuntu's python3 runs it as it is: nothing outside the standard library.
+    const stdlib = ["email", "http", "json", "os", "re", "smtplib", "socket", "ssl", "subprocess", "sys", "time", "urllib"];
+    expect(modules.filter((m) => !stdlib.includes(m))).toEqual([]);
   });
 
   it("ruby -c bootstrap.rb", () => {
@@ -789,7 +798,7 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go
     JSON.stringify({ api_token: stub.behaviour.apiToken, account_id: 1, inbox_id: 7, webhook_url: "https://app.example.com/hooks/chatwoot", ...over });
   const verify = (
     c: RunningCaddy,
-    opts: { input?: string; origins?: string[]; version?: string; domain?: string; backupState?: string; deployedCaddyfile?: string } = {},
+    opts: { input?: string; origins?: string[]; version?: string; domain?: string; backupState?: string; deployedCaddyfile?: string; systemctl?: string } = {},
   ) =>
     runAsync(
       path.join(SCRIPTS, "verify.sh"),
@@ -805,10 +814,14 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go
         "--caddyfile", opts.deployedCaddyfile ?? c.caddyfile,
         "--timeout", "2",
         ...(opts.backupState ? ["--backup-state", opts.backupState] : []),
+        ...(opts.systemctl ? ["--watchdog"] : []),
       ],
       // The Caddy instance's environment, so the deployed Caddyfile adapts as Caddy adapted it.
-      // Production's caddy first on PATH, for verify's `caddy adapt`.
-      { input: opts.input ?? probe(), env: { ...process.env, ...c.env, PATH: `${path.dirname(caddyBinary())}:${process.env.PATH}` } },
+      // Production's caddy first on PATH, for verify's `caddy adapt` (and a stand-in systemctl).
+      {
+        input: opts.input ?? probe(),
+        env: { ...process.env, ...c.env, PATH: `${opts.systemctl ? `${opts.systemctl}:` : ""}${path.dirname(caddyBinary())}:${process.env.PATH}` },
+      },
     );
 
   beforeAll(async () => {
@@ -833,6 +846,31 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go
   });
   afterEach(() => {
     Object.assign(stub.behaviour, HEALTHY);
+  });
+
+  it("checks the watchdog: its timer is active and a run of it succeeds", async () => {
+    // TEST STAND-IN FOR systemctl: records its calls; the timer's state and the run's result are set per case.
+    const bin = path.join(work, "systemctl-bin");
+    fs.mkdirSync(bin, { recursive: true });
+    const calls = path.join(work, "systemctl.log");
+    const stand = (timerActive: boolean, runOk: boolean) =>
+      fs.writeFileSync(
+        path.join(bin, "systemctl"),
+        `#!/bin/sh\necho "$*" >> ${calls}\ncase "$*" in\n  "is-active --quiet chatwoot-watchdog.timer") exit ${timerActive ? 0 : 3} ;;\n` +
+          `  "start chatwoot-watchdog.service") exit ${runOk ? 0 : 1} ;;\nesac\nexit 1\n`,
+        { mode: 0o755 },
+      );
+    stand(true, true);
+    const good = await verify(caddy, { systemctl: bin });
+    expect(good.stderr).toBe("");
+    expect(good.stdout).toContain("ok    the watchdog's timer is active (every minute)");
+    expect(good.stdout).toContain("ok    the watchdog ran");
+    expect(fs.readFileSync(calls, "utf8").trim().split("\n")).toEqual(["is-active --quiet chatwoot-watchdog.timer", "start chatwoot-watchdog.service"]);
+    stand(false, false);
+    const bad = await verify(caddy, { systemctl: bin });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("FAIL  the watchdog's timer is not active: systemctl enable --now chatwoot-watchdog.timer");
+    expect(bad.stderr).toContain("FAIL  the watchdog failed to run: journalctl -u chatwoot-watchdog.service");
   });
 
   it("passes on a good setup, checking every point of the checklist", async () => {

@@ -14,6 +14,9 @@ import {
   renderUploadCommand,
   renderVerifyCommand,
   renderWaitReadyCommand,
+  renderWatchdogUnits,
+  WATCHDOG_SERVICE,
+  WATCHDOG_TIMER,
   dockerApiCheck,
   MIN_DOCKER_API,
   renderWriteEnvCommand,
@@ -51,7 +54,7 @@ describe("command text", () => {
     expect(c.deploy.split("\n")[0]).toBe("'/opt/chatwoot/bundle/scripts/deploy.sh' --version 'v4.15.1'");
     expect(c.deploy).toContain("# files aaaaaaaaaaaa, env (masked) bbbbbbbbbbbb");
     expect(c.verify.split("\n")[0]).toBe(
-      "'/opt/chatwoot/bundle/scripts/verify.sh' --domain 'chat.example.com' --version 'v4.15.1' --frame-origins 'https://a.example.com' --public-ipv4 '203.0.113.10' --public-ipv6 '2001:db8::1'",
+      "'/opt/chatwoot/bundle/scripts/verify.sh' --domain 'chat.example.com' --version 'v4.15.1' --frame-origins 'https://a.example.com' --public-ipv4 '203.0.113.10' --public-ipv6 '2001:db8::1' --watchdog",
     );
   });
 
@@ -226,6 +229,44 @@ describe("the shutdown unit wait-ready installs", () => {
     const text = allCommands().waitReady;
     expect(text).toContain(`cat > /etc/systemd/system/${CHATWOOT_UNIT}.new <<'UNIT'\n${unit}UNIT\n`);
     expect(text).toContain(`systemctl enable --quiet ${CHATWOOT_UNIT}`);
+  });
+});
+
+describe("the watchdog units wait-ready installs", () => {
+  const units = renderWatchdogUnits(paths);
+  it("run the deployed watchdog every minute, and skip the run before the first upload", () => {
+    expect(units.service).toContain("ExecStart=/usr/bin/python3 /opt/chatwoot/bundle/scripts/watchdog.py run");
+    expect(units.service).toContain("ConditionPathExists=/opt/chatwoot/bundle/scripts/watchdog.py");
+    expect(units.service).toContain("Type=oneshot");
+    expect(units.timer).toContain("OnUnitActiveSec=1min");
+    expect(units.timer).toContain("WantedBy=timers.target");
+  });
+  it("are written, and the timer enabled and started, by wait-ready", () => {
+    const text = allCommands().waitReady;
+    expect(text).toContain(`cat > /etc/systemd/system/${WATCHDOG_SERVICE}.new <<'UNIT'\n${units.service}UNIT\n`);
+    expect(text).toContain(`cat > /etc/systemd/system/${WATCHDOG_TIMER}.new <<'UNIT'\n${units.timer}UNIT\n`);
+    expect(text).toContain(`systemctl enable --quiet --now ${WATCHDOG_TIMER}`);
+  });
+});
+
+describeWithTools("the watchdog units, checked by systemd", ["systemd-analyze"], () => {
+  it("pass systemd-analyze verify", () => {
+    const dir = tempDir("unit");
+    const units = renderWatchdogUnits({ appDir: dir, dataDir: dir });
+    fs.writeFileSync(path.join(dir, WATCHDOG_SERVICE), units.service);
+    fs.writeFileSync(path.join(dir, WATCHDOG_TIMER), units.timer);
+    fs.mkdirSync(path.join(dir, "bundle/scripts"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "bundle/scripts/watchdog.py"), "#!/usr/bin/env python3\n", { mode: 0o755 });
+    const r = run("systemd-analyze", ["verify", path.join(dir, WATCHDOG_SERVICE), path.join(dir, WATCHDOG_TIMER)]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.stderr.split("\n").filter((l) => l.includes("chatwoot-watchdog"))).toEqual([]);
+  });
+  it("would report a broken unit (the check can fail)", () => {
+    const dir = tempDir("unit");
+    fs.writeFileSync(path.join(dir, WATCHDOG_TIMER), renderWatchdogUnits({ appDir: dir, dataDir: dir }).timer.replace("OnUnitActiveSec=1min", "OnUnitActiveSec=every minute"));
+    const r = run("systemd-analyze", ["verify", path.join(dir, WATCHDOG_TIMER)]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.stderr).toContain("chatwoot-watchdog.timer");
   });
 });
 

@@ -53,6 +53,42 @@ WantedBy=multi-user.target
 `;
 }
 
+/** The watchdog's units: a oneshot service and the timer that runs it every minute. */
+export const WATCHDOG_SERVICE = "chatwoot-watchdog.service";
+export const WATCHDOG_TIMER = "chatwoot-watchdog.timer";
+
+/**
+ * The watchdog (scripts/watchdog.py) runs from the deployed bundle, so a new version of it takes
+ * effect with the upload; the units themselves never change with a deploy. Before the first upload
+ * the condition skips the run instead of failing it.
+ */
+export function renderWatchdogUnits(p: HostPaths): { service: string; timer: string } {
+  const script = `${p.appDir}/bundle/scripts/watchdog.py`;
+  return {
+    service: `[Unit]
+Description=Chatwoot watchdog: checks the site, disks and backups, alerts on a change
+After=docker.service ${CHATWOOT_UNIT}
+ConditionPathExists=${script}
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/python3 ${script} run
+TimeoutStartSec=120
+`,
+    timer: `[Unit]
+Description=Runs the Chatwoot watchdog every minute
+
+[Timer]
+OnBootSec=2min
+OnUnitActiveSec=1min
+AccuracySec=5s
+
+[Install]
+WantedBy=timers.target
+`,
+  };
+}
+
 /**
  * The Docker Engine API the compose file needs: healthcheck `start_interval` (a short probe
  * interval while a container starts, so `up --wait` does not wait out a 30 s interval) is refused
@@ -98,9 +134,17 @@ install -d -m 0700 ${shellQuote(p.appDir)}
 cat > /etc/systemd/system/${CHATWOOT_UNIT}.new <<'UNIT'
 ${renderShutdownUnit(p)}UNIT
 mv -f /etc/systemd/system/${CHATWOOT_UNIT}.new /etc/systemd/system/${CHATWOOT_UNIT}
+# The watchdog: every minute, checks what verify checks and more, and alerts on a change.
+cat > /etc/systemd/system/${WATCHDOG_SERVICE}.new <<'UNIT'
+${renderWatchdogUnits(p).service}UNIT
+cat > /etc/systemd/system/${WATCHDOG_TIMER}.new <<'UNIT'
+${renderWatchdogUnits(p).timer}UNIT
+mv -f /etc/systemd/system/${WATCHDOG_SERVICE}.new /etc/systemd/system/${WATCHDOG_SERVICE}
+mv -f /etc/systemd/system/${WATCHDOG_TIMER}.new /etc/systemd/system/${WATCHDOG_TIMER}
 systemctl daemon-reload
 systemctl enable --quiet ${CHATWOOT_UNIT}
 systemctl start ${CHATWOOT_UNIT}
+systemctl enable --quiet --now ${WATCHDOG_TIMER}
 # authorized_keys: exactly the configured keys and the stack's deploy key (stdin).
 umask 077; mkdir -p /root/.ssh
 cat > /root/.ssh/authorized_keys.new
@@ -228,6 +272,6 @@ export function renderVerifyCommand(p: HostPaths, v: VerifyTarget, publicIps: { 
     ["--public-ipv6", publicIps.v6],
     ...(v.backupStateDir ? ([["--backup-state", v.backupStateDir]] as [string, string][]) : []),
   ];
-  return `${shellQuote(`${p.appDir}/bundle/scripts/verify.sh`)} ${args.map(([k, val]) => `${k} ${shellQuote(val)}`).join(" ")}
+  return `${shellQuote(`${p.appDir}/bundle/scripts/verify.sh`)} ${args.map(([k, val]) => `${k} ${shellQuote(val)}`).join(" ")} --watchdog
 ${comment([`checks ${v.inputsHash.slice(0, 12)}`])}`;
 }
