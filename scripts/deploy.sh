@@ -181,10 +181,10 @@ rails_was_running=$("$compose" ps -q --status running rails 2>/dev/null || true)
 
 # While Rails and Caddy serve, a change that recreates Rails switches the web tier without a
 # failed request (lib.sh); the up below then recreates Sidekiq and whatever else changed.
-started_ok=1
+started_ok=1 web_switched=""
 if [[ -n "$rails_was_running" && -n "$caddy_was_running" && "$(rails_inputs)" != "$(cat "$release_dir/rails-inputs" 2>/dev/null)" ]]; then
   step switch "switching the web tier to $new_image without downtime"
-  switch_web_without_downtime || started_ok=""
+  if switch_web_without_downtime; then web_switched=1; else started_ok=""; fi
   live_loaded caddy/Caddyfile 2>/dev/null || true
 fi
 if [[ -n "$started_ok" ]]; then
@@ -227,6 +227,11 @@ if [[ -z "$started_ok" ]]; then
     fail unhealthy-schema-migrated "$unhealthy"
   fi
   echo "deploy.sh: $new_image did not become healthy; the migration changed nothing, so starting $previous_image again" >&2
+  # When the new release already serves (Sidekiq or another service failed after the switch), the
+  # web tier switches back the same way, without a failed request.
+  if [[ -n "$web_switched" ]]; then
+    CHATWOOT_IMAGE="$previous_image" switch_web_without_downtime || true
+  fi
   if CHATWOOT_IMAGE="$previous_image" between_backups "$compose" up -d --wait --remove-orphans; then
     fail unhealthy-previous-restored "$unhealthy; $previous_image is serving again"
   fi

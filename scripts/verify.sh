@@ -274,9 +274,16 @@ if [[ -n "$watchdog" ]]; then
     fail "the watchdog's timer is not active: systemctl enable --now chatwoot-watchdog.timer"
   fi
   if systemctl start chatwoot-watchdog.service; then
-    pass "the watchdog ran (npm run status shows what it saw; npm run alerts:test sends a test alert)"
+    pass "the watchdog ran (npm run status shows what it saw)"
   else
     fail "the watchdog failed to run: journalctl -u chatwoot-watchdog.service"
+  fi
+  # A new or changed channel gets a test alert, so a wrong address shows now, not at the first outage.
+  watchdog_py="$(dirname "${BASH_SOURCE[0]}")/watchdog.py"
+  if tested=$(python3 "$watchdog_py" test-alert --if-changed 2>&1); then
+    while IFS= read -r line; do [[ -n "$line" ]] && pass "alerts: $line"; done <<<"$tested"
+  else
+    while IFS= read -r line; do [[ -n "$line" ]] && fail "alerts: $line (npm run alerts:test to retry)"; done <<<"$tested"
   fi
 fi
 

@@ -4,6 +4,7 @@
     watchdog.py run                 check everything, record it, alert on a change (the timer runs this)
     watchdog.py status              print the last view of every check
     watchdog.py test-alert          send a test message through every configured channel now
+    watchdog.py test-alert --if-changed   only when the channels changed since the last test (verify)
     watchdog.py silence MINUTES     send nothing for that long (maintenance); "silence 0" ends it
 
 What it checks, each ok, warn or fail: the site through Caddy (/health and /api, as verify.sh
@@ -22,6 +23,7 @@ and a channel's failure is reported without its URL.
 
 Only the standard library: Ubuntu's python3 runs it as it is.
 """
+import hashlib
 import json
 import os
 import re
@@ -456,19 +458,34 @@ def cmd_status():
     return 0 if all(r["state"] == OK for r in state.get("checks", {}).values()) else 2
 
 
-def cmd_test_alert():
+def channel_fingerprint(env):
+    """A hash of everything that decides where alerts go (so no value is kept in the clear)."""
+    keys = sorted(k for k in env if k.startswith("ALERT_") or k.startswith("SMTP_") or k == "MAILER_SENDER_EMAIL")
+    return hashlib.sha256("\n".join(f"{k}={env[k]}" for k in keys).encode()).hexdigest()
+
+
+def cmd_test_alert(if_changed=False):
     env = read_env(os.path.join(APP_DIR, ".env"))
     host = env.get("CHATWOOT_DOMAIN", socket.gethostname())
     configured = channels(env) + (["ping"] if env.get("ALERT_PING_URL") else [])
     if not configured:
         print("No alert channel is configured (chatwoot:alerts).", file=sys.stderr)
-        return 1
+        return 0 if if_changed else 1
+    state = load_state()
+    fingerprint = channel_fingerprint(env)
+    if if_changed and state.get("tested_channels") == fingerprint:
+        print("alert channels unchanged since their last test: no test alert sent")
+        return 0
     errors = deliver(env, f"[chatwoot {host}] test alert", "A test alert from the watchdog (npm run alerts:test).", {"host": host, "test": True})
     ping_error = ping(env, "")
     if ping_error:
         errors["ping"] = ping_error
     for channel in configured:
         print(f"{channel}: {'FAILED (' + errors[channel] + ')' if channel in errors else 'sent'}")
+    if not errors:
+        state = load_state()
+        state["tested_channels"] = fingerprint
+        save_state(state)
     return 1 if errors else 0
 
 
@@ -481,12 +498,15 @@ def cmd_silence(minutes):
 
 
 def main(argv):
+    if not os.path.exists(os.path.join(APP_DIR, ".env")) and argv[:1] != ["silence"]:
+        print(f"watchdog: {os.path.join(APP_DIR, '.env')} is missing; the write-env step of pulumi up writes it", file=sys.stderr)
+        return 1
     if argv[:1] == ["run"]:
         return cmd_run()
     if argv[:1] == ["status"]:
         return cmd_status()
-    if argv[:1] == ["test-alert"]:
-        return cmd_test_alert()
+    if argv == ["test-alert"] or argv == ["test-alert", "--if-changed"]:
+        return cmd_test_alert(if_changed=len(argv) == 2)
     if argv[:1] == ["silence"] and len(argv) == 2 and argv[1].isdigit():
         return cmd_silence(int(argv[1]))
     print("usage: watchdog.py run | status | test-alert | silence MINUTES", file=sys.stderr)

@@ -139,6 +139,11 @@ describeWithTools("compose.yaml, read by Docker Compose v2", ["go"], () => {
     }
   });
 
+  it("gives Sidekiq longer to stop than its own shutdown timeout (25 s), so running jobs go back to Redis", () => {
+    const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)?.[1] ?? NaN);
+    expect(seconds((config.services.sidekiq as { stop_grace_period?: string }).stop_grace_period ?? "")).toBeGreaterThan(25);
+  });
+
   it("starts Rails and Sidekiq only once Postgres and Redis are healthy", () => {
     for (const name of ["rails", "sidekiq"]) {
       expect(config.services[name]!.depends_on).toEqual({

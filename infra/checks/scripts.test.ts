@@ -50,7 +50,7 @@ describeWithTools("static checks", ["shellcheck", "ruby", "python3"], () => {
     expect(r.status).toBe(0);
     const modules = JSON.parse(r.stdout.replace(/'/g, '"')) as string[];
     // Ubuntu's python3 runs it as it is: nothing outside the standard library.
-    const stdlib = ["email", "http", "json", "os", "re", "smtplib", "socket", "ssl", "subprocess", "sys", "time", "urllib"];
+    const stdlib = ["email", "hashlib", "http", "json", "os", "re", "smtplib", "socket", "ssl", "subprocess", "sys", "time", "urllib"];
     expect(modules.filter((m) => !stdlib.includes(m))).toEqual([]);
   });
 
@@ -368,6 +368,29 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
       expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`);
       expect(host.deployLog().at(-1)).toContain("result=unhealthy-previous-restored");
     });
+  });
+
+  it("when something fails after the switch, the web tier switches back without downtime before the previous release starts", () => {
+    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.resetCalls();
+    host.reply([
+      ["ps -q --status running rails$", "rails-container-id"],
+      ["ps -q --status running caddy$", "caddy-container-id"],
+      [SCHEMA_RE, "20261101000000"],
+    ]);
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: `^CHATWOOT_IMAGE=${NEW} .* up -d --wait --remove-orphans$` });
+    expect(r.status).toBe(1);
+    const calls = host.calls();
+    const back = calls.slice(calls.findIndex((c) => c.startsWith(`CHATWOOT_IMAGE=${OLD} `)));
+    expect(back).toEqual([
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails-surge")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T -e CHATWOOT_UPSTREAM=127.0.0.1:3001 caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "rm --stop --force rails-surge")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`,
+    ]);
+    expect(host.deployLog().at(-1)).toContain("result=unhealthy-previous-restored");
   });
 
   it("migrates only when the release changed or the schema is not the one it left", () => {
@@ -820,7 +843,13 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go
       // Production's caddy first on PATH, for verify's `caddy adapt` (and a stand-in systemctl).
       {
         input: opts.input ?? probe(),
-        env: { ...process.env, ...c.env, PATH: `${opts.systemctl ? `${opts.systemctl}:` : ""}${path.dirname(caddyBinary())}:${process.env.PATH}` },
+        env: {
+          ...process.env,
+          ...c.env,
+          PATH: `${opts.systemctl ? `${opts.systemctl}:` : ""}${path.dirname(caddyBinary())}:${process.env.PATH}`,
+          // The watchdog's test alert reads the host's .env: one with no alert channel.
+          ...(opts.systemctl ? { CHATWOOT_APP_DIR: opts.systemctl } : {}),
+        },
       },
     );
 
@@ -860,11 +889,15 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go
           `  "start chatwoot-watchdog.service") exit ${runOk ? 0 : 1} ;;\nesac\nexit 1\n`,
         { mode: 0o755 },
       );
+    fs.writeFileSync(path.join(bin, ".env"), renderMaskedEnvFile(envSettings, true).replace(/^ALERT_(EMAIL_TO|WEBHOOK_URL|PING_URL)=.*\n/gm, ""));
     stand(true, true);
     const good = await verify(caddy, { systemctl: bin });
     expect(good.stderr).toBe("");
     expect(good.stdout).toContain("ok    the watchdog's timer is active (every minute)");
     expect(good.stdout).toContain("ok    the watchdog ran");
+    // No channel in this .env: nothing to test, which is not a failure (the plan warns instead).
+    expect(good.stderr).toBe("");
+    expect(good.stdout).toContain("ok    alerts: No alert channel is configured");
     expect(fs.readFileSync(calls, "utf8").trim().split("\n")).toEqual(["is-active --quiet chatwoot-watchdog.timer", "start chatwoot-watchdog.service"]);
     stand(false, false);
     const bad = await verify(caddy, { systemctl: bin });

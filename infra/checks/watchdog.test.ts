@@ -282,6 +282,15 @@ describeWithTools("the watchdog on a stand-in host", ["python3", "openssl", "flo
     const ok = await watchdog("test-alert");
     expect(ok.status).toBe(0);
     expect(ok.stdout.split("\n").filter(Boolean)).toEqual(["email: sent", "webhook: sent", "ping: sent"]);
+    // verify's variant: sent only when the channels changed since their last successful test.
+    receiver.received.length = 0;
+    const same = await watchdog("test-alert", "--if-changed");
+    expect(same.stdout.trim()).toBe("alert channels unchanged since their last test: no test alert sent");
+    expect(receiver.received).toEqual([]);
+    fs.writeFileSync(path.join(host.app, ".env"), env.replace("ALERT_EMAIL_TO='ops@example.com'", "ALERT_EMAIL_TO='oncall@example.com'"));
+    const changed = await watchdog("test-alert", "--if-changed");
+    expect(changed.stdout.split("\n").filter(Boolean)).toEqual(["email: sent", "webhook: sent", "ping: sent"]);
+    expect(smtp.messages.at(-1)!.to).toEqual(["<oncall@example.com>"]);
   });
 
   it("status prints the last view of every check, and says when it has not run", async () => {
