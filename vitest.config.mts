@@ -5,8 +5,11 @@ export default defineConfig({
     include: ["infra/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Tests that start servers pick free loopback ports; files still run one per worker.
+    // Tests that start servers pick free loopback ports and work in their own temporary
+    // directories, so files run side by side: one per core (vitest's default keeps one core free,
+    // which on a 2-core machine runs every file in turn).
     pool: "forks",
+    maxWorkers: "100%",
     reporters: ["default"],
   },
 });
