@@ -23,6 +23,7 @@ and a channel's failure is reported without its URL.
 
 Only the standard library: Ubuntu's python3 runs it as it is.
 """
+import fcntl
 import hashlib
 import json
 import os
@@ -151,7 +152,8 @@ def check_tls(env, facts):
 def check_containers(env, facts):
     previous = facts.get("previous")
     services = ["rails", "sidekiq", "postgres", "redis", "caddy"] + (["backup"] if env.get("BACKUP_ENABLED") == "true" else [])
-    code, ids = run(["docker", "ps", "-aq", "--filter", "label=com.docker.compose.project=chatwoot"])
+    # Not one-off containers (a migration's `compose run`): only the services themselves.
+    code, ids = run(["docker", "ps", "-aq", "--filter", "label=com.docker.compose.project=chatwoot", "--filter", "label=com.docker.compose.oneoff=False"])
     if code != 0:
         return FAIL, "docker did not answer"
     found = {}
@@ -370,10 +372,25 @@ def describe(results):
     return "\n".join(f"{name}: {r['state'].upper()} - {r['summary']}" for name, r in results.items())
 
 
+def host_busy():
+    """Whether a deploy, rollback, backup or restore holds the host lock (scripts/lib.sh): containers
+    come and go on purpose then, so what the checks see is recorded but not alerted on."""
+    try:
+        with open(os.path.join(APP_DIR, ".lock"), "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
 def cmd_run():
     env = read_env(os.path.join(APP_DIR, ".env"))
     state = load_state()
     now = int(time.time())
+    busy = host_busy()
     ping_errors = [e for e in [ping(env, "/start")] if e]
     facts = {"previous": state.get("facts", {})}
     results = {}
@@ -386,7 +403,7 @@ def cmd_run():
 
     # An event is a change from what people were last told, or a reminder of a failure that lasts.
     repeat = int(env.get("ALERT_REPEAT_HOURS", "6")) * 3600
-    silenced = state.get("silence_until", 0) > now
+    silenced = state.get("silence_until", 0) > now or busy
     events = []
     old_checks = state.get("checks", {})
     for name, r in results.items():
@@ -436,7 +453,9 @@ def cmd_run():
         print(f"watchdog: {name} {r['state']}: {r['summary']}")
     for channel, error in state["delivery_errors"].items():
         print(f"watchdog: could not deliver to {channel} ({error})", file=sys.stderr)
-    if silenced and events:
+    if busy and events:
+        print(f"watchdog: a deploy, rollback, backup or restore is running; {len(events)} event(s) held back")
+    elif silenced and events:
         until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(state["silence_until"]))
         print(f"watchdog: silenced until {until}; {len(events)} event(s) held back")
     return 0

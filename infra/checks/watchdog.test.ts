@@ -5,6 +5,7 @@
  * status is read by the real backup job's health rule, and every alert goes to a receiver on
  * loopback. Each check is driven into failure and back; the messages are searched for secrets.
  */
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
@@ -16,6 +17,11 @@ import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpRecei
 import { describeWithTools, run, tempDir } from "../test/tools";
 
 const DOMAIN = envSettings.domain;
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(condition()).toBe(true);
+}
 const SERVICES = ["rails", "sidekiq", "postgres", "redis", "caddy", "backup"];
 
 describeWithTools("the watchdog on a stand-in host", ["python3", "openssl", "flock"], () => {
@@ -71,7 +77,7 @@ describeWithTools("the watchdog on a stand-in host", ["python3", "openssl", "flo
     fs.writeFileSync(
       path.join(fx, "docker-hook"),
       `#!/usr/bin/env bash\ncall=" $* "\ncase "$call" in\n` +
-        `  *" ps -aq --filter label=com.docker.compose.project=chatwoot "*) cat "${fx}/ids"; exit 0 ;;\n` +
+        `  *" ps -aq --filter label=com.docker.compose.project=chatwoot --filter label=com.docker.compose.oneoff=False "*) cat "${fx}/ids"; exit 0 ;;\n` +
         `  *" inspect --format "*) cat "${fx}/inspect"; exit 0 ;;\n` +
         `  *" EVAL "*) cat "${fx}/queues"; exit 0 ;;\nesac\nexit 100\n`,
       { mode: 0o755 },
@@ -229,6 +235,26 @@ describeWithTools("the watchdog on a stand-in host", ["python3", "openssl", "flo
     expect(hooks().map((h) => h.text)).toEqual([expect.stringContaining(`${check} recovered: `)]);
     expect(hooks()[0]!.text).toContain("all checks ok again");
     expectNoSecret(allText(good));
+  });
+
+  it("holds alerts back while a deploy holds the host lock (containers come and go on purpose), and sends them after", async () => {
+    expect((await watchdog("run")).status).toBe(0);
+    receiver.received.length = 0;
+    setContainers({ rails: null });
+    // The lock deploy.sh takes (scripts/lib.sh), held by another process meanwhile.
+    // Its own process group: flock's child (sleep) holds the lock too, and both must go.
+    const holder = spawn("flock", [path.join(host.app, ".lock"), "sleep", "30"], { stdio: "ignore", detached: true });
+    try {
+      await waitUntil(() => run("flock", ["-n", path.join(host.app, ".lock"), "true"]).status !== 0);
+      const held = await watchdog("run");
+      expect(held.stdout).toContain("a deploy, rollback, backup or restore is running; 1 event(s) held back");
+      expect(hooks()).toEqual([]);
+    } finally {
+      process.kill(-holder.pid!, "SIGKILL");
+    }
+    await waitUntil(() => run("flock", ["-n", path.join(host.app, ".lock"), "true"]).status === 0);
+    expect((await watchdog("run")).status).toBe(0);
+    expect(hooks().map((h) => h.text)).toEqual([expect.stringContaining("containers failing: rails missing")]);
   });
 
   it("fails the TLS check below 14 days, and the site check on a certificate for another name", async () => {
