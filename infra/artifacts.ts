@@ -29,6 +29,8 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
       repeatHours: c.alerts.repeatHours,
     },
     sentry: c.sentryDsn !== undefined,
+    logLevel: c.logLevel,
+    extraEnv: c.extraEnv,
     smtp: c.smtp,
     backup: c.backup.enabled
       ? {

@@ -8,10 +8,30 @@ import { parse as parseDomain } from "tldts";
 import { chatwoot } from "./chatwoot-facts";
 import { closest, editDistance, type ParsedPublicConfig } from "./config-schema";
 import { LABEL_VALUE, locationsOfServerType, SERVER_NAME } from "./hetzner-facts";
-import { envValueProblem } from "./render/env";
+import { envValueProblem, ownedEnvName, renderMaskedEnvFile, parseEnvFile } from "./render/env";
 import { isPrivateOrLocalHost, parsePrivateKeyArmour } from "./validate";
 
 export const CONFIG_NAMESPACE = "chatwoot";
+
+/** Every name the env renderer writes, with every optional part switched on. */
+const RENDERED_ENV_NAMES: ReadonlySet<string> = new Set(
+  parseEnvFile(
+    renderMaskedEnvFile(
+      {
+        domain: "chat.example.com",
+        locale: "en",
+        dataDir: "/srv/chatwoot",
+        embedAllowedOrigins: [],
+        allowPrivateNetworkWebhooks: false,
+        alerts: { email: ["ops@example.com"], webhook: true, webhookFormat: "slack", ping: true, repeatHours: 6 },
+        sentry: true,
+        smtp: { address: "smtp.example.com", port: 465, username: "u", senderEmail: "a@example.com", authentication: "login", security: "tls" },
+        backup: { repository: "s3:https://s3.example.com/b", every: { database: 900, files: 3600, check: 604800 }, retention: { hourly: 1, daily: 1, weekly: 1, monthly: 1 } },
+      },
+      true,
+    ),
+  ).keys(),
+);
 const p = `${CONFIG_NAMESPACE}:`;
 
 /** Keys whose values must be stored encrypted (`pulumi config set --secret`). */
@@ -142,6 +162,10 @@ export function crossFieldProblems(c: ParsedPublicConfig, secrets: SecretValues)
           `choose another type for ${c.location} or leave ${p}serverType unset for the location's default`,
       );
     }
+  }
+  const owned = Object.keys(c.extraEnv).filter((name) => ownedEnvName(name, RENDERED_ENV_NAMES));
+  if (owned.length > 0) {
+    problems.push(`${p}extraEnv may not set ${owned.join(", ")}: the stack writes ${owned.length === 1 ? "it" : "them"} itself (use the setting for it, see README)`);
   }
   if (c.alerts.email.length > 0 && !c.smtp) {
     problems.push(`${p}alerts.email needs ${p}smtp: the watchdog sends its mail through Chatwoot's SMTP settings`);

@@ -36,6 +36,9 @@ const webhookUrl = z.string().refine(
   { message: "must be an http(s) URL" },
 );
 
+/** Rails' log levels (ActiveSupport::Logger). */
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "fatal"] as const;
+
 /** A string that ends up in the env file. */
 const envSafe = (base: z.ZodString) =>
   base.superRefine((v, ctx) => {
@@ -329,6 +332,22 @@ export const publicSchema = z
       .strict()
       .optional(),
     disableFeatures: z.array(featureName, { message: "must be a list of Chatwoot feature names such as campaigns" }).default([]),
+    /** Rails' LOG_LEVEL (config/environments/production.rb reads it; Chatwoot's default is info). */
+    logLevel: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+    /**
+     * Anything else Chatwoot reads from its environment, for Rails and Sidekiq. Keys the stack
+     * writes itself are refused (config-rules.ts), values are encoded like the rest of the .env.
+     */
+    extraEnv: z
+      .record(z.string(), envSafe(z.string()), { message: 'must be an object like {"ENABLE_INBOX_EVENTS": "true"}' })
+      .superRefine((env, ctx) => {
+        for (const name of Object.keys(env)) {
+          if (!/^[A-Z][A-Z0-9_]*$/.test(name)) {
+            ctx.addIssue({ code: "custom", path: [name], message: "must be an environment variable name: capital letters, digits and _ (starting with a letter)" });
+          }
+        }
+      })
+      .default({}),
     smtp: z
       .object(
         {
@@ -398,6 +417,7 @@ export const NON_STRING_KEYS = new Set([
   "disableFeatures",
   "smtp",
   "alerts",
+  "extraEnv",
   "allowPrivateNetworkWebhooks",
   "backup",
 ]);
@@ -419,6 +439,7 @@ export const ECHO_SAFE_KEYS = new Set([
   "smtp.authentication",
   "smtp.security",
   "alerts.webhookFormat",
+  "logLevel",
   "alerts.repeatHours",
   "backup.target",
   "backup.storageBox.type",

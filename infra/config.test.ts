@@ -511,3 +511,38 @@ describe("alerts and error tracking", () => {
     expect(problemsOf(() => load(with_({ alerts: { webhookFormat: "teams" } }))).join("\n")).toContain('chatwoot:alerts.webhookFormat must be "slack"');
   });
 });
+
+describe("logLevel and extraEnv", () => {
+  it("takes a log level and extra variables for Rails and Sidekiq", () => {
+    const c = load(with_({ logLevel: "warn", extraEnv: { ENABLE_INBOX_EVENTS: "true", IP_LOOKUP_API_KEY: "abc" } }));
+    expect(c.logLevel).toBe("warn");
+    expect(c.extraEnv).toEqual({ ENABLE_INBOX_EVENTS: "true", IP_LOOKUP_API_KEY: "abc" });
+    expect(load().logLevel).toBe("info");
+    expect(problemsOf(() => load(with_({ logLevel: "verbose" }))).join("\n")).toContain(
+      'chatwoot:logLevel must be one of debug, info, warn, error, fatal, got "verbose"',
+    );
+  });
+
+  it.each([
+    ["the database", "POSTGRES_HOST"],
+    ["a secret", "SECRET_KEY_BASE"],
+    ["the domain's URL", "FRONTEND_URL"],
+    ["storage", "ACTIVE_STORAGE_SERVICE"],
+    ["Redis", "REDIS_URL"],
+    ["a setting that has its own key", "LOG_LEVEL"],
+    ["mail", "SMTP_ADDRESS"],
+    ["alerts", "ALERT_WEBHOOK_URL"],
+  ])("refuses %s (%s): the stack writes it", (_what, name) => {
+    const problems = problemsOf(() => load(with_({ extraEnv: { [name]: "x" } })));
+    expect(problems.join("\n")).toContain(`chatwoot:extraEnv may not set ${name}: the stack writes it itself`);
+  });
+
+  it("refuses names that are not environment names, and values the .env cannot hold, without quoting them", () => {
+    expect(problemsOf(() => load(with_({ extraEnv: { "lower-case": "x" } }))).join("\n")).toContain(
+      "chatwoot:extraEnv.lower-case must be an environment variable name",
+    );
+    const problems = problemsOf(() => load(with_({ extraEnv: { SOME_TOKEN: "it's-secret-ish" } })));
+    expect(problems.join("\n")).toContain("chatwoot:extraEnv.SOME_TOKEN must not contain a single quote");
+    expect(problems.join("\n")).not.toContain("secret-ish");
+  });
+});

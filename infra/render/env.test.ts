@@ -190,3 +190,18 @@ describe("alerts and Sentry in the env file", () => {
     expect(() => renderEnvFile(settings, rest)).toThrow("env value for ALERT_WEBHOOK_URL is missing (chatwoot:alertWebhookUrl is set)");
   });
 });
+
+describe("logLevel and extraEnv in the env file", () => {
+  it("writes LOG_LEVEL and the extra variables, sorted, in the app's scope with the usual quoting", () => {
+    const text = renderEnvFile({ ...settings, logLevel: "debug", extraEnv: { ZED: "last", ENABLE_INBOX_EVENTS: "true $HOME" } }, secrets);
+    const app = envScope(text, "app");
+    expect(app).toContain("LOG_LEVEL='debug'\n");
+    expect(app).toContain("ENABLE_INBOX_EVENTS='true $HOME'\nZED='last'\n");
+    expect(text).toContain("# chatwoot:extraEnv\nENABLE_INBOX_EVENTS=");
+    for (const scope of ["backup", "compose", "host"] as const) expect(envScope(text, scope)).not.toContain("ZED");
+  });
+
+  it("refuses a value the two readers would disagree on, naming only the variable", () => {
+    expect(() => renderEnvFile({ ...settings, extraEnv: { TRAILING: "ends with \\" } }, secrets)).toThrow("env value for TRAILING must not end with a backslash");
+  });
+});

@@ -31,6 +31,10 @@ export interface EnvSettings {
   alerts: AlertEnvSettings;
   /** Whether SENTRY_DSN is set: Chatwoot's own error tracking. */
   sentry: boolean;
+  /** Rails' LOG_LEVEL. @default "info" */
+  logLevel?: string;
+  /** chatwoot:extraEnv: more variables for Rails and Sidekiq (the config refuses owned names). */
+  extraEnv?: Record<string, string>;
   /** Outgoing mail; absent means Chatwoot cannot send mail. */
   smtp?: {
     address: string;
@@ -157,7 +161,7 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     ["NODE_ENV", "production"],
     ["INSTALLATION_ENV", "docker"],
     ["RAILS_LOG_TO_STDOUT", "true"],
-    ["LOG_LEVEL", "info"],
+    ["LOG_LEVEL", s.logLevel ?? "info"],
     ["FRONTEND_URL", url],
     ["FORCE_SSL", "true"],
     ["DEFAULT_LOCALE", s.locale],
@@ -182,6 +186,7 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     ["# Mail"],
     ...smtpEntries(s, secrets),
     ...(s.sentry ? ([["# Chatwoot's error tracking"], ["SENTRY_DSN", required(secrets, "SENTRY_DSN", "chatwoot:sentryDsn is set")]] as Entry[]) : []),
+    ...extraEntries(s.extraEnv ?? {}),
     [`${SCOPE_MARKER}backup]`],
     ...backupEntries(s, secrets),
     [`${SCOPE_MARKER}compose]`],
@@ -219,6 +224,24 @@ function smtpEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
   if (m.username !== undefined) entries.push(["SMTP_USERNAME", m.username]);
   if (secrets.SMTP_PASSWORD !== undefined) entries.push(["SMTP_PASSWORD", secrets.SMTP_PASSWORD]);
   return entries;
+}
+
+function extraEntries(extra: Record<string, string>): Entry[] {
+  const names = Object.keys(extra).sort();
+  if (names.length === 0) return [];
+  return [["# chatwoot:extraEnv"], ...names.map((n): Entry => [n, extra[n]!])];
+}
+
+/**
+ * Names chatwoot:extraEnv may not set: everything this renderer writes, and the families the stack
+ * owns (database, Redis, secrets, storage, mail, backups, alerts, the domain and its URLs).
+ */
+export function ownedEnvName(name: string, rendered: ReadonlySet<string>): boolean {
+  return (
+    rendered.has(name) ||
+    /^(POSTGRES_|REDIS_|ACTIVE_RECORD_ENCRYPTION_|ACTIVE_STORAGE_|SMTP_|MAILER_|BACKUP_|RESTIC_|ALERT_|CHATWOOT_|S3_|AWS_|GCS_|AZURE_STORAGE_)/.test(name) ||
+    ["SECRET_KEY_BASE", "DATABASE_URL", "FRONTEND_URL", "FORCE_SSL", "RAILS_ENV", "NODE_ENV", "INSTALLATION_ENV", "DIRECT_UPLOADS_ENABLED"].includes(name)
+  );
 }
 
 function required(secrets: EnvSecrets, name: keyof EnvSecrets, because: string): string {
