@@ -213,8 +213,8 @@ describe("what re-runs", () => {
     expect(reruns(base, await run({ ...baseConfig, webhook }))).toEqual({ bootstrap: "update", verify: "update" });
   });
 
-  it("only verify after a resize, which power-cycles the server", async () => {
-    expect(reruns(base, await run({ ...baseConfig, serverType: "cx43" }))).toEqual({ verify: "update" });
+  it("deploy (sizing) and verify after a resize, which power-cycles the server", async () => {
+    expect(reruns(base, await run({ ...baseConfig, serverType: "cx43" }))).toEqual({ deploy: "update", verify: "update" });
   });
 
   it("every step, as a replacement, on a new server", async () => {

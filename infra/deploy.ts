@@ -240,7 +240,7 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     return this.step(
       `${name}-deploy`,
       {
-        create: renderDeployCommand(this.paths, { version: this.args.chatwootVersion, ...d }),
+        create: renderDeployCommand(this.paths, { version: this.args.chatwootVersion, serverType: this.args.serverType, ...d }),
         // The env file's hash: a rotated secret changes it (and re-deploys) without showing anything.
         stdin: pulumi.secret(d.envFile.apply((e) => `${sha256(e)}\n`)),
       },

@@ -27,9 +27,26 @@ if [[ -z "${CHATWOOT_IMAGE:-}" ]]; then
   export CHATWOOT_IMAGE
 fi
 
+# Sizing to this server (scripts/tuning.sh), with chatwoot:tuning's overrides (TUNING_* in the
+# .env): Puma's and Sidekiq's settings go to the app's env file, the rest is interpolated into
+# compose.yaml (PostgreSQL's settings, memory limits) as CHATWOOT_<NAME>.
+tuning=$(
+  while IFS= read -r line; do
+    value=${line#*=\'}
+    export "${line%%=*}=${value%\'}"
+  done < <(grep -E "^TUNING_[A-Z_]+='[^']*'\$" "$CHATWOOT_ENV_FILE" || true)
+  bash "$(dirname "${BASH_SOURCE[0]}")/tuning.sh"
+) || { echo "compose.sh: could not size Chatwoot to this server (scripts/tuning.sh)" >&2; exit 1; }
+while IFS='=' read -r name value; do
+  case "$name" in
+    WEB_CONCURRENCY | RAILS_MAX_THREADS | SIDEKIQ_CONCURRENCY) ;;
+    *) export "CHATWOOT_$name=$value" ;;
+  esac
+done <<<"$tuning"
+
 # Each service gets only the variables of its scope (the "# [scope: …]" lines of the .env): a
 # proxy or backup setting then recreates neither Rails nor Sidekiq, and they never see the backup
-# credentials.
+# credentials. The app's file also gets Puma's and Sidekiq's sizing.
 split_env() {
   local scope tmp
   install -d -m 0700 "$app_dir/env"
@@ -37,6 +54,9 @@ split_env() {
     tmp=$(umask 077 && mktemp "$app_dir/env/.$scope.XXXXXX") || return 1
     awk -v want="$scope" '/^# \[scope: [a-z]+\]$/ { s = substr($3, 1, length($3) - 1); next }
                           /^[A-Z][A-Z0-9_]*=/ && s == want' "$CHATWOOT_ENV_FILE" >"$tmp" || { rm -f "$tmp"; return 1; }
+    if [[ "$scope" == app ]]; then
+      grep -E '^(WEB_CONCURRENCY|RAILS_MAX_THREADS|SIDEKIQ_CONCURRENCY)=' <<<"$tuning" | sed "s/=\(.*\)\$/='\1'/" >>"$tmp" || { rm -f "$tmp"; return 1; }
+    fi
     if cmp -s "$tmp" "$app_dir/env/$scope.env"; then rm -f "$tmp"; else mv -f "$tmp" "$app_dir/env/$scope.env"; fi
   done
 }

@@ -15,13 +15,14 @@ compose="$here/compose.sh"
 # restarts the backup service when what they run differs from what is there.
 live_dir="$app_dir/live"
 sync_live_files() {
-  local from to
+  local from to tmp
   while read -r from to; do
     from="$app_dir/bundle/$from" to="$live_dir/$to"
     [[ -r "$from" ]] || continue
     cmp -s "$from" "$to" 2>/dev/null && continue
-    { mkdir -p "$(dirname "$to")" && cp -p "$from" "$to.new" && mv -f "$to.new" "$to"; } ||
-      { echo "could not install $to from the bundle" >&2; return 1; }
+    # A temporary file of its own: compose.sh may run twice at once (deploy.sh pulls during a backup).
+    { mkdir -p "$(dirname "$to")" && tmp=$(mktemp "$to.XXXXXX") && cp -p "$from" "$tmp" && mv -f "$tmp" "$to"; } ||
+      { rm -f "${tmp:-}"; echo "could not install $to from the bundle" >&2; return 1; }
   done <<'FILES'
 docker/Caddyfile caddy/Caddyfile
 docker/backup/chatwoot-backup backup/chatwoot-backup

@@ -131,6 +131,31 @@ describeWithTools("compose.yaml, read by Docker Compose v2", ["go"], () => {
     expect(config.services.redis!.healthcheck!.test.join(" ")).toMatch(/redis-cli .*ping/);
   });
 
+  it("sizes PostgreSQL and the containers' memory from what compose.sh computed (scripts/tuning.sh), with safe defaults", () => {
+    const sizing = Object.fromEntries(
+      run("bash", [path.join(repoRoot, "scripts/tuning.sh"), "--cpus", "2", "--memory-mb", "4096"]).stdout.trim().split("\n").map((l) => [`CHATWOOT_${l.slice(0, l.indexOf("="))}`, l.slice(l.indexOf("=") + 1)]),
+    );
+    const result = compose(["config", "--format", "json"], {
+      CHATWOOT_IMAGE: IMAGE,
+      ...envFiles(dir, fs.readFileSync(envFile, "utf8")),
+      CHATWOOT_LIVE_DIR: LIVE,
+      COMPOSE_PROFILES: "backup",
+      ...sizing,
+    });
+    expect(result.stderr).toBe("");
+    const sized = JSON.parse(result.stdout) as { services: Record<string, { command?: string[]; mem_limit?: string | number }> };
+    expect(sized.services.postgres!.command).toEqual([
+      "postgres", "-c", "shared_buffers=608MB", "-c", "effective_cache_size=2048MB", "-c", "work_mem=8MB",
+      "-c", "maintenance_work_mem=204MB", "-c", "max_connections=100",
+    ]);
+    expect(String(sized.services.rails!.mem_limit)).toBe(String(1433 * 1024 * 1024));
+    expect(String(sized.services.sidekiq!.mem_limit)).toBe(String(1024 * 1024 * 1024));
+    expect(String(sized.services.postgres!.mem_limit)).toBe(String(1427 * 1024 * 1024));
+    expect(String(sized.services.redis!.mem_limit)).toBe(String(409 * 1024 * 1024));
+    // Without compose.sh: PostgreSQL's own defaults, no limits.
+    expect((config.services.postgres as { command?: string[] }).command).toContain("shared_buffers=128MB");
+  });
+
   it("probes every starting container every second or two, so `up --wait` never waits out a full interval", () => {
     for (const [name, s] of Object.entries(config.services)) {
       const hc = s.healthcheck as { start_interval?: string; start_period?: string; interval?: string };

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import chatwootFacts from "../facts/chatwoot.json";
 import { repoRoot } from "../artifacts";
 import { renderBundle, readBundleFiles } from "../render/bundle";
-import { ENV_SECRET_NAMES, envScope, parseEnvFile, renderEnvFile, renderMaskedEnvFile, type EnvSecrets } from "../render/env";
+import { ENV_FILE_END, ENV_SECRET_NAMES, envScope, parseEnvFile, renderEnvFile, renderMaskedEnvFile, type EnvSecrets } from "../render/env";
 import { caddyBinary, startCaddy, type RunningCaddy } from "../test/caddy";
 import { HEALTHY, startChatwootStub, type ChatwootStub } from "../test/chatwoot-stub";
 import { envSettings } from "../test/fixtures";
@@ -193,12 +193,27 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
   it("gives each kind of service only its scope of the .env (compose.sh splits it, mode 0600)", () => {
     expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
     const env = fs.readFileSync(path.join(host.app, ".env"), "utf8");
+    // The app's scope, plus Puma's and Sidekiq's sizing for this machine (scripts/tuning.sh).
+    const sizing = run("bash", [path.join(SCRIPTS, "tuning.sh")]).stdout.split("\n").filter((l) => /^(WEB_CONCURRENCY|RAILS_MAX_THREADS|SIDEKIQ_CONCURRENCY)=/.test(l));
+    expect(sizing).toHaveLength(3);
+    const expected = { app: envScope(env, "app") + sizing.map((l) => l.replace(/=(.*)$/, "='$1'") + "\n").join(""), backup: envScope(env, "backup") };
     for (const scope of ["app", "backup"] as const) {
       const file = path.join(host.app, `env/${scope}.env`);
-      expect(fs.readFileSync(file, "utf8"), scope).toBe(envScope(env, scope));
+      expect(fs.readFileSync(file, "utf8"), scope).toBe(expected[scope]);
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     }
     expect(fs.readFileSync(path.join(host.app, "env/app.env"), "utf8")).not.toMatch(/^(RESTIC_|BACKUP_|CHATWOOT_FRAME)/m);
+  });
+
+  it("sizes Rails and Sidekiq to the server, and chatwoot:tuning's values win", () => {
+    const env = fs.readFileSync(path.join(host.app, ".env"), "utf8").replace(ENV_FILE_END, `TUNING_WEB_CONCURRENCY='3'\nTUNING_SIDEKIQ_CONCURRENCY='7'\n${ENV_FILE_END}`);
+    fs.writeFileSync(path.join(host.app, ".env"), env);
+    expect(host.exec("compose.sh", ["version"], { env: { CHATWOOT_IMAGE: NEW } }).status).toBe(0);
+    const app = fs.readFileSync(path.join(host.app, "env/app.env"), "utf8");
+    expect(app).toMatch(/^WEB_CONCURRENCY='3'$/m);
+    expect(app).toMatch(/^SIDEKIQ_CONCURRENCY='7'$/m);
+    expect(app).toMatch(/^RAILS_MAX_THREADS='5'$/m);
+    expect(app).not.toContain("TUNING_");
   });
 
   it("reloads a running Caddy when the Caddyfile changed, and only then", () => {

@@ -133,14 +133,17 @@ describe("plan --diff against a fixture revision", () => {
     }
   }, 60_000);
 
-  it("a resize updates the server in place and re-runs verify, saying why", async () => {
+  it("a resize updates the server in place and re-runs deploy (sizing) and verify, saying why", async () => {
     editStack((c) => (c["chatwoot:serverType"] = "cx43"));
     try {
       const r = await planDiff();
       expect(r.status).toBe(2);
       expect(r.stdout).toContain("~ hcloud:index/server:Server  chatwoot-server");
       const steps = r.stdout.split("\n").filter((l) => l.startsWith("  > "));
-      expect(steps).toEqual([expect.stringMatching(/^ {2}> chatwoot-verify +server type cx33 → cx43 \(a power cycle: Chatwoot is checked again\)$/)]);
+      expect(steps).toEqual([
+        expect.stringMatching(/^ {2}> chatwoot-deploy +server type cx33 → cx43 \(a power cycle: Chatwoot is sized to it and checked again\)$/),
+        expect.stringMatching(/^ {2}> chatwoot-verify +server type cx33 → cx43 \(a power cycle: Chatwoot is sized to it and checked again\)$/),
+      ]);
     } finally {
       reset();
     }

@@ -74,7 +74,7 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
   if (fields.length) reasons.bootstrap.push(`bootstrap settings changed: ${fields.sort().join(", ")}`);
   const resized =
     known("serverType") && base.settings.serverType !== head.settings.serverType
-      ? [`server type ${base.settings.serverType} → ${head.settings.serverType} (a power cycle: Chatwoot is checked again)`]
+      ? [`server type ${base.settings.serverType} → ${head.settings.serverType} (a power cycle: Chatwoot is sized to it and checked again)`]
       : [];
   if (base.settings.restoreFrom !== head.settings.restoreFrom) {
     reasons.restore.push(`restoreFrom ${base.settings.restoreFrom ?? "unset"} → ${head.settings.restoreFrom ?? "unset"}`);
@@ -86,7 +86,8 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
     "write-env": reasons.env,
     // The restore depends on the snapshot and the server only.
     restore: reasons.restore,
-    deploy: [...reasons.version, ...filesOf("deploy"), ...reasons.env],
+    // A resize too: scripts/tuning.sh sizes Puma, Sidekiq and PostgreSQL to the new server.
+    deploy: [...reasons.version, ...filesOf("deploy"), ...reasons.env, ...resized],
     // After an upgrade too: Chatwoot's migrations can switch disabled features back on.
     bootstrap: [...reasons.version, ...reasons.bootstrap, ...filesOf("bootstrap"), ...bootstrapInput],
     verify: [...reasons.version, ...filesOf("deploy", "verify"), ...reasons.env, ...reasons.bootstrap, ...resized],

@@ -37,7 +37,7 @@ function allCommands(appDir = paths.appDir): Record<string, string> {
     waitReady: renderWaitReadyCommand({ ...p, volumeDevice: "/dev/disk/by-id/scsi-0HC_Volume_123", volumeSizeGb: 20 }),
     upload: renderUploadCommand(p, bundle, manifestSummary(files)),
     writeEnv: renderWriteEnvCommand(p, "# header\nA='1'\nSECRET_KEY_BASE='<secret>'\n"),
-    deploy: renderDeployCommand(p, { version: "v4.15.1", bundleHash: "a".repeat(64), maskedEnvHash: "b".repeat(64) }),
+    deploy: renderDeployCommand(p, { version: "v4.15.1", bundleHash: "a".repeat(64), maskedEnvHash: "b".repeat(64), serverType: "cx33" }),
     bootstrap: renderBootstrapCommand(p, { configHash: "c".repeat(64), version: "v4.15.1", scriptHash: "e".repeat(64) }),
     verify: renderVerifyCommand(p, { domain: "chat.example.com", version: "v4.15.1", frameOrigins: ["https://a.example.com"], inputsHash: "d".repeat(64) }, { v4: "203.0.113.10", v6: "2001:db8::1" }),
   };
@@ -52,7 +52,7 @@ describe("command text", () => {
   it("names the script and the version for deploy, the checks for verify", () => {
     const c = allCommands();
     expect(c.deploy.split("\n")[0]).toBe("'/opt/chatwoot/bundle/scripts/deploy.sh' --version 'v4.15.1'");
-    expect(c.deploy).toContain("# files aaaaaaaaaaaa, env (masked) bbbbbbbbbbbb");
+    expect(c.deploy).toContain("# files aaaaaaaaaaaa, env (masked) bbbbbbbbbbbb\n# sized on a cx33 (scripts/tuning.sh)");
     expect(c.verify.split("\n")[0]).toBe(
       "'/opt/chatwoot/bundle/scripts/verify.sh' --domain 'chat.example.com' --version 'v4.15.1' --frame-origins 'https://a.example.com' --public-ipv4 '203.0.113.10' --public-ipv6 '2001:db8::1' --watchdog",
     );

@@ -227,9 +227,13 @@ ${comment(["env file, secrets masked (the real one arrives on stdin):", ...maske
 }
 
 /** Runs deploy.sh; the env file's sha256 comes on stdin so deploy.sh can check what it runs with. */
-export function renderDeployCommand(p: HostPaths, d: { version: string; bundleHash: string; maskedEnvHash: string }): string {
+export function renderDeployCommand(p: HostPaths, d: { version: string; bundleHash: string; maskedEnvHash: string; serverType: string }): string {
   return `${shellQuote(`${p.appDir}/bundle/scripts/deploy.sh`)} --version ${shellQuote(d.version)}
-${comment([`files ${d.bundleHash.slice(0, 12)}, env (masked) ${d.maskedEnvHash.slice(0, 12)}`])}`;
+${comment([
+  `files ${d.bundleHash.slice(0, 12)}, env (masked) ${d.maskedEnvHash.slice(0, 12)}`,
+  // scripts/tuning.sh sizes Puma, Sidekiq and PostgreSQL to the server: a resize re-runs deploy.
+  `sized on a ${d.serverType} (scripts/tuning.sh)`,
+])}`;
 }
 
 /**

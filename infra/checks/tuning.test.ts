@@ -1,0 +1,64 @@
+/** scripts/tuning.sh, run for real: what each size of server gets, and that overrides win. */
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { repoRoot } from "../artifacts";
+import { run } from "../test/run";
+
+const TUNING = path.join(repoRoot, "scripts/tuning.sh");
+
+function sized(cpus: number, memoryMb: number, env: Record<string, string> = {}): Record<string, string> {
+  const r = run("bash", [TUNING, "--cpus", String(cpus), "--memory-mb", String(memoryMb)], { env: { PATH: process.env.PATH, ...env } });
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  return Object.fromEntries(r.stdout.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
+describe("tuning.sh", () => {
+  it("keeps a 4 GB / 2 vCPU server (cx23) in Puma's single mode, with PostgreSQL at 15 % of memory", () => {
+    expect(sized(2, 4096)).toEqual({
+      WEB_CONCURRENCY: "0",
+      RAILS_MAX_THREADS: "5",
+      SIDEKIQ_CONCURRENCY: "10",
+      PG_SHARED_BUFFERS: "608MB",
+      PG_EFFECTIVE_CACHE_SIZE: "2048MB",
+      PG_WORK_MEM: "8MB",
+      PG_MAINTENANCE_WORK_MEM: "204MB",
+      PG_MAX_CONNECTIONS: "100",
+      RAILS_MEMORY_LIMIT: "1433m",
+      SIDEKIQ_MEMORY_LIMIT: "1024m",
+      POSTGRES_MEMORY_LIMIT: "1427m",
+      REDIS_MEMORY_LIMIT: "409m",
+    });
+  });
+
+  it.each([
+    [4, 8192, "2", "20"],
+    [8, 16384, "4", "25"],
+    [16, 32768, "8", "25"],
+    [2, 16384, "2", "10"],
+  ])("gives %i vCPUs and %i MB %s Puma workers and %s Sidekiq threads", (cpus, mb, web, sidekiq) => {
+    const s = sized(cpus, mb);
+    expect([s.WEB_CONCURRENCY, s.SIDEKIQ_CONCURRENCY]).toEqual([web, sidekiq]);
+  });
+
+  it("has connections for every Puma thread twice (a switch runs two Rails), every Sidekiq thread and headroom", () => {
+    for (const [cpus, mb] of [[2, 4096], [4, 8192], [16, 32768], [32, 131072]] as const) {
+      const s = sized(cpus, mb);
+      const web = Number(s.RAILS_MAX_THREADS) * Math.max(1, Number(s.WEB_CONCURRENCY));
+      expect(Number(s.PG_MAX_CONNECTIONS)).toBeGreaterThanOrEqual(2 * web + Number(s.SIDEKIQ_CONCURRENCY) + 20);
+    }
+  });
+
+  it("lets chatwoot:tuning's values (TUNING_*) win, and refuses nonsense sizes", () => {
+    expect(sized(2, 4096, { TUNING_WEB_CONCURRENCY: "2", TUNING_PG_SHARED_BUFFERS: "1GB" })).toMatchObject({ WEB_CONCURRENCY: "2", PG_SHARED_BUFFERS: "1GB" });
+    const bad = run("bash", [TUNING, "--cpus", "0", "--memory-mb", "4096"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--cpus and --memory-mb must be positive whole numbers");
+  });
+
+  it("reads this host's size when given none", () => {
+    const s = run("bash", [TUNING]);
+    expect(s.status).toBe(0);
+    expect(s.stdout).toMatch(/^WEB_CONCURRENCY=\d+$/m);
+  });
+});
