@@ -31,6 +31,7 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
     sentry: c.sentryDsn !== undefined,
     logLevel: c.logLevel,
     extraEnv: c.extraEnv,
+    tuning: c.tuning,
     smtp: c.smtp,
     backup: c.backup.enabled
       ? {

@@ -546,3 +546,23 @@ describe("logLevel and extraEnv", () => {
     expect(problems.join("\n")).not.toContain("secret-ish");
   });
 });
+
+describe("tuning", () => {
+  it("has no override by default: the server computes everything", () => {
+    expect(load().tuning).toEqual({ postgres: {}, memoryLimitsMb: {} });
+  });
+
+  it("takes overrides within bounds, naming the key and the bound otherwise", () => {
+    const c = load(with_({ tuning: { webConcurrency: 2, postgres: { sharedBuffersMb: 1024 }, memoryLimitsMb: { rails: 2048 } } }));
+    expect(c.tuning).toEqual({ webConcurrency: 2, postgres: { sharedBuffersMb: 1024 }, memoryLimitsMb: { rails: 2048 } });
+    const problems = problemsOf(() => load(with_({ tuning: { webConcurrency: 100, postgres: { maxConnections: 5 }, memoryLimitsMb: { redis: 10 } } }))).join("\n");
+    expect(problems).toContain("chatwoot:tuning.webConcurrency must be 0 (Puma's single mode) to 64");
+    expect(problems).toContain("chatwoot:tuning.postgres.maxConnections");
+    expect(problems).toContain("chatwoot:tuning.memoryLimitsMb.redis");
+    expect(problemsOf(() => load(with_({ tuning: { puma: 2 } }))).join("\n")).toContain('chatwoot:tuning has unknown field(s) "puma"');
+  });
+
+  it("keeps Puma's and Sidekiq's sizing out of extraEnv", () => {
+    expect(problemsOf(() => load(with_({ extraEnv: { WEB_CONCURRENCY: "4" } }))).join("\n")).toContain("chatwoot:extraEnv may not set WEB_CONCURRENCY");
+  });
+});

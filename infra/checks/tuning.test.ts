@@ -2,6 +2,8 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../artifacts";
+import { envScope, parseEnvFile, renderEnvFile } from "../render/env";
+import { envSecrets, envSettings } from "../test/fixtures";
 import { run } from "../test/run";
 
 const TUNING = path.join(repoRoot, "scripts/tuning.sh");
@@ -60,5 +62,21 @@ describe("tuning.sh", () => {
     const s = run("bash", [TUNING]);
     expect(s.status).toBe(0);
     expect(s.stdout).toMatch(/^WEB_CONCURRENCY=\d+$/m);
+  });
+});
+
+describe("chatwoot:tuning and tuning.sh agree on names", () => {
+  it("every override the .env can carry is a setting tuning.sh prints, and replaces it", () => {
+    const all = {
+      webConcurrency: 1, railsMaxThreads: 2, sidekiqConcurrency: 3,
+      postgres: { sharedBuffersMb: 64, effectiveCacheSizeMb: 128, workMemMb: 5, maintenanceWorkMemMb: 70, maxConnections: 50 },
+      memoryLimitsMb: { rails: 300, sidekiq: 400, postgres: 500, redis: 600 },
+    };
+    const overrides = Object.fromEntries(parseEnvFile(envScope(renderEnvFile({ ...envSettings, tuning: all }, envSecrets), "host")));
+    const tuningEnv = Object.fromEntries(Object.entries(overrides).filter(([k]) => k.startsWith("TUNING_")));
+    expect(Object.keys(tuningEnv)).toHaveLength(12);
+    const out = sized(2, 4096, tuningEnv);
+    expect(Object.keys(out).map((k) => `TUNING_${k}`).sort()).toEqual(Object.keys(tuningEnv).sort());
+    for (const [k, v] of Object.entries(tuningEnv)) expect(out[k.slice("TUNING_".length)], k).toBe(v);
   });
 });

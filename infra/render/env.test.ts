@@ -205,3 +205,15 @@ describe("logLevel and extraEnv in the env file", () => {
     expect(() => renderEnvFile({ ...settings, extraEnv: { TRAILING: "ends with \\" } }, secrets)).toThrow("env value for TRAILING must not end with a backslash");
   });
 });
+
+describe("tuning overrides in the env file", () => {
+  it("writes only the overridden values, as TUNING_<name> in tuning.sh's units, for the host", () => {
+    const text = renderEnvFile({ ...settings, tuning: { sidekiqConcurrency: 7, postgres: { sharedBuffersMb: 1024 }, memoryLimitsMb: { rails: 2048 } } }, secrets);
+    expect(Object.fromEntries([...parseEnvFile(envScope(text, "host"))].filter(([k]) => k.startsWith("TUNING_")))).toEqual({
+      TUNING_SIDEKIQ_CONCURRENCY: "7",
+      TUNING_PG_SHARED_BUFFERS: "1024MB",
+      TUNING_RAILS_MEMORY_LIMIT: "2048m",
+    });
+    expect(renderEnvFile({ ...settings, tuning: { postgres: {}, memoryLimitsMb: {} } }, secrets)).not.toContain("TUNING_");
+  });
+});

@@ -35,6 +35,8 @@ export interface EnvSettings {
   logLevel?: string;
   /** chatwoot:extraEnv: more variables for Rails and Sidekiq (the config refuses owned names). */
   extraEnv?: Record<string, string>;
+  /** chatwoot:tuning: values that replace what scripts/tuning.sh computes on the host. */
+  tuning?: TuningOverrides;
   /** Outgoing mail; absent means Chatwoot cannot send mail. */
   smtp?: {
     address: string;
@@ -59,6 +61,38 @@ export interface AlertEnvSettings {
   ping: boolean;
   /** A failure still failing is told again at most this often. */
   repeatHours: number;
+}
+
+/** Overrides of scripts/tuning.sh, by the name it prints (memory in MB). */
+export interface TuningOverrides {
+  webConcurrency?: number;
+  railsMaxThreads?: number;
+  sidekiqConcurrency?: number;
+  postgres: { sharedBuffersMb?: number; effectiveCacheSizeMb?: number; workMemMb?: number; maintenanceWorkMemMb?: number; maxConnections?: number };
+  memoryLimitsMb: { rails?: number; sidekiq?: number; postgres?: number; redis?: number };
+}
+
+/** The TUNING_<NAME> lines compose.sh hands to scripts/tuning.sh, in its units. */
+function tuningEntries(t: TuningOverrides | undefined): Entry[] {
+  if (!t) return [];
+  const mb = (v: number | undefined) => (v === undefined ? undefined : `${v}MB`);
+  const m = (v: number | undefined) => (v === undefined ? undefined : `${v}m`);
+  const values: [string, string | undefined][] = [
+    ["WEB_CONCURRENCY", t.webConcurrency?.toString()],
+    ["RAILS_MAX_THREADS", t.railsMaxThreads?.toString()],
+    ["SIDEKIQ_CONCURRENCY", t.sidekiqConcurrency?.toString()],
+    ["PG_SHARED_BUFFERS", mb(t.postgres.sharedBuffersMb)],
+    ["PG_EFFECTIVE_CACHE_SIZE", mb(t.postgres.effectiveCacheSizeMb)],
+    ["PG_WORK_MEM", mb(t.postgres.workMemMb)],
+    ["PG_MAINTENANCE_WORK_MEM", mb(t.postgres.maintenanceWorkMemMb)],
+    ["PG_MAX_CONNECTIONS", t.postgres.maxConnections?.toString()],
+    ["RAILS_MEMORY_LIMIT", m(t.memoryLimitsMb.rails)],
+    ["SIDEKIQ_MEMORY_LIMIT", m(t.memoryLimitsMb.sidekiq)],
+    ["POSTGRES_MEMORY_LIMIT", m(t.memoryLimitsMb.postgres)],
+    ["REDIS_MEMORY_LIMIT", m(t.memoryLimitsMb.redis)],
+  ];
+  const set = values.filter((v): v is [string, string] => v[1] !== undefined);
+  return set.length ? [["# chatwoot:tuning: replaces what scripts/tuning.sh computes on the server"], ...set.map(([n, v]): Entry => [`TUNING_${n}`, v])] : [];
 }
 
 /** No alert channel (the watchdog still runs and records what it sees). */
@@ -199,6 +233,7 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     ["CHATWOOT_RAILS_PORT", String(chatwoot.railsPort)],
     [`${SCOPE_MARKER}host]`],
     ...alertEntries(s.alerts, secrets),
+    ...tuningEntries(s.tuning),
   ];
   return [...entries.map((e) => (e.length === 1 ? e[0] : envLine(e[0], e[1]))), ENV_FILE_END].join("\n") + "\n";
 }
@@ -239,8 +274,8 @@ function extraEntries(extra: Record<string, string>): Entry[] {
 export function ownedEnvName(name: string, rendered: ReadonlySet<string>): boolean {
   return (
     rendered.has(name) ||
-    /^(POSTGRES_|REDIS_|ACTIVE_RECORD_ENCRYPTION_|ACTIVE_STORAGE_|SMTP_|MAILER_|BACKUP_|RESTIC_|ALERT_|CHATWOOT_|S3_|AWS_|GCS_|AZURE_STORAGE_)/.test(name) ||
-    ["SECRET_KEY_BASE", "DATABASE_URL", "FRONTEND_URL", "FORCE_SSL", "RAILS_ENV", "NODE_ENV", "INSTALLATION_ENV", "DIRECT_UPLOADS_ENABLED"].includes(name)
+    /^(POSTGRES_|REDIS_|ACTIVE_RECORD_ENCRYPTION_|ACTIVE_STORAGE_|SMTP_|MAILER_|BACKUP_|RESTIC_|ALERT_|CHATWOOT_|TUNING_|S3_|AWS_|GCS_|AZURE_STORAGE_)/.test(name) ||
+    ["WEB_CONCURRENCY", "RAILS_MAX_THREADS", "SIDEKIQ_CONCURRENCY", "SECRET_KEY_BASE", "DATABASE_URL", "FRONTEND_URL", "FORCE_SSL", "RAILS_ENV", "NODE_ENV", "INSTALLATION_ENV", "DIRECT_UPLOADS_ENABLED"].includes(name)
   );
 }
 
