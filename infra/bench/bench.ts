@@ -2,7 +2,7 @@
  * `npm run bench`: the figures that depend on the machine, kept out of `npm test` so a loaded
  * machine never fails a test. Prints one line per figure, `BENCH <name> <value> <unit>`, plus
  * `# …` context lines, and exits 0. A figure whose tools are missing is skipped with a `# skipped`
- * line. BENCH_ONLY=plan,backup,proxy,upgrade picks sections; BACKUP_BENCHMARK_MB sets the database size,
+ * line. BENCH_ONLY=plan,backup,proxy,upgrade,postgres picks sections; BACKUP_BENCHMARK_MB sets the database size,
  * PROXY_BENCH_REQUESTS the requests per round and target.
  */
 import { spawnSync } from "node:child_process";
@@ -13,7 +13,7 @@ import { repoRoot } from "../artifacts";
 import { backupFixture } from "../test/backup-fixture";
 import { dataSql, FINGERPRINT_SQL, SCHEMA_SQL } from "../test/chatwoot-dataset";
 import { startPostgres } from "../test/postgres";
-import { hasTool, run } from "../test/run";
+import { hasTool, run, tempDir } from "../test/run";
 import { upgradeUnderLoad } from "../test/upgrade-rig";
 import { proxyOverhead } from "./proxy";
 
@@ -149,7 +149,73 @@ async function upgradeBench(): Promise<void> {
   note("upgrade_recreate_*: the same upgrade the previous way, `up -d --wait` recreating Rails in place");
 }
 
-const sections: Record<string, () => void | Promise<void>> = { plan: planBench, backup: backupBench, proxy: proxyBench, upgrade: upgradeBench };
+/**
+ * PostgreSQL's defaults against what scripts/tuning.sh computes for a 4 GB / 2 vCPU server, on a
+ * Chatwoot-shaped dataset with a read/write mix like the dashboard's: list an account's open
+ * conversations, open one, reply, bump it, and an account-wide count as reports do.
+ */
+async function postgresBench(): Promise<void> {
+  const missing = ["psql", "pgbench", "runuser"].filter((t) => !hasTool(t));
+  if (missing.length) return note(`skipped postgres: ${missing.join(", ")} not installed`);
+  const seconds = Number(process.env.PG_BENCH_SECONDS ?? 30);
+  const size = { accounts: 20, conversationsPerAccount: 2000, messages: 400_000, messageLength: 300 };
+  const tuned = Object.fromEntries(
+    run("bash", [path.join(repoRoot, "scripts/tuning.sh"), "--cpus", "2", "--memory-mb", "4096"])
+      .stdout.trim()
+      .split("\n")
+      .filter((l) => l.startsWith("PG_"))
+      .map((l) => [l.slice(3, l.indexOf("=")).toLowerCase(), l.slice(l.indexOf("=") + 1)]),
+  );
+  const script = [
+    `\\set acc random(1, ${size.accounts})`,
+    `\\set conv random(1, ${size.accounts * size.conversationsPerAccount})`,
+    "SELECT id, display_id, status FROM conversations WHERE account_id = :acc AND status = 0 ORDER BY updated_at DESC LIMIT 25;",
+    "SELECT id, content, message_type, created_at FROM messages WHERE conversation_id = :conv ORDER BY id DESC LIMIT 20;",
+    "INSERT INTO messages (account_id, inbox_id, conversation_id, content, message_type) SELECT account_id, inbox_id, id, 'a reply', 1 FROM conversations WHERE id = :conv;",
+    "UPDATE conversations SET updated_at = now() WHERE id = :conv;",
+    "SELECT count(*) FROM messages WHERE account_id = :acc AND created_at > timestamp '2026-01-03';",
+    "",
+  ].join("\n");
+  const clients = 15; // Puma's 5 threads and Sidekiq's 10 on that server
+  note(`postgres: pgbench, ${clients} clients, ${seconds} s per round, dataset ${JSON.stringify(size)}; tuned: ${JSON.stringify(tuned)}`);
+  const tps: Record<string, number[]> = { default: [], tuned: [] };
+  for (const round of [0, 1]) {
+    for (const which of round === 0 ? ["default", "tuned"] : ["tuned", "default"]) {
+      const pg = await startPostgres(which === "tuned" ? tuned : {});
+      const dir = tempDir("pgbench");
+      try {
+        pg.sql("postgres", "CREATE DATABASE chatwoot");
+        pg.sql("chatwoot", SCHEMA_SQL);
+        pg.sql("chatwoot", dataSql(size));
+        const file = path.join(dir, "chatwoot.sql");
+        fs.writeFileSync(file, script);
+        fs.chmodSync(dir, 0o755);
+        const r = run("pgbench", ["-n", "-f", file, "-c", String(clients), "-j", "2", "-T", String(seconds), "chatwoot"], {
+          env: { ...process.env, ...pg.env },
+          timeout: (seconds + 120) * 1000,
+        });
+        const m = /tps = ([\d.]+)/.exec(r.stdout);
+        if (r.status !== 0 || !m) throw new Error(`pgbench failed: ${r.stderr.slice(0, 300)}`);
+        tps[which]!.push(Number(m[1]));
+      } finally {
+        pg.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  const best = (xs: number[]) => Math.max(...xs);
+  bench("pg_default_tps", Math.round(best(tps.default!)), "tps");
+  bench("pg_tuned_tps", Math.round(best(tps.tuned!)), "tps");
+  note(`pgbench rounds: default ${tps.default!.map(Math.round).join(", ")}; tuned ${tps.tuned!.map(Math.round).join(", ")} (best of 2, interleaved)`);
+}
+
+const sections: Record<string, () => void | Promise<void>> = {
+  plan: planBench,
+  backup: backupBench,
+  proxy: proxyBench,
+  upgrade: upgradeBench,
+  postgres: postgresBench,
+};
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY?.split(",").filter(Boolean);

@@ -27,7 +27,8 @@ export function postgresBinDir(): string | undefined {
   return versions[0] ? path.join(root, versions[0], "bin") : undefined;
 }
 
-export async function startPostgres(): Promise<RunningPostgres> {
+/** `settings`: extra server settings (`-c name=value`), e.g. the ones scripts/tuning.sh computes. */
+export async function startPostgres(settings: Record<string, string> = {}): Promise<RunningPostgres> {
   const bin = postgresBinDir();
   if (!bin) throw new Error("PostgreSQL server binaries not found under /usr/lib/postgresql");
   const dir = tempDir("pg");
@@ -40,7 +41,8 @@ export async function startPostgres(): Promise<RunningPostgres> {
   const init = run(...as(path.join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]));
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const port = await freePort();
-  const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c max_wal_size=2GB`;
+  const extra = Object.entries(settings).map(([k, v]) => ` -c ${k}=${v}`).join("");
+  const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c max_wal_size=2GB${extra}`;
   const start = run(...as(path.join(bin, "pg_ctl"), ["-D", data, "-o", opts, "-l", path.join(dir, "log"), "-w", "start"]));
   if (start.status !== 0) throw new Error(`pg_ctl start failed: ${start.stderr}\n${fs.readFileSync(path.join(dir, "log"), "utf8")}`);
 
