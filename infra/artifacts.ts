@@ -32,6 +32,9 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
     logLevel: c.logLevel,
     extraEnv: c.extraEnv,
     tuning: c.tuning,
+    defaultLocale: c.defaultLocale,
+    googleSignIn: c.googleSignIn,
+    inboundEmail: c.inboundEmail,
     smtp: c.smtp,
     backup: c.backup.enabled
       ? {

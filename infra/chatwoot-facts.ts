@@ -72,3 +72,18 @@ export const chatwoot = {
     return missing.length ? `must contain ${missing.join(", ")} (Chatwoot's password rules)` : undefined;
   },
 };
+
+/**
+ * Action Mailbox ingresses Chatwoot can take inbound mail from, and the variable each one's
+ * credential is read from (Rails' Action Mailbox ingresses; the variable names as Chatwoot's .env.example lists them:
+ * RAILS_INBOUND_EMAIL_*, MAILGUN_INGRESS_SIGNING_KEY, MANDRILL_INGRESS_API_KEY).
+ */
+export const INBOUND_EMAIL_SERVICES = ["relay", "postmark", "sendgrid", "mailgun", "mandrill"] as const;
+export const INBOUND_EMAIL_SECRET_ENV: Record<(typeof INBOUND_EMAIL_SERVICES)[number], string> = {
+  relay: "RAILS_INBOUND_EMAIL_PASSWORD",
+  postmark: "RAILS_INBOUND_EMAIL_PASSWORD",
+  sendgrid: "RAILS_INBOUND_EMAIL_PASSWORD",
+  mailgun: "MAILGUN_INGRESS_SIGNING_KEY",
+  mandrill: "MANDRILL_INGRESS_API_KEY",
+};
+

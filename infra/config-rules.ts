@@ -25,6 +25,8 @@ const RENDERED_ENV_NAMES: ReadonlySet<string> = new Set(
         allowPrivateNetworkWebhooks: false,
         alerts: { email: ["ops@example.com"], webhook: true, webhookFormat: "slack", ping: true, repeatHours: 6 },
         sentry: true,
+        googleSignIn: { clientId: "x.apps.googleusercontent.com" },
+        inboundEmail: { domain: "reply.example.com", service: "relay" },
         smtp: { address: "smtp.example.com", port: 465, username: "u", senderEmail: "a@example.com", authentication: "login", security: "tls" },
         backup: { repository: "s3:https://s3.example.com/b", every: { database: 900, files: 3600, check: 604800 }, retention: { hourly: 1, daily: 1, weekly: 1, monthly: 1 } },
       },
@@ -51,6 +53,8 @@ export const SECRET_KEYS = [
   "alertWebhookUrl",
   "alertPingUrl",
   "sentryDsn",
+  "googleOauthClientSecret",
+  "inboundEmailSecret",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 export type SecretValues = Partial<Record<SecretKey, string>>;
@@ -89,6 +93,8 @@ export const secretRules: Record<SecretKey, (v: string) => string | undefined> =
   alertWebhookUrl: (v) => httpsUrl(v, "a webhook URL such as https://hooks.slack.com/services/…"),
   alertPingUrl: (v) => httpsUrl(v, "a ping URL such as https://hc-ping.com/<uuid>"),
   sentryDsn: (v) => httpsUrl(v, "a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>"),
+  googleOauthClientSecret: (v) => (v.length >= 8 ? envValueProblem(v) : "must be the OAuth client's secret (at least 8 characters)"),
+  inboundEmailSecret: (v) => (v.length >= 12 ? envValueProblem(v) : "must be at least 12 characters (the ingress password or the service's signing key)"),
 };
 
 /** An https URL the .env can hold; the message names what is expected, never the value. */
@@ -258,6 +264,12 @@ function backupProblems(c: ParsedPublicConfig, secrets: SecretValues): string[] 
 /** Secrets that only `pulumi up` needs; a preview or the offline plan can go without them. */
 export function neededForUp(c: ParsedPublicConfig, secrets: SecretValues): string[] {
   const problems: string[] = [];
+  if (c.googleSignIn && secrets.googleOauthClientSecret === undefined) {
+    problems.push(`${p}googleOauthClientSecret is required when ${p}googleSignIn is set: pulumi config set --secret ${p}googleOauthClientSecret`);
+  }
+  if (c.inboundEmail && secrets.inboundEmailSecret === undefined) {
+    problems.push(`${p}inboundEmailSecret is required when ${p}inboundEmail is set: pulumi config set --secret ${p}inboundEmailSecret`);
+  }
   if (c.smtp?.username && secrets.smtpPassword === undefined) {
     problems.push(`${p}smtpPassword is required when ${p}smtp.username is set: pulumi config set --secret ${p}smtpPassword`);
   }
@@ -287,6 +299,8 @@ function opensEverything(cidrs: string[]): boolean {
 
 export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string, string>; isSecret(k: string): boolean }, secrets: SecretValues): string[] {
   const warnings: string[] = [];
+  if (secrets.googleOauthClientSecret !== undefined && !c.googleSignIn) warnings.push(`${p}googleOauthClientSecret is set but unused: set ${p}googleSignIn.clientId too`);
+  if (secrets.inboundEmailSecret !== undefined && !c.inboundEmail) warnings.push(`${p}inboundEmailSecret is set but unused: set ${p}inboundEmail too`);
   if (c.alerts.email.length === 0 && secrets.alertWebhookUrl === undefined && secrets.alertPingUrl === undefined) {
     warnings.push(
       `no alerts: the watchdog checks the site, disks and backups every minute but tells no one; set ${p}alerts.email, ${p}alertWebhookUrl or ${p}alertPingUrl`,

@@ -4,7 +4,7 @@
  */
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { chatwoot } from "./chatwoot-facts";
+import { chatwoot, INBOUND_EMAIL_SERVICES } from "./chatwoot-facts";
 import { DEPRECATED_SERVER_TYPES, LOCATIONS, STORAGE_BOX_LOCATIONS } from "./hetzner-facts";
 import { envValueProblem } from "./render/env";
 import { isHostname, parseOpenSshPublicKey } from "./validate";
@@ -362,6 +362,30 @@ export const publicSchema = z
       )
       .strict()
       .default({ postgres: {}, memoryLimitsMb: {} }),
+    /** DEFAULT_LOCALE, the installation's default; the account's locale when unset. */
+    defaultLocale: locale.optional(),
+    /** "Sign in with Google" (GOOGLE_OAUTH_*); the client secret is chatwoot:googleOauthClientSecret. */
+    googleSignIn: z
+      .object(
+        { clientId: envSafe(z.string().regex(/^[\w.-]+\.apps\.googleusercontent\.com$/, { message: "must be an OAuth client id ending in .apps.googleusercontent.com" })) },
+        { message: 'must be an object like {"clientId": "1234-abc.apps.googleusercontent.com"}' },
+      )
+      .strict()
+      .optional(),
+    /**
+     * Inbound e-mail for conversation continuity (Rails' Action Mailbox): replies to
+     * reply+<id>@<domain> land in their conversation. The ingress credential is a secret key.
+     */
+    inboundEmail: z
+      .object(
+        {
+          domain: hostname("mail domain"),
+          service: z.enum(INBOUND_EMAIL_SERVICES, { message: `must be one of ${INBOUND_EMAIL_SERVICES.join(", ")}` }),
+        },
+        { message: 'must be an object like {"domain": "reply.example.com", "service": "relay"}' },
+      )
+      .strict()
+      .optional(),
     /** Rails' LOG_LEVEL (config/environments/production.rb reads it; Chatwoot's default is info). */
     logLevel: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
     /**
@@ -449,6 +473,8 @@ export const NON_STRING_KEYS = new Set([
   "alerts",
   "extraEnv",
   "tuning",
+  "googleSignIn",
+  "inboundEmail",
   "allowPrivateNetworkWebhooks",
   "backup",
 ]);
@@ -471,6 +497,8 @@ export const ECHO_SAFE_KEYS = new Set([
   "smtp.security",
   "alerts.webhookFormat",
   "logLevel",
+  "defaultLocale",
+  "inboundEmail.service",
   "alerts.repeatHours",
   "backup.target",
   "backup.storageBox.type",

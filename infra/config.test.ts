@@ -566,3 +566,36 @@ describe("tuning", () => {
     expect(problemsOf(() => load(with_({ extraEnv: { WEB_CONCURRENCY: "4" } }))).join("\n")).toContain("chatwoot:extraEnv may not set WEB_CONCURRENCY");
   });
 });
+
+describe("default locale, Google sign-in and inbound e-mail", () => {
+  it("reads them, with their secrets only as secrets", () => {
+    const c = load(
+      with_({ defaultLocale: "pt_BR", googleSignIn: { clientId: "1234-abc.apps.googleusercontent.com" }, inboundEmail: { domain: "reply.example.com", service: "relay" } }),
+      { ...baseSecrets, googleOauthClientSecret: "GOCSPX-secret-value", inboundEmailSecret: "ingress-password-123" },
+    );
+    expect([c.defaultLocale, c.googleSignIn, c.inboundEmail]).toEqual(["pt_BR", { clientId: "1234-abc.apps.googleusercontent.com" }, { domain: "reply.example.com", service: "relay" }]);
+  });
+
+  it("needs each one's secret for pulumi up, and says which", () => {
+    const problems = problemsOf(() =>
+      load(with_({ googleSignIn: { clientId: "1234-abc.apps.googleusercontent.com" }, inboundEmail: { domain: "reply.example.com", service: "mailgun" } })),
+    ).join("\n");
+    expect(problems).toContain("chatwoot:googleOauthClientSecret is required when chatwoot:googleSignIn is set");
+    expect(problems).toContain("chatwoot:inboundEmailSecret is required when chatwoot:inboundEmail is set");
+  });
+
+  it("refuses a locale Chatwoot lacks, a client id of another kind and an unknown ingress", () => {
+    const problems = problemsOf(() =>
+      load(with_({ defaultLocale: "xx", googleSignIn: { clientId: "my-client" }, inboundEmail: { domain: "reply.example.com", service: "imap" } })),
+    ).join("\n");
+    expect(problems).toContain("chatwoot:defaultLocale must be one of Chatwoot's locales");
+    expect(problems).toContain("chatwoot:googleSignIn.clientId must be an OAuth client id ending in .apps.googleusercontent.com");
+    expect(problems).toContain("chatwoot:inboundEmail.service must be one of relay, postmark, sendgrid, mailgun, mandrill");
+  });
+
+  it("warns about a secret set without its block", () => {
+    expect(load(baseConfig, { ...baseSecrets, googleOauthClientSecret: "GOCSPX-secret-value" }).warnings.join("\n")).toContain(
+      "chatwoot:googleOauthClientSecret is set but unused",
+    );
+  });
+});

@@ -77,6 +77,10 @@ export interface ChatwootConfig extends PublicConfig {
   alertPingUrl?: pulumi.Output<string>;
   /** Chatwoot's own error tracking (chatwoot:sentryDsn, SENTRY_DSN). */
   sentryDsn?: pulumi.Output<string>;
+  /** The Google OAuth client's secret (chatwoot:googleOauthClientSecret). */
+  googleOauthClientSecret?: pulumi.Output<string>;
+  /** The inbound e-mail ingress password or signing key (chatwoot:inboundEmailSecret). */
+  inboundEmailSecret?: pulumi.Output<string>;
   overrides: SecretOverrides;
   backupCredentials: BackupCredentials;
   /** Things that are allowed but that an operator should see in every preview. */
@@ -161,6 +165,8 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
     alertWebhookUrl: asSecret("alertWebhookUrl"),
     alertPingUrl: asSecret("alertPingUrl"),
     sentryDsn: asSecret("sentryDsn"),
+    googleOauthClientSecret: asSecret("googleOauthClientSecret"),
+    inboundEmailSecret: asSecret("inboundEmailSecret"),
     overrides: {
       secretKeyBase: asSecret("secretKeyBase"),
       encryptionPrimaryKey: asSecret("encryptionPrimaryKey"),

@@ -3,6 +3,7 @@
  * the offline plan and the tests call it under Pulumi's mocks, so all three run the same code.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { INBOUND_EMAIL_SECRET_ENV } from "./chatwoot-facts";
 import { bootstrapSettingsFor, bundleFiles, cloudInitFor, envSettingsFor, maskedEnvFileFor } from "./artifacts";
 import { OffsiteBackup } from "./backup";
 import { ConfigError, loadConfig } from "./config";
@@ -99,9 +100,9 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
         secrets.postgresPassword,
         secrets.redisPassword,
         config.smtpPassword,
-        pulumi.all([backup?.envSecrets, config.alertWebhookUrl, config.alertPingUrl, config.sentryDsn]),
+        pulumi.all([backup?.envSecrets, config.alertWebhookUrl, config.alertPingUrl, config.sentryDsn, config.googleOauthClientSecret, config.inboundEmailSecret]),
       ])
-      .apply(([skb, primary, deterministic, salt, pg, redis, smtp, [backupEnv, webhook, ping, sentry]]) => ({
+      .apply(([skb, primary, deterministic, salt, pg, redis, smtp, [backupEnv, webhook, ping, sentry, google, inbound]]) => ({
         SECRET_KEY_BASE: skb,
         ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY: primary,
         ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY: deterministic,
@@ -113,6 +114,8 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
         ...(webhook === undefined ? {} : { ALERT_WEBHOOK_URL: webhook }),
         ...(ping === undefined ? {} : { ALERT_PING_URL: ping }),
         ...(sentry === undefined ? {} : { SENTRY_DSN: sentry }),
+        ...(google === undefined ? {} : { GOOGLE_OAUTH_CLIENT_SECRET: google }),
+        ...(inbound === undefined || !config.inboundEmail ? {} : { [INBOUND_EMAIL_SECRET_ENV[config.inboundEmail.service]]: inbound }),
       })),
     chatwootVersion: config.chatwootVersion,
     serverType: config.serverType,

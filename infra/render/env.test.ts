@@ -83,7 +83,8 @@ describe("renderMaskedEnvFile", () => {
     const m = parseEnvFile(masked);
     const r = parseEnvFile(real);
     for (const name of ENV_SECRET_NAMES) if (r.has(name)) expect(m.get(name), name).toBe(SECRET_MARKER);
-    expect([...r.keys()].filter((k) => (ENV_SECRET_NAMES as readonly string[]).includes(k))).toHaveLength(ENV_SECRET_NAMES.length - 2); // all but the two S3 credentials
+    // All but the two S3 credentials and the four of Google sign-in and inbound e-mail (not set here).
+    expect([...r.keys()].filter((k) => (ENV_SECRET_NAMES as readonly string[]).includes(k))).toHaveLength(ENV_SECRET_NAMES.length - 6);
     for (const value of Object.values(secrets)) expect(masked).not.toContain(value!);
     expect(m.get("RESTIC_REPOSITORY")).toBe(STORAGE_BOX_MARKER);
     for (const [k, v] of r) {
@@ -215,5 +216,36 @@ describe("tuning overrides in the env file", () => {
       TUNING_RAILS_MEMORY_LIMIT: "2048m",
     });
     expect(renderEnvFile({ ...settings, tuning: { postgres: {}, memoryLimitsMb: {} } }, secrets)).not.toContain("TUNING_");
+  });
+});
+
+describe("default locale, Google sign-in and inbound e-mail in the env file", () => {
+  const full = {
+    ...settings,
+    defaultLocale: "pt_BR",
+    googleSignIn: { clientId: "1234-abc.apps.googleusercontent.com" },
+    inboundEmail: { domain: "reply.example.com", service: "mailgun" as const },
+  };
+  const withSecrets = { ...secrets, GOOGLE_OAUTH_CLIENT_SECRET: "GOCSPX-secret-value", MAILGUN_INGRESS_SIGNING_KEY: "key-signing-0123456789" };
+
+  it("writes Chatwoot's variables for Rails and Sidekiq, with the callback URL Google must be given", () => {
+    const app = parseEnvFile(envScope(renderEnvFile(full, withSecrets), "app"));
+    expect(app.get("DEFAULT_LOCALE")).toBe("pt_BR");
+    expect(app.get("GOOGLE_OAUTH_CLIENT_ID")).toBe("1234-abc.apps.googleusercontent.com");
+    expect(app.get("GOOGLE_OAUTH_CLIENT_SECRET")).toBe("GOCSPX-secret-value");
+    expect(app.get("GOOGLE_OAUTH_CALLBACK_URL")).toBe(`https://${settings.domain}/omniauth/google_oauth2/callback`);
+    expect(app.get("MAILER_INBOUND_EMAIL_DOMAIN")).toBe("reply.example.com");
+    expect(app.get("RAILS_INBOUND_EMAIL_SERVICE")).toBe("mailgun");
+    // Mailgun's ingress reads its signing key, not the relay password.
+    expect(app.get("MAILGUN_INGRESS_SIGNING_KEY")).toBe("key-signing-0123456789");
+    expect(app.has("RAILS_INBOUND_EMAIL_PASSWORD")).toBe(false);
+  });
+
+  it("writes none of it when unset, the account's locale as the default, and masks the secrets", () => {
+    const none = parseEnvFile(renderEnvFile(settings, secrets));
+    expect(none.get("DEFAULT_LOCALE")).toBe(settings.locale);
+    expect([...none.keys()].filter((k) => /^(GOOGLE_|MAILER_INBOUND|RAILS_INBOUND|MAILGUN_|MANDRILL_)/.test(k))).toEqual([]);
+    const masked = parseEnvFile(renderMaskedEnvFile(full, true));
+    expect([masked.get("GOOGLE_OAUTH_CLIENT_SECRET"), masked.get("MAILGUN_INGRESS_SIGNING_KEY")]).toEqual([SECRET_MARKER, SECRET_MARKER]);
   });
 });

@@ -11,7 +11,9 @@
  * and bash in infra/checks/env-parsers.test.ts. The file ends with ENV_FILE_END, so the host can
  * tell a complete file from a cut one.
  */
-import { chatwoot } from "../chatwoot-facts";
+import { chatwoot, INBOUND_EMAIL_SECRET_ENV, type INBOUND_EMAIL_SERVICES } from "../chatwoot-facts";
+
+type InboundEmailService = (typeof INBOUND_EMAIL_SERVICES)[number];
 
 /** Non-secret settings that shape the env file. */
 export interface EnvSettings {
@@ -37,6 +39,12 @@ export interface EnvSettings {
   extraEnv?: Record<string, string>;
   /** chatwoot:tuning: values that replace what scripts/tuning.sh computes on the host. */
   tuning?: TuningOverrides;
+  /** DEFAULT_LOCALE when it differs from the account's locale. */
+  defaultLocale?: string;
+  /** Sign in with Google: its client id (the secret is GOOGLE_OAUTH_CLIENT_SECRET). */
+  googleSignIn?: { clientId: string };
+  /** Inbound e-mail (Action Mailbox): the domain replies go to and the ingress service. */
+  inboundEmail?: { domain: string; service: InboundEmailService };
   /** Outgoing mail; absent means Chatwoot cannot send mail. */
   smtp?: {
     address: string;
@@ -130,6 +138,11 @@ export interface EnvSecrets {
   ALERT_WEBHOOK_URL?: string;
   ALERT_PING_URL?: string;
   SENTRY_DSN?: string;
+  GOOGLE_OAUTH_CLIENT_SECRET?: string;
+  /** The ingress credential, under the name its service reads (INBOUND_EMAIL_SECRET_ENV). */
+  RAILS_INBOUND_EMAIL_PASSWORD?: string;
+  MAILGUN_INGRESS_SIGNING_KEY?: string;
+  MANDRILL_INGRESS_API_KEY?: string;
 }
 
 /** The names in EnvSecrets whose values are secret (all but RESTIC_REPOSITORY). */
@@ -148,6 +161,10 @@ export const ENV_SECRET_NAMES: readonly (keyof EnvSecrets)[] = [
   "ALERT_WEBHOOK_URL",
   "ALERT_PING_URL",
   "SENTRY_DSN",
+  "GOOGLE_OAUTH_CLIENT_SECRET",
+  "RAILS_INBOUND_EMAIL_PASSWORD",
+  "MAILGUN_INGRESS_SIGNING_KEY",
+  "MANDRILL_INGRESS_API_KEY",
 ];
 
 /** Values the app containers must not see: compose.yaml blanks them for rails and sidekiq. */
@@ -198,7 +215,7 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     ["LOG_LEVEL", s.logLevel ?? "info"],
     ["FRONTEND_URL", url],
     ["FORCE_SSL", "true"],
-    ["DEFAULT_LOCALE", s.locale],
+    ["DEFAULT_LOCALE", s.defaultLocale ?? s.locale],
     ["ENABLE_ACCOUNT_SIGNUP", "false"],
     ["ENABLE_RACK_ATTACK", "true"],
     ["ACTIVE_STORAGE_SERVICE", "local"],
@@ -220,6 +237,8 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     ["# Mail"],
     ...smtpEntries(s, secrets),
     ...(s.sentry ? ([["# Chatwoot's error tracking"], ["SENTRY_DSN", required(secrets, "SENTRY_DSN", "chatwoot:sentryDsn is set")]] as Entry[]) : []),
+    ...googleEntries(s, secrets),
+    ...inboundEntries(s, secrets),
     ...extraEntries(s.extraEnv ?? {}),
     [`${SCOPE_MARKER}backup]`],
     ...backupEntries(s, secrets),
@@ -259,6 +278,28 @@ function smtpEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
   if (m.username !== undefined) entries.push(["SMTP_USERNAME", m.username]);
   if (secrets.SMTP_PASSWORD !== undefined) entries.push(["SMTP_PASSWORD", secrets.SMTP_PASSWORD]);
   return entries;
+}
+
+function googleEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
+  if (!s.googleSignIn) return [];
+  return [
+    ["# Sign in with Google (chatwoot:googleSignIn)"],
+    ["GOOGLE_OAUTH_CLIENT_ID", s.googleSignIn.clientId],
+    ["GOOGLE_OAUTH_CLIENT_SECRET", required(secrets, "GOOGLE_OAUTH_CLIENT_SECRET", "chatwoot:googleSignIn is set")],
+    // The redirect URI to register with Google: OmniAuth's callback path on this site.
+    ["GOOGLE_OAUTH_CALLBACK_URL", `https://${s.domain}/omniauth/google_oauth2/callback`],
+  ];
+}
+
+function inboundEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
+  if (!s.inboundEmail) return [];
+  const secretName = INBOUND_EMAIL_SECRET_ENV[s.inboundEmail.service] as keyof EnvSecrets;
+  return [
+    ["# Inbound e-mail (chatwoot:inboundEmail): replies reach their conversation"],
+    ["MAILER_INBOUND_EMAIL_DOMAIN", s.inboundEmail.domain],
+    ["RAILS_INBOUND_EMAIL_SERVICE", s.inboundEmail.service],
+    [secretName, required(secrets, secretName, "chatwoot:inboundEmail is set")],
+  ];
 }
 
 function extraEntries(extra: Record<string, string>): Entry[] {
