@@ -48,7 +48,11 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
 
 /** What the bootstrap converges to (its secrets are added by the deployment). */
 export function bootstrapSettingsFor(c: ChatwootConfig): BootstrapSettings {
-  return { account: c.account, admin: c.admin, inbox: c.inbox, webhook: c.webhook, disableFeatures: c.disableFeatures };
+  const installationConfigs: Record<string, string> = {
+    ...(c.installation.name === undefined ? {} : { INSTALLATION_NAME: c.installation.name }),
+    ...(c.installation.brandName === undefined ? {} : { BRAND_NAME: c.installation.brandName }),
+  };
+  return { account: c.account, admin: c.admin, inbox: c.inbox, webhook: c.webhook, disableFeatures: c.disableFeatures, installationConfigs };
 }
 
 export function maskedEnvFileFor(c: ChatwootConfig): string {

@@ -55,6 +55,7 @@ export const SECRET_KEYS = [
   "sentryDsn",
   "googleOauthClientSecret",
   "inboundEmailSecret",
+  "captainOpenAiApiKey",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 export type SecretValues = Partial<Record<SecretKey, string>>;
@@ -94,6 +95,7 @@ export const secretRules: Record<SecretKey, (v: string) => string | undefined> =
   alertPingUrl: (v) => httpsUrl(v, "a ping URL such as https://hc-ping.com/<uuid>"),
   sentryDsn: (v) => httpsUrl(v, "a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>"),
   googleOauthClientSecret: (v) => (v.length >= 8 ? envValueProblem(v) : "must be the OAuth client's secret (at least 8 characters)"),
+  captainOpenAiApiKey: (v) => (/^\S{20,}$/.test(v) ? undefined : "must be an OpenAI API key (at least 20 characters, no spaces)"),
   inboundEmailSecret: (v) => (v.length >= 12 ? envValueProblem(v) : "must be at least 12 characters (the ingress password or the service's signing key)"),
 };
 

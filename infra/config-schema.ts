@@ -362,6 +362,17 @@ export const publicSchema = z
       )
       .strict()
       .default({ postgres: {}, memoryLimitsMb: {} }),
+    /** Installation-wide names (installation configs the bootstrap sets): white-labelling. */
+    installation: z
+      .object(
+        {
+          name: z.string().regex(/^[^\p{Cc}]{1,100}$/u, { message: "must be 1 to 100 characters without control characters" }).optional(),
+          brandName: z.string().regex(/^[^\p{Cc}]{1,100}$/u, { message: "must be 1 to 100 characters without control characters" }).optional(),
+        },
+        { message: 'must be an object like {"name": "Acme Support", "brandName": "Acme"}' },
+      )
+      .strict()
+      .default({}),
     /** DEFAULT_LOCALE, the installation's default; the account's locale when unset. */
     defaultLocale: locale.optional(),
     /** "Sign in with Google" (GOOGLE_OAUTH_*); the client secret is chatwoot:googleOauthClientSecret. */
@@ -475,6 +486,7 @@ export const NON_STRING_KEYS = new Set([
   "tuning",
   "googleSignIn",
   "inboundEmail",
+  "installation",
   "allowPrivateNetworkWebhooks",
   "backup",
 ]);

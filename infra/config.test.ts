@@ -599,3 +599,15 @@ describe("default locale, Google sign-in and inbound e-mail", () => {
     );
   });
 });
+
+describe("installation names and Captain's key", () => {
+  it("reads the names as settings and the key only as a secret", () => {
+    const c = load(with_({ installation: { name: "Acme Support", brandName: "Acme" } }), { ...baseSecrets, captainOpenAiApiKey: "sk-test-0123456789abcdefghij" });
+    expect(c.installation).toEqual({ name: "Acme Support", brandName: "Acme" });
+    expect(load().installation).toEqual({});
+    const short = problemsOf(() => load(baseConfig, { ...baseSecrets, captainOpenAiApiKey: "sk-short" })).join("\n");
+    expect(short).toContain("chatwoot:captainOpenAiApiKey must be an OpenAI API key");
+    expect(short).not.toContain("sk-short");
+    expect(problemsOf(() => load(with_({ installation: { name: "" } }))).join("\n")).toContain("chatwoot:installation.name must be 1 to 100 characters");
+  });
+});

@@ -81,6 +81,8 @@ export interface ChatwootConfig extends PublicConfig {
   googleOauthClientSecret?: pulumi.Output<string>;
   /** The inbound e-mail ingress password or signing key (chatwoot:inboundEmailSecret). */
   inboundEmailSecret?: pulumi.Output<string>;
+  /** Captain's OpenAI key, an installation config the bootstrap sets (chatwoot:captainOpenAiApiKey). */
+  captainOpenAiApiKey?: pulumi.Output<string>;
   overrides: SecretOverrides;
   backupCredentials: BackupCredentials;
   /** Things that are allowed but that an operator should see in every preview. */
@@ -167,6 +169,7 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
     sentryDsn: asSecret("sentryDsn"),
     googleOauthClientSecret: asSecret("googleOauthClientSecret"),
     inboundEmailSecret: asSecret("inboundEmailSecret"),
+    captainOpenAiApiKey: asSecret("captainOpenAiApiKey"),
     overrides: {
       secretKeyBase: asSecret("secretKeyBase"),
       encryptionPrimaryKey: asSecret("encryptionPrimaryKey"),

@@ -213,6 +213,21 @@ describe("what re-runs", () => {
     expect(reruns(base, await run({ ...baseConfig, webhook }))).toEqual({ bootstrap: "update", verify: "update" });
   });
 
+  it("only the bootstrap (and verify) when Captain's key or the installation's name changes; the key only on stdin", async () => {
+    const key = "sk-test-0123456789abcdefghij";
+    const withKey = await evaluate({ stack: "production", ...pulumiConfig(baseConfig, { ...baseSecrets, captainOpenAiApiKey: key }) });
+    expect(reruns(base, withKey)).toEqual({ bootstrap: "update" });
+    const input = JSON.parse((steps(withKey).get("bootstrap")!.inputs.stdin as { value: string }).value);
+    expect(input.installation_configs).toEqual({ CAPTAIN_OPEN_AI_API_KEY: key });
+    for (const [name, r] of steps(withKey)) expect(plainStrings(r.inputs.create).join("\n"), name).not.toContain(key);
+    const named = await run({ ...baseConfig, installation: { name: "Acme Help", brandName: "Acme" } });
+    expect(reruns(base, named)).toEqual({ bootstrap: "update", verify: "update" });
+    expect(JSON.parse((steps(named).get("bootstrap")!.inputs.stdin as { value: string }).value).installation_configs).toEqual({
+      INSTALLATION_NAME: "Acme Help",
+      BRAND_NAME: "Acme",
+    });
+  });
+
   it("deploy (sizing) and verify after a resize, which power-cycles the server", async () => {
     expect(reruns(base, await run({ ...baseConfig, serverType: "cx43" }))).toEqual({ deploy: "update", verify: "update" });
   });

@@ -38,6 +38,8 @@ export interface BootstrapSettings {
   inbox: { name: string };
   webhook?: { url: string; name: string; subscriptions: string[] };
   disableFeatures: string[];
+  /** Installation configs to set (INSTALLATION_NAME, BRAND_NAME); absent ones are left alone. */
+  installationConfigs: Record<string, string>;
 }
 
 export interface ChatwootDeploymentArgs {
@@ -73,6 +75,8 @@ export interface ChatwootDeploymentArgs {
   adminPassword: pulumi.Input<string>;
   /** Signing secret set on the account webhook. */
   webhookSecret: pulumi.Input<string>;
+  /** Captain's OpenAI key (the CAPTAIN_OPEN_AI_API_KEY installation config), when configured. */
+  captainOpenAiApiKey?: pulumi.Input<string | undefined>;
   /** Backup snapshot ("latest" or an id) to restore into an empty database before migrating. */
   restoreFrom?: string;
   /** Resources that must exist before the first step (e.g. the volume attachment). */
@@ -253,14 +257,15 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
   private runBootstrap(name: string, deploy: pulumi.Resource): command.remote.Command {
     const b = this.args.bootstrap;
     const input = pulumi
-      .all([this.args.adminPassword, this.args.webhookSecret])
-      .apply(([password, webhookSecret]) =>
+      .all([this.args.adminPassword, this.args.webhookSecret, this.args.captainOpenAiApiKey])
+      .apply(([password, webhookSecret, captainKey]) =>
         JSON.stringify({
           account: b.account,
           admin: { ...b.admin, password },
           inbox: b.inbox,
           webhook: b.webhook ? { ...b.webhook, secret: webhookSecret } : null,
           disable_features: b.disableFeatures,
+          installation_configs: { ...b.installationConfigs, ...(captainKey === undefined ? {} : { CAPTAIN_OPEN_AI_API_KEY: captainKey }) },
         }),
       );
     return this.step(

@@ -122,6 +122,7 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     bootstrap: bootstrapSettingsFor(config),
     adminPassword: secrets.adminPassword,
     webhookSecret: secrets.webhookSecret,
+    captainOpenAiApiKey: config.captainOpenAiApiKey,
     restoreFrom: config.restoreFrom,
     readyAfter: [host.volumeAttachment, host.server],
   });

@@ -23,6 +23,10 @@ module ChatwootBootstrap
 
   class InputError < StandardError; end
 
+  # Installation-wide settings Chatwoot keeps in installation_configs (config/installation_config.yml),
+  # which the stack may set: the names shown in the UI and mails, and Captain's OpenAI key.
+  INSTALLATION_CONFIGS = %w[INSTALLATION_NAME BRAND_NAME CAPTAIN_OPEN_AI_API_KEY].freeze
+
   module_function
 
   def main(stdin = $stdin, stdout = $stdout, stderr = $stderr)
@@ -70,6 +74,11 @@ module ChatwootBootstrap
     features = config.fetch('disable_features', [])
     raise InputError, 'disable_features must be a list of names' unless features.is_a?(Array) && features.all?(String)
 
+    installation = config.fetch('installation_configs', {})
+    unless installation.is_a?(Hash) && (installation.keys - INSTALLATION_CONFIGS).empty? && installation.values.all?(String)
+      raise InputError, "installation_configs must map some of #{INSTALLATION_CONFIGS.join(', ')} to strings"
+    end
+
     config
   rescue JSON::ParserError
     raise InputError, 'stdin is not JSON'
@@ -91,6 +100,7 @@ module ChatwootBootstrap
     webhook, removed = ensure_webhook(account, config['webhook'], created)
     platform_app = ensure_platform_app(account, admin, created)
     disabled = disable_features(account, config.fetch('disable_features', []))
+    configs_set = set_installation_configs(config.fetch('installation_configs', {}))
 
     {
       account_id: account.id,
@@ -102,7 +112,9 @@ module ChatwootBootstrap
       platform_token: platform_app.access_token.token,
       created: created,
       removed_webhooks: removed,
-      disabled_features: disabled
+      disabled_features: disabled,
+      # Names only: a value may be a key.
+      installation_configs_set: configs_set
     }
   end
 
@@ -114,6 +126,20 @@ module ChatwootBootstrap
     setting.value = false
     setting.locked = false
     setting.save!
+  end
+
+  # Sets each given installation config, leaving equal ones alone; returns the names it changed.
+  # Settings the stack is not given are not touched (an operator may have set them in the UI).
+  def set_installation_configs(values)
+    values.keys.sort.filter_map do |name|
+      setting = InstallationConfig.find_or_initialize_by(name: name)
+      next if setting.persisted? && setting.value == values[name]
+
+      setting.value = values[name]
+      setting.locked = false unless setting.persisted?
+      setting.save!
+      name
+    end
   end
 
   # The seed sets a Redis flag that redirects every dashboard visit to the onboarding wizard.

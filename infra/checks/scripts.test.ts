@@ -706,6 +706,23 @@ describeWithTools("bootstrap.rb with in-memory stand-ins of Chatwoot's models", 
     expect(host.calls()[1]).toMatch(/ exec -T rails bundle exec rails runner \/tmp\/chatwoot-bootstrap\.rb$/);
   });
 
+  it("sets the installation's names and Captain's key once, changes them in place, and returns only their names", () => {
+    const key = "sk-test-0123456789abcdefghij";
+    const first = bootstrap(config({ installation_configs: { INSTALLATION_NAME: "Acme Support", BRAND_NAME: "Acme", CAPTAIN_OPEN_AI_API_KEY: key } }));
+    expect(first.stderr).toBe("");
+    expect(first.result.installation_configs_set).toEqual(["BRAND_NAME", "CAPTAIN_OPEN_AI_API_KEY", "INSTALLATION_NAME"]);
+    expect(first.stdout).not.toContain(key);
+    const again = bootstrap(config({ installation_configs: { INSTALLATION_NAME: "Acme Support", BRAND_NAME: "Acme", CAPTAIN_OPEN_AI_API_KEY: key } }));
+    expect(again.result.installation_configs_set).toEqual([]);
+    const renamed = bootstrap(config({ installation_configs: { INSTALLATION_NAME: "Acme Help", BRAND_NAME: "Acme", CAPTAIN_OPEN_AI_API_KEY: key } }));
+    expect(renamed.result.installation_configs_set).toEqual(["INSTALLATION_NAME"]);
+    // Not given: left as it is (an operator may have set it in the super admin console).
+    expect(bootstrap(config()).result.installation_configs_set).toEqual([]);
+    const bad = bootstrap(config({ installation_configs: { LOGO: "x" } }));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("installation_configs must map some of INSTALLATION_NAME, BRAND_NAME, CAPTAIN_OPEN_AI_API_KEY to strings");
+  });
+
   it("creates nothing on the second and third runs and returns the same ids and tokens", () => {
     const first = bootstrap(config()).result;
     const writesAfterFirst = host.writes().length;

@@ -61,9 +61,9 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
     .filter((k) => base.secretDigests[k] !== head.secretDigests[k])
     .sort();
   const said = (keys: string[]) => `secret config changed or re-encrypted (values not shown): ${keys.join(", ")}`;
-  // Where each secret goes: the admin password only into the bootstrap's input; the old deploy
+  // Where each secret goes: the admin password and Captain's key only into the bootstrap's input; the old deploy
   // key nowhere (it is no longer read); every other one into the .env.
-  const toBootstrap: string[] = secrets.filter((k) => k === "chatwoot:adminPassword");
+  const toBootstrap: string[] = secrets.filter((k) => k === "chatwoot:adminPassword" || k === "chatwoot:captainOpenAiApiKey");
   const unused: string[] = secrets.filter((k) => k === "chatwoot:sshPrivateKey");
   const toEnv = secrets.filter((k) => !toBootstrap.includes(k) && !unused.includes(k));
   if (toEnv.length) reasons.env.push(said(toEnv));
