@@ -25,6 +25,7 @@ Only the standard library: Ubuntu's python3 runs it as it is.
 """
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -478,9 +479,11 @@ def cmd_status():
 
 
 def channel_fingerprint(env):
-    """A hash of everything that decides where alerts go (so no value is kept in the clear)."""
+    """A keyed hash of everything that decides where alerts go. Keyed with SECRET_KEY_BASE, which
+    only the .env holds: the state file alone cannot be used to guess a weak SMTP password."""
     keys = sorted(k for k in env if k.startswith("ALERT_") or k.startswith("SMTP_") or k == "MAILER_SENDER_EMAIL")
-    return hashlib.sha256("\n".join(f"{k}={env[k]}" for k in keys).encode()).hexdigest()
+    text = "\n".join(f"{k}={env[k]}" for k in keys).encode()
+    return hmac.new(env.get("SECRET_KEY_BASE", "").encode(), text, hashlib.sha256).hexdigest()
 
 
 def cmd_test_alert(if_changed=False):
@@ -532,5 +535,15 @@ def main(argv):
     return 2
 
 
+def guarded_main(argv):
+    """An unexpected error is reported by its class only: its message may quote a value of the
+    .env (a URL, a password), and this output reaches the journal and pulumi up's verify step."""
+    try:
+        return main(argv)
+    except Exception as e:  # noqa: BLE001 - the last line of defence
+        print(f"watchdog: {type(e).__name__} (message withheld: it may contain a configured value)", file=sys.stderr)
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(guarded_main(sys.argv[1:]))

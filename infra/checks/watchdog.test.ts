@@ -6,6 +6,7 @@
  * loopback. Each check is driven into failure and back; the messages are searched for secrets.
  */
 import { spawn } from "node:child_process";
+import { createHash, createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
@@ -317,6 +318,31 @@ describeWithTools("the watchdog on a stand-in host", ["python3", "openssl", "flo
     const changed = await watchdog("test-alert", "--if-changed");
     expect(changed.stdout.split("\n").filter(Boolean)).toEqual(["email: sent", "webhook: sent", "ping: sent"]);
     expect(smtp.messages.at(-1)!.to).toEqual(["<oncall@example.com>"]);
+  });
+
+  it("reports an unexpected error by its class only, never its message (it may quote a value)", async () => {
+    const env = fs.readFileSync(path.join(host.app, ".env"), "utf8").replace("ALERT_REPEAT_HOURS='6'", "ALERT_REPEAT_HOURS='quoted-value-7d1e'");
+    fs.writeFileSync(path.join(host.app, ".env"), env);
+    const r = await watchdog("run");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("watchdog: ValueError (message withheld: it may contain a configured value)");
+    expect(r.stdout + r.stderr).not.toContain("quoted-value-7d1e");
+    expect(r.stderr).not.toContain("Traceback");
+  });
+
+  it("keeps only a keyed hash of the tested channels, not one a weak SMTP password could be guessed from", async () => {
+    expect((await watchdog("test-alert")).status).toBe(0);
+    const env = new Map(
+      fs.readFileSync(path.join(host.app, ".env"), "utf8").split("\n").flatMap((l) => {
+        const m = /^([A-Z][A-Z0-9_]*)='([^']*)'$/.exec(l);
+        return m ? [[m[1]!, m[2]!] as [string, string]] : [];
+      }),
+    );
+    const keys = [...env.keys()].filter((k) => k.startsWith("ALERT_") || k.startsWith("SMTP_") || k === "MAILER_SENDER_EMAIL").sort();
+    const text = keys.map((k) => `${k}=${env.get(k)}`).join("\n");
+    const stored = JSON.parse(fs.readFileSync(path.join(host.app, "watchdog/state.json"), "utf8")).tested_channels as string;
+    expect(stored).toBe(createHmac("sha256", env.get("SECRET_KEY_BASE")!).update(text).digest("hex"));
+    expect(stored).not.toBe(createHash("sha256").update(text).digest("hex"));
   });
 
   it("status prints the last view of every check, and says when it has not run", async () => {
