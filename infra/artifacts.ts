@@ -52,7 +52,15 @@ export function bootstrapSettingsFor(c: ChatwootConfig): BootstrapSettings {
     ...(c.installation.name === undefined ? {} : { INSTALLATION_NAME: c.installation.name }),
     ...(c.installation.brandName === undefined ? {} : { BRAND_NAME: c.installation.brandName }),
   };
-  return { account: c.account, admin: c.admin, inbox: c.inbox, webhook: c.webhook, disableFeatures: c.disableFeatures, installationConfigs };
+  return {
+    account: c.account,
+    admin: c.admin,
+    inbox: c.inbox,
+    ...(c.platformApp === undefined ? {} : { platformAppName: c.platformApp.name }),
+    webhook: c.webhook,
+    disableFeatures: c.disableFeatures,
+    installationConfigs,
+  };
 }
 
 export function maskedEnvFileFor(c: ChatwootConfig): string {

@@ -87,3 +87,17 @@ export const INBOUND_EMAIL_SECRET_ENV: Record<(typeof INBOUND_EMAIL_SERVICES)[nu
   mandrill: "MANDRILL_INGRESS_API_KEY",
 };
 
+
+/**
+ * Adopting another installation's database (scripts/adopt.sh). v4.0.0's first migration
+ * (db/migrate/20250104200055_create_captain_tables.rb) makes pgvector mandatory: a dump whose
+ * newest migration is older is from 3.x. Upgrades from 3.x straight to 4.2 or later fail on
+ * existing data (chatwoot#12088, open); users go through v4.1.0 first.
+ */
+export const ADOPTION = {
+  firstV4Migration: "20250104200055",
+  /** The release a 3.x dump is adopted with before upgrading further. */
+  intermediateForV3: "v4.1.0",
+  /** Targets from this release on refuse a 3.x dump. */
+  v3DirectLimit: "v4.2.0",
+} as const;

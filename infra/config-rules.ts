@@ -6,6 +6,8 @@
  */
 import { parse as parseDomain } from "tldts";
 import { chatwoot } from "./chatwoot-facts";
+import { adoptFileProblems, adoptProblems, adoptWarnings } from "./config-adopt";
+import { storageProblems, storageSecretRules, storageUpProblems } from "./config-storage";
 import { closest, editDistance, type ParsedPublicConfig } from "./config-schema";
 import { LABEL_VALUE, locationsOfServerType, SERVER_NAME } from "./hetzner-facts";
 import { envValueProblem, ownedEnvName, renderMaskedEnvFile, parseEnvFile } from "./render/env";
@@ -56,6 +58,11 @@ export const SECRET_KEYS = [
   "googleOauthClientSecret",
   "inboundEmailSecret",
   "captainOpenAiApiKey",
+  "webhookSecret",
+  "adoptDatabaseUrl",
+  "adoptStorageUrl",
+  "storageAccessKeyId",
+  "storageSecretAccessKey",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 export type SecretValues = Partial<Record<SecretKey, string>>;
@@ -97,6 +104,11 @@ export const secretRules: Record<SecretKey, (v: string) => string | undefined> =
   googleOauthClientSecret: (v) => (v.length >= 8 ? envValueProblem(v) : "must be the OAuth client's secret (at least 8 characters)"),
   captainOpenAiApiKey: (v) => (/^\S{20,}$/.test(v) ? undefined : "must be an OpenAI API key (at least 20 characters, no spaces)"),
   inboundEmailSecret: (v) => (v.length >= 12 ? envValueProblem(v) : "must be at least 12 characters (the ingress password or the service's signing key)"),
+  // An existing webhook's signing secret that the apps verify (an adopted installation).
+  webhookSecret: (v) => (/^[\x21-\x7e]{16,}$/.test(v) ? undefined : "must be at least 16 printable characters without spaces (the webhook's signing secret)"),
+  adoptDatabaseUrl: (v) => httpsUrl(v, "an https URL the server downloads the pg_dump file from"),
+  adoptStorageUrl: (v) => httpsUrl(v, "an https URL the server downloads the storage tar archive from"),
+  ...storageSecretRules,
 };
 
 /** An https URL the .env can hold; the message names what is expected, never the value. */
@@ -182,6 +194,9 @@ export function crossFieldProblems(c: ParsedPublicConfig, secrets: SecretValues)
     problems.push(`${p}dnsZone "${c.dnsZone}" must contain ${p}domain "${c.domain}"`);
   }
   if (c.webhook) problems.push(...webhookUrlProblems(c.webhook.url, c.allowPrivateNetworkWebhooks));
+  problems.push(...storageProblems(c.storage, secrets));
+  problems.push(...adoptProblems(c.adopt, secrets, { restoreFrom: c.restoreFrom, storageService: c.storage.service }));
+  if (c.webhook === undefined && secrets.webhookSecret !== undefined) problems.push(`${p}webhookSecret is only used with ${p}webhook`);
   if (c.smtp) {
     const s = c.smtp;
     if (s.security && s.enableStarttlsAuto !== undefined && (s.security === "starttls") !== s.enableStarttlsAuto) {
@@ -272,6 +287,7 @@ export function neededForUp(c: ParsedPublicConfig, secrets: SecretValues): strin
   if (c.inboundEmail && secrets.inboundEmailSecret === undefined) {
     problems.push(`${p}inboundEmailSecret is required when ${p}inboundEmail is set: pulumi config set --secret ${p}inboundEmailSecret`);
   }
+  problems.push(...storageUpProblems(c.storage, secrets), ...adoptFileProblems(c.adopt));
   if (c.smtp?.username && secrets.smtpPassword === undefined) {
     problems.push(`${p}smtpPassword is required when ${p}smtp.username is set: pulumi config set --secret ${p}smtpPassword`);
   }
@@ -335,6 +351,7 @@ export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string,
   if (!c.backup.enabled) {
     warnings.push(`${p}backup.enabled is false: nothing is backed up off the server; losing the volume loses every conversation`);
   }
+  warnings.push(...adoptWarnings(c.adopt));
   if (c.restoreFrom) {
     warnings.push(
       `${p}restoreFrom is set: a server that comes up with an empty database restores backup snapshot "${c.restoreFrom}" before migrating`,

@@ -5,6 +5,8 @@
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { chatwoot, INBOUND_EMAIL_SERVICES } from "./chatwoot-facts";
+import { adoptSchema } from "./config-adopt";
+import { STORAGE_DEFAULT, storageSchema } from "./config-storage";
 import { DEPRECATED_SERVER_TYPES, LOCATIONS, STORAGE_BOX_LOCATIONS } from "./hetzner-facts";
 import { envValueProblem } from "./render/env";
 import { isHostname, parseOpenSshPublicKey } from "./validate";
@@ -297,6 +299,8 @@ export const publicSchema = z
         {
           name: z.string().trim().min(1, { message: "must not be empty" }).max(255),
           locale: locale.default("en"),
+          /** An adopted installation's account id (what its apps use as CHATWOOT_ACCOUNT_ID): it must exist. */
+          id: z.number({ message: "must be a positive whole number" }).int().positive({ message: "must be a positive whole number" }).optional(),
         },
         { message: 'must be an object like {"name": "Acme Support", "locale": "en"}' },
       )
@@ -312,7 +316,11 @@ export const publicSchema = z
       .strict(),
     inbox: z
       .object(
-        { name: z.string().trim().min(1, { message: "must not be empty" }).max(255) },
+        {
+          name: z.string().trim().min(1, { message: "must not be empty" }).max(255),
+          /** An adopted installation's API inbox id (CHATWOOT_INBOX_ID): it must be an API inbox of the account. */
+          id: z.number({ message: "must be a positive whole number" }).int().positive({ message: "must be a positive whole number" }).optional(),
+        },
         { message: 'must be an object like {"name": "API"}' },
       )
       .strict()
@@ -458,6 +466,15 @@ export const publicSchema = z
       .default({ email: [], webhookFormat: "slack", repeatHours: 6 }),
     allowPrivateNetworkWebhooks: z.boolean({ message: "must be true or false" }).default(false),
     backup: backupSchema.default(backupSchema.parse({})),
+    /** The platform app whose token the outputs carry; an adopted installation's existing one by its name. */
+    platformApp: z
+      .object({ name: z.string().trim().min(1, { message: "must not be empty" }).max(255) }, { message: 'must be an object like {"name": "VisualKit Platform"}' })
+      .strict()
+      .optional(),
+    /** Attachments: the data volume, or an S3-compatible bucket (config-storage.ts). */
+    storage: storageSchema.default(STORAGE_DEFAULT),
+    /** Another installation's data to start from (config-adopt.ts, scripts/adopt.sh). */
+    adopt: adoptSchema.optional(),
     restoreFrom: z
       .string()
       .regex(/^(latest|[0-9a-f]{8,64})$/, { message: 'must be "latest" or a restic snapshot id (8 to 64 hex characters)' })
@@ -489,6 +506,9 @@ export const NON_STRING_KEYS = new Set([
   "installation",
   "allowPrivateNetworkWebhooks",
   "backup",
+  "platformApp",
+  "storage",
+  "adopt",
 ]);
 
 /**
@@ -515,4 +535,11 @@ export const ECHO_SAFE_KEYS = new Set([
   "backup.target",
   "backup.storageBox.type",
   "backup.storageBox.location",
+  "account.id",
+  "inbox.id",
+  "storage.service",
+  "storage.region",
+  "storage.forcePathStyle",
+  "storage.directUploads",
+  "adopt.withoutOldKeys",
 ]);

@@ -58,6 +58,8 @@ export interface SecretOverrides {
   postgresPassword?: pulumi.Output<string>;
   /** restic repository password, for a repository this stack's state did not create. */
   backupPassword?: pulumi.Output<string>;
+  /** An existing webhook's signing secret that the apps already verify (an adopted installation). */
+  webhookSecret?: pulumi.Output<string>;
 }
 
 /** Credentials for an existing restic repository (`backup.target` = "repository"). */
@@ -83,6 +85,10 @@ export interface ChatwootConfig extends PublicConfig {
   inboundEmailSecret?: pulumi.Output<string>;
   /** Captain's OpenAI key, an installation config the bootstrap sets (chatwoot:captainOpenAiApiKey). */
   captainOpenAiApiKey?: pulumi.Output<string>;
+  /** URLs the server downloads an adopted installation's dump and files from (chatwoot:adopt*Url). */
+  adoptUrls: { database?: pulumi.Output<string>; storage?: pulumi.Output<string> };
+  /** Credentials of the attachments' bucket (chatwoot:storage, s3Compatible). */
+  storageCredentials: { accessKeyId?: pulumi.Output<string>; secretAccessKey?: pulumi.Output<string> };
   overrides: SecretOverrides;
   backupCredentials: BackupCredentials;
   /** Things that are allowed but that an operator should see in every preview. */
@@ -170,6 +176,8 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
     googleOauthClientSecret: asSecret("googleOauthClientSecret"),
     inboundEmailSecret: asSecret("inboundEmailSecret"),
     captainOpenAiApiKey: asSecret("captainOpenAiApiKey"),
+    adoptUrls: { database: asSecret("adoptDatabaseUrl"), storage: asSecret("adoptStorageUrl") },
+    storageCredentials: { accessKeyId: asSecret("storageAccessKeyId"), secretAccessKey: asSecret("storageSecretAccessKey") },
     overrides: {
       secretKeyBase: asSecret("secretKeyBase"),
       encryptionPrimaryKey: asSecret("encryptionPrimaryKey"),
@@ -177,6 +185,7 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
       encryptionKeyDerivationSalt: asSecret("encryptionKeyDerivationSalt"),
       postgresPassword: asSecret("postgresPassword"),
       backupPassword: asSecret("backupPassword"),
+      webhookSecret: asSecret("webhookSecret"),
     },
     backupCredentials: {
       s3AccessKeyId: asSecret("backupS3AccessKeyId"),

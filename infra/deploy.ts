@@ -16,9 +16,12 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type * as tls from "@pulumi/tls";
+import * as path from "node:path";
 import { hostLayout, volumeDevicePath } from "./layout";
 import { manifestSummary, renderBundle, type BundleFile } from "./render/bundle";
 import {
+  renderAdoptCommand,
+  renderAdoptStageCommand,
   renderBootstrapCommand,
   renderDeployCommand,
   renderRestoreCommand,
@@ -33,9 +36,13 @@ import { stepFilesHash } from "./step-files";
 
 /** What the bootstrap converges to (non-secret part). */
 export interface BootstrapSettings {
-  account: { name: string; locale: string };
+  /** `id`: an adopted installation's account, which must exist. */
+  account: { name: string; locale: string; id?: number };
   admin: { email: string; name: string };
-  inbox: { name: string };
+  /** `id`: an adopted installation's API inbox. */
+  inbox: { name: string; id?: number };
+  /** The platform app whose token the outputs carry (default chatwoot-hetzner). */
+  platformAppName?: string;
   webhook?: { url: string; name: string; subscriptions: string[] };
   disableFeatures: string[];
   /** Installation configs to set (INSTALLATION_NAME, BRAND_NAME); absent ones are left alone. */
@@ -79,8 +86,23 @@ export interface ChatwootDeploymentArgs {
   captainOpenAiApiKey?: pulumi.Input<string | undefined>;
   /** Backup snapshot ("latest" or an id) to restore into an empty database before migrating. */
   restoreFrom?: string;
+  /** Another installation's data to load into the empty database before migrating (chatwoot:adopt). */
+  adopt?: AdoptArgs;
   /** Resources that must exist before the first step (e.g. the volume attachment). */
   readyAfter: pulumi.Resource[];
+}
+
+/** Where an adopted installation's data comes from: files pulumi up uploads, or URLs the server downloads. */
+export interface AdoptArgs {
+  /** Local pg_dump file. */
+  databaseFile?: string;
+  /** Local tar archive of /app/storage. */
+  storageFile?: string;
+  /** The attachments already live in the configured bucket. */
+  storageInBucket: boolean;
+  /** Download URLs (secret: they may carry a signature). */
+  databaseUrl?: pulumi.Input<string>;
+  storageUrl?: pulumi.Input<string>;
 }
 
 /** The bootstrap's result line, as bootstrap.rb prints it. */
@@ -145,11 +167,13 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     const upload = this.upload(name, bundle, ready);
     const writeEnv = this.writeEnv(name, envFile, maskedEnv, ready);
     const restore = args.restoreFrom ? [this.restore(name, args.restoreFrom, [upload, writeEnv])] : [];
+    const adopt = args.adopt ? [this.adoptExisting(name, args.adopt, ready, [upload, writeEnv])] : [];
     // Each step is keyed on the files it runs: editing verify.sh re-runs verify, not a deploy.
     const deploy = this.deploy(name, { bundleHash: stepFilesHash(args.bundle, "deploy"), maskedEnvHash: sha256(maskedEnv), envFile }, [
       upload,
       writeEnv,
       ...restore,
+      ...adopt,
     ]);
     const bootstrap = this.runBootstrap(name, deploy);
     const result = bootstrap.stdout.apply(parseBootstrapResult);
@@ -236,6 +260,55 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     );
   }
 
+  /**
+   * Adoption: the files are copied with CopyToRemote (SFTP; state keeps only their hash, never the
+   * content), then adopt.sh loads them into the empty database. URLs travel on stdin.
+   */
+  private adoptExisting(name: string, a: AdoptArgs, ready: pulumi.Resource, after: pulumi.Resource[]): command.remote.Command {
+    const stage = this.step(`${name}-adopt-stage`, { create: renderAdoptStageCommand(this.paths) }, [ready], { secretOutput: false });
+    const files: [string, string | undefined][] = [
+      ["database", a.databaseFile],
+      ["storage", a.storageInBucket ? undefined : a.storageFile],
+    ];
+    const copies = files.flatMap(([what, file]) =>
+      file === undefined
+        ? []
+        : [
+            new command.remote.CopyToRemote(
+              `${name}-adopt-${what}-file`,
+              {
+                connection: this.connection,
+                source: new pulumi.asset.FileAsset(file),
+                // An existing directory: the file lands in it under its own name.
+                remotePath: `${this.paths.dataDir}/adopt`,
+                triggers: [this.args.serverId],
+              },
+              { parent: this, dependsOn: [stage] },
+            ),
+          ],
+    );
+    const urls = pulumi.all([a.databaseUrl, a.storageUrl]).apply(([database, storage]) =>
+      [database === undefined ? "" : `database ${database}\n`, storage === undefined ? "" : `storage ${storage}\n`].join(""),
+    );
+    const urlsOnStdin = a.databaseUrl !== undefined || a.storageUrl !== undefined;
+    return this.step(
+      `${name}-adopt`,
+      {
+        create: renderAdoptCommand(this.paths, {
+          version: this.args.chatwootVersion,
+          databaseFile: a.databaseFile === undefined ? undefined : path.basename(a.databaseFile),
+          storageFile: a.storageFile === undefined || a.storageInBucket ? undefined : path.basename(a.storageFile),
+          storageInBucket: a.storageInBucket,
+          urlsOnStdin,
+        }),
+        ...(urlsOnStdin ? { stdin: pulumi.secret(urls) } : {}),
+      },
+      [...after, ...copies],
+      // pg_restore and tar progress; the URLs are never printed.
+      { secretOutput: false },
+    );
+  }
+
   private deploy(
     name: string,
     d: { bundleHash: string; maskedEnvHash: string; envFile: pulumi.Output<string> },
@@ -263,6 +336,7 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
           account: b.account,
           admin: { ...b.admin, password },
           inbox: b.inbox,
+          ...(b.platformAppName === undefined ? {} : { platform_app: { name: b.platformAppName } }),
           webhook: b.webhook ? { ...b.webhook, secret: webhookSecret } : null,
           disable_features: b.disableFeatures,
           installation_configs: { ...b.installationConfigs, ...(captainKey === undefined ? {} : { CAPTAIN_OPEN_AI_API_KEY: captainKey }) },

@@ -124,6 +124,13 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     webhookSecret: secrets.webhookSecret,
     captainOpenAiApiKey: config.captainOpenAiApiKey,
     restoreFrom: config.restoreFrom,
+    adopt: config.adopt && {
+      databaseFile: config.adopt.database,
+      storageFile: config.adopt.storage === "bucket" ? undefined : config.adopt.storage,
+      storageInBucket: config.adopt.storage === "bucket",
+      databaseUrl: config.adoptUrls.database,
+      storageUrl: config.adoptUrls.storage,
+    },
     readyAfter: [host.volumeAttachment, host.server],
   });
 

