@@ -35,6 +35,10 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
     defaultLocale: c.defaultLocale,
     googleSignIn: c.googleSignIn,
     inboundEmail: c.inboundEmail,
+    storage:
+      c.storage.service === "s3Compatible"
+        ? { bucket: c.storage.bucket!, region: c.storage.region!, endpoint: c.storage.endpoint!, forcePathStyle: c.storage.forcePathStyle, directUploads: c.storage.directUploads }
+        : undefined,
     smtp: c.smtp,
     backup: c.backup.enabled
       ? {

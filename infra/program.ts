@@ -100,9 +100,17 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
         secrets.postgresPassword,
         secrets.redisPassword,
         config.smtpPassword,
-        pulumi.all([backup?.envSecrets, config.alertWebhookUrl, config.alertPingUrl, config.sentryDsn, config.googleOauthClientSecret, config.inboundEmailSecret]),
+        pulumi.all([
+          backup?.envSecrets,
+          config.alertWebhookUrl,
+          config.alertPingUrl,
+          config.sentryDsn,
+          config.googleOauthClientSecret,
+          config.inboundEmailSecret,
+          pulumi.all([config.storageCredentials.accessKeyId, config.storageCredentials.secretAccessKey]),
+        ]),
       ])
-      .apply(([skb, primary, deterministic, salt, pg, redis, smtp, [backupEnv, webhook, ping, sentry, google, inbound]]) => ({
+      .apply(([skb, primary, deterministic, salt, pg, redis, smtp, [backupEnv, webhook, ping, sentry, google, inbound, [storageKeyId, storageSecret]]]) => ({
         SECRET_KEY_BASE: skb,
         ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY: primary,
         ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY: deterministic,
@@ -116,6 +124,8 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
         ...(sentry === undefined ? {} : { SENTRY_DSN: sentry }),
         ...(google === undefined ? {} : { GOOGLE_OAUTH_CLIENT_SECRET: google }),
         ...(inbound === undefined || !config.inboundEmail ? {} : { [INBOUND_EMAIL_SECRET_ENV[config.inboundEmail.service]]: inbound }),
+        ...(storageKeyId === undefined ? {} : { STORAGE_ACCESS_KEY_ID: storageKeyId }),
+        ...(storageSecret === undefined ? {} : { STORAGE_SECRET_ACCESS_KEY: storageSecret }),
       })),
     chatwootVersion: config.chatwootVersion,
     serverType: config.serverType,

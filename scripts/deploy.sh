@@ -275,3 +275,10 @@ write_record "$release_dir/rails-inputs" "$(rails_inputs)" || fail record-failed
 rm -f "$app_dir/.env.failed"
 record ok || exit 1
 printf '==> %s\n' "deployed $new_image in $(($(date +%s) - started))s"
+
+# Attachments in a bucket (chatwoot:storage): its CORS and the move of what is still on the data
+# volume (resumable). The release stays deployed if this fails; the next pulumi up runs it again.
+if ! "$here/storage.sh" sync; then
+  echo "deploy.sh: $new_image is deployed, but the attachments could not be synced with the bucket (see above); run pulumi up again once fixed" >&2
+  exit 1
+fi

@@ -83,8 +83,9 @@ describe("renderMaskedEnvFile", () => {
     const m = parseEnvFile(masked);
     const r = parseEnvFile(real);
     for (const name of ENV_SECRET_NAMES) if (r.has(name)) expect(m.get(name), name).toBe(SECRET_MARKER);
-    // All but the two S3 credentials and the four of Google sign-in and inbound e-mail (not set here).
-    expect([...r.keys()].filter((k) => (ENV_SECRET_NAMES as readonly string[]).includes(k))).toHaveLength(ENV_SECRET_NAMES.length - 6);
+    // All but the two S3 backup credentials, the four of Google sign-in and inbound e-mail and the
+    // two of the attachments bucket (not set here).
+    expect([...r.keys()].filter((k) => (ENV_SECRET_NAMES as readonly string[]).includes(k))).toHaveLength(ENV_SECRET_NAMES.length - 8);
     for (const value of Object.values(secrets)) expect(masked).not.toContain(value!);
     expect(m.get("RESTIC_REPOSITORY")).toBe(STORAGE_BOX_MARKER);
     for (const [k, v] of r) {

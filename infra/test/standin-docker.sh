@@ -4,8 +4,9 @@
 # Records every call as one line "CHATWOOT_IMAGE=<image> <args>" in $STANDIN_LOG and:
 #   - fails (exit 1) when that line matches the extended regex $STANDIN_FAIL;
 #   - for "compose … cp SRC rails:DEST", copies SRC into $STANDIN_CONTAINER (the rails container's /);
-#   - for "compose … exec -T rails bundle exec rails runner FILE", runs FILE with plain Ruby and the
-#     model stand-ins (infra/test/chatwoot_models.rb), stdin passed through, after a Rails-like log line.
+#   - for "compose … exec -T rails bundle exec rails runner FILE [ARGS]", runs FILE with plain Ruby
+#     and the stand-ins in $STANDIN_MODELS (infra/test/chatwoot_models.rb, or
+#     active_storage_standin.rb), ARGS and stdin passed through, after a Rails-like log line.
 #   - prints the text after the tab of the first line of $STANDIN_REPLIES ("regex<TAB>text") whose
 #     regex matches the call line; lines with the same regex answer successive calls in order (the
 #     last one repeats), so a query can answer differently before and after a migration;
@@ -71,9 +72,11 @@ case "${args[i]:-}" in
     ;;
   exec)
     [[ " $* " == *" rails runner "* ]] || exit 0
-    file="${args[${#args[@]} - 1]}"
+    # rails runner FILE [ARGS…]: the script gets ARGS in ARGV, as under Rails.
+    for ((j = i; j < ${#args[@]}; j++)); do [[ "${args[j]}" == runner ]] && break; done
+    file="${args[j + 1]}"
     echo "I, [2026-11-20T12:00:00] INFO -- : noise Rails writes to stdout"
-    exec ruby -r "${STANDIN_MODELS:?}" "$STANDIN_CONTAINER$file"
+    exec ruby -r "${STANDIN_MODELS:?}" "$STANDIN_CONTAINER$file" "${args[@]:j+2}"
     ;;
 esac
 exit 0
