@@ -101,7 +101,7 @@ describeWithTools("attachments to an S3-compatible bucket: storage.rb with aws-s
   });
 
   it("resumes an interrupted move: objects already uploaded are not sent again, moved rows are left alone", async () => {
-    const first = addFiles(Array.from({ length: 10 }, (_, i) => `resume-${i}`));
+    addFiles(Array.from({ length: 10 }, (_, i) => `resume-${i}`));
     expect((await storage(["migrate"], "resume")).result.copied).toBe(10);
     // As a run killed between the upload and the row's update leaves it: 4 rows still say local.
     const interrupted = blobs().map((b, i) => (i < 4 ? { ...b, service_name: "local" } : b));
@@ -110,7 +110,6 @@ describeWithTools("attachments to an S3-compatible bucket: storage.rb with aws-s
     const r = await storage(["migrate"], "resume");
     expect(r.result).toMatchObject({ copied: 2, already_in_bucket: 4, missing_on_volume: 0 });
     expect(blobs().every((b) => b.service_name === "s3_compatible")).toBe(true);
-    expect(first).toHaveLength(10);
   });
 
   it("leaves a blob whose file is missing on the volume, and names it", async () => {

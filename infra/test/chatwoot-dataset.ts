@@ -112,9 +112,6 @@ export const FINGERPRINT_SQL = TABLES.map(
 export const SEQUENCES_SQL = `SELECT sequencename || '=' || coalesce(last_value, 0) FROM pg_sequences
   WHERE sequencename LIKE 'conv_dpid_seq_%' ORDER BY sequencename`;
 
-/** Chatwoot v4.0.0's first migration (db/migrate/20250104200055_create_captain_tables.rb). */
-export const FIRST_V4_MIGRATION = "20250104200055";
-
 /** The old installation of seed 001, as adoption finds it: the records its platform app uses. */
 export const ADOPTED = {
   accountId: 1,
