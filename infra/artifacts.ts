@@ -5,6 +5,7 @@
  */
 import * as path from "node:path";
 import type { ChatwootConfig } from "./config";
+import { signInInstallationConfigs } from "./config-sign-in";
 import type { BootstrapSettings } from "./deploy";
 import { hostLayout } from "./layout";
 import { readBundleFiles, type BundleFile } from "./render/bundle";
@@ -55,6 +56,7 @@ export function bootstrapSettingsFor(c: ChatwootConfig): BootstrapSettings {
   const installationConfigs: Record<string, string> = {
     ...(c.installation.name === undefined ? {} : { INSTALLATION_NAME: c.installation.name }),
     ...(c.installation.brandName === undefined ? {} : { BRAND_NAME: c.installation.brandName }),
+    ...signInInstallationConfigs(c),
   };
   return {
     account: c.account,

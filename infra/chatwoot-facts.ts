@@ -41,6 +41,10 @@ export const chatwoot = {
   passwordSpecials,
   /** Redis key (with Redis::Alfred's namespace) that opens /installation/onboarding to anyone. */
   onboardingRedisKey: facts.onboardingRedisKey.value,
+  /** Settings kept in installation_configs that the bootstrap may set (GlobalConfigService reads them from the table). */
+  installationConfigs: facts.installationConfigs.values as readonly string[],
+  /** How agents can sign in, and the OAuth redirect paths to register with Google and Microsoft. */
+  signIn: facts.signIn,
   /** Rails serves on this port inside the container. */
   railsPort: 3000,
   isAtLeastMinimumVersion(tag: string): boolean {

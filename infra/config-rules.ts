@@ -7,6 +7,7 @@
 import { parse as parseDomain } from "tldts";
 import { chatwoot } from "./chatwoot-facts";
 import { adoptFileProblems, adoptProblems, adoptWarnings } from "./config-adopt";
+import { signInSecretRules, signInUpProblems, signInWarnings } from "./config-sign-in";
 import { storageProblems, storageSecretRules, storageUpProblems } from "./config-storage";
 import { closest, editDistance, type ParsedPublicConfig } from "./config-schema";
 import { LABEL_VALUE, locationsOfServerType, SERVER_NAME } from "./hetzner-facts";
@@ -56,6 +57,7 @@ export const SECRET_KEYS = [
   "alertPingUrl",
   "sentryDsn",
   "googleOauthClientSecret",
+  "microsoftOauthClientSecret",
   "inboundEmailSecret",
   "captainOpenAiApiKey",
   "webhookSecret",
@@ -101,13 +103,13 @@ export const secretRules: Record<SecretKey, (v: string) => string | undefined> =
   alertWebhookUrl: (v) => httpsUrl(v, "a webhook URL such as https://hooks.slack.com/services/…"),
   alertPingUrl: (v) => httpsUrl(v, "a ping URL such as https://hc-ping.com/<uuid>"),
   sentryDsn: (v) => httpsUrl(v, "a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>"),
-  googleOauthClientSecret: (v) => (v.length >= 8 ? envValueProblem(v) : "must be the OAuth client's secret (at least 8 characters)"),
   captainOpenAiApiKey: (v) => (/^\S{20,}$/.test(v) ? undefined : "must be an OpenAI API key (at least 20 characters, no spaces)"),
   inboundEmailSecret: (v) => (v.length >= 12 ? envValueProblem(v) : "must be at least 12 characters (the ingress password or the service's signing key)"),
   // An existing webhook's signing secret that the apps verify (an adopted installation).
   webhookSecret: (v) => (/^[\x21-\x7e]{16,}$/.test(v) ? undefined : "must be at least 16 printable characters without spaces (the webhook's signing secret)"),
   adoptDatabaseUrl: (v) => httpsUrl(v, "an https URL the server downloads the pg_dump file from"),
   adoptStorageUrl: (v) => httpsUrl(v, "an https URL the server downloads the storage tar archive from"),
+  ...signInSecretRules,
   ...storageSecretRules,
 };
 
@@ -281,9 +283,7 @@ function backupProblems(c: ParsedPublicConfig, secrets: SecretValues): string[] 
 /** Secrets that only `pulumi up` needs; a preview or the offline plan can go without them. */
 export function neededForUp(c: ParsedPublicConfig, secrets: SecretValues): string[] {
   const problems: string[] = [];
-  if (c.googleSignIn && secrets.googleOauthClientSecret === undefined) {
-    problems.push(`${p}googleOauthClientSecret is required when ${p}googleSignIn is set: pulumi config set --secret ${p}googleOauthClientSecret`);
-  }
+  problems.push(...signInUpProblems(c, secrets));
   if (c.inboundEmail && secrets.inboundEmailSecret === undefined) {
     problems.push(`${p}inboundEmailSecret is required when ${p}inboundEmail is set: pulumi config set --secret ${p}inboundEmailSecret`);
   }
@@ -317,7 +317,7 @@ function opensEverything(cidrs: string[]): boolean {
 
 export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string, string>; isSecret(k: string): boolean }, secrets: SecretValues): string[] {
   const warnings: string[] = [];
-  if (secrets.googleOauthClientSecret !== undefined && !c.googleSignIn) warnings.push(`${p}googleOauthClientSecret is set but unused: set ${p}googleSignIn.clientId too`);
+  warnings.push(...signInWarnings(c, secrets));
   if (secrets.inboundEmailSecret !== undefined && !c.inboundEmail) warnings.push(`${p}inboundEmailSecret is set but unused: set ${p}inboundEmail too`);
   if (c.alerts.email.length === 0 && secrets.alertWebhookUrl === undefined && secrets.alertPingUrl === undefined) {
     warnings.push(

@@ -6,13 +6,12 @@ import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { chatwoot, INBOUND_EMAIL_SERVICES } from "./chatwoot-facts";
 import { adoptSchema } from "./config-adopt";
+import { googleSignInSchema, microsoftSignInSchema } from "./config-sign-in";
 import { STORAGE_DEFAULT, storageSchema } from "./config-storage";
+import { envSafe, hostname } from "./config-zod";
 import { DEPRECATED_SERVER_TYPES, LOCATIONS, STORAGE_BOX_LOCATIONS } from "./hetzner-facts";
 import { envValueProblem } from "./render/env";
 import { isHostname, parseOpenSshPublicKey } from "./validate";
-
-const hostname = (what: string) =>
-  z.string().refine(isHostname, { message: `must be a ${what} such as chat.example.com` });
 
 const httpsOrigin = z.string().refine(
   (v) => {
@@ -40,13 +39,6 @@ const webhookUrl = z.string().refine(
 
 /** Rails' log levels (ActiveSupport::Logger). */
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "fatal"] as const;
-
-/** A string that ends up in the env file. */
-const envSafe = (base: z.ZodString) =>
-  base.superRefine((v, ctx) => {
-    const problem = envValueProblem(v);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  });
 
 /**
  * A sender as Chatwoot's mailer takes it: `local@domain` or `Display Name <local@domain>`, with a
@@ -383,14 +375,10 @@ export const publicSchema = z
       .default({}),
     /** DEFAULT_LOCALE, the installation's default; the account's locale when unset. */
     defaultLocale: locale.optional(),
-    /** "Sign in with Google" (GOOGLE_OAUTH_*); the client secret is chatwoot:googleOauthClientSecret. */
-    googleSignIn: z
-      .object(
-        { clientId: envSafe(z.string().regex(/^[\w.-]+\.apps\.googleusercontent\.com$/, { message: "must be an OAuth client id ending in .apps.googleusercontent.com" })) },
-        { message: 'must be an object like {"clientId": "1234-abc.apps.googleusercontent.com"}' },
-      )
-      .strict()
-      .optional(),
+    /** "Sign in with Google" (GOOGLE_OAUTH_*, config-sign-in.ts); the client secret is chatwoot:googleOauthClientSecret. */
+    googleSignIn: googleSignInSchema.optional(),
+    /** The Azure app behind "Sign in with Microsoft" for Microsoft 365 inboxes (config-sign-in.ts); its secret is chatwoot:microsoftOauthClientSecret. */
+    microsoftSignIn: microsoftSignInSchema.optional(),
     /**
      * Inbound e-mail for conversation continuity (Rails' Action Mailbox): replies to
      * reply+<id>@<domain> land in their conversation. The ingress credential is a secret key.
@@ -502,6 +490,7 @@ export const NON_STRING_KEYS = new Set([
   "extraEnv",
   "tuning",
   "googleSignIn",
+  "microsoftSignIn",
   "inboundEmail",
   "installation",
   "allowPrivateNetworkWebhooks",

@@ -600,6 +600,34 @@ describe("default locale, Google sign-in and inbound e-mail", () => {
   });
 });
 
+describe("Microsoft sign-in (the Azure app for Microsoft 365 inboxes)", () => {
+  const clientId = "11111111-2222-3333-4444-555555555555";
+  it("reads the client id as a setting and its secret only as a secret", () => {
+    const c = load(with_({ microsoftSignIn: { clientId } }), { ...baseSecrets, microsoftOauthClientSecret: "abc8Q~azure.client-secret_01" });
+    expect(c.microsoftSignIn).toEqual({ clientId });
+    expect(load().microsoftSignIn).toBeUndefined();
+  });
+
+  it("needs the secret for pulumi up, refuses a client id that is not a GUID, and never quotes a bad secret", () => {
+    expect(problemsOf(() => load(with_({ microsoftSignIn: { clientId } }))).join("\n")).toContain(
+      "chatwoot:microsoftOauthClientSecret is required when chatwoot:microsoftSignIn is set",
+    );
+    expect(problemsOf(() => load(with_({ microsoftSignIn: { clientId: "my-azure-app" } }), baseSecrets)).join("\n")).toContain(
+      "chatwoot:microsoftSignIn.clientId must be the app registration's Application (client) ID, a GUID",
+    );
+    const spaced = problemsOf(() => load(with_({ microsoftSignIn: { clientId } }), { ...baseSecrets, microsoftOauthClientSecret: "has a space in it 0123" })).join("\n");
+    expect(spaced).toContain("chatwoot:microsoftOauthClientSecret must be the app registration's client secret value");
+    expect(spaced).not.toContain("has a space");
+  });
+
+  it("warns about a secret set without its client id, and keeps AZURE_APP_* out of extraEnv", () => {
+    expect(load(baseConfig, { ...baseSecrets, microsoftOauthClientSecret: "abc8Q~azure.client-secret_01" }).warnings.join("\n")).toContain(
+      "chatwoot:microsoftOauthClientSecret is set but unused: set chatwoot:microsoftSignIn.clientId too",
+    );
+    expect(problemsOf(() => load(with_({ extraEnv: { AZURE_APP_ID: clientId } }))).join("\n")).toContain("chatwoot:extraEnv may not set AZURE_APP_ID");
+  });
+});
+
 describe("installation names and Captain's key", () => {
   it("reads the names as settings and the key only as a secret", () => {
     const c = load(with_({ installation: { name: "Acme Support", brandName: "Acme" } }), { ...baseSecrets, captainOpenAiApiKey: "sk-test-0123456789abcdefghij" });

@@ -81,6 +81,8 @@ export interface ChatwootConfig extends PublicConfig {
   sentryDsn?: pulumi.Output<string>;
   /** The Google OAuth client's secret (chatwoot:googleOauthClientSecret). */
   googleOauthClientSecret?: pulumi.Output<string>;
+  /** The Azure app's client secret for Microsoft 365 inboxes (chatwoot:microsoftOauthClientSecret). */
+  microsoftOauthClientSecret?: pulumi.Output<string>;
   /** The inbound e-mail ingress password or signing key (chatwoot:inboundEmailSecret). */
   inboundEmailSecret?: pulumi.Output<string>;
   /** Captain's OpenAI key, an installation config the bootstrap sets (chatwoot:captainOpenAiApiKey). */
@@ -174,6 +176,7 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
     alertPingUrl: asSecret("alertPingUrl"),
     sentryDsn: asSecret("sentryDsn"),
     googleOauthClientSecret: asSecret("googleOauthClientSecret"),
+    microsoftOauthClientSecret: asSecret("microsoftOauthClientSecret"),
     inboundEmailSecret: asSecret("inboundEmailSecret"),
     captainOpenAiApiKey: asSecret("captainOpenAiApiKey"),
     adoptUrls: { database: asSecret("adoptDatabaseUrl"), storage: asSecret("adoptStorageUrl") },

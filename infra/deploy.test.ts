@@ -228,6 +228,31 @@ describe("what re-runs", () => {
     });
   });
 
+  it("the sign-in clients reach the bootstrap as installation configs, their secrets only on stdin", async () => {
+    const secrets = { googleOauthClientSecret: "GOCSPX-google-secret-0001", microsoftOauthClientSecret: "abc8Q~azure.client-secret_01" };
+    const signIn = { googleSignIn: { clientId: "1234-abc.apps.googleusercontent.com" }, microsoftSignIn: { clientId: "11111111-2222-3333-4444-555555555555" } };
+    const withBoth = await evaluate({ stack: "production", ...pulumiConfig({ ...baseConfig, ...signIn }, { ...baseSecrets, ...secrets }) });
+    const input = JSON.parse((steps(withBoth).get("bootstrap")!.inputs.stdin as { value: string }).value);
+    expect(input.installation_configs).toEqual({
+      GOOGLE_OAUTH_CLIENT_ID: "1234-abc.apps.googleusercontent.com",
+      GOOGLE_OAUTH_CLIENT_SECRET: secrets.googleOauthClientSecret,
+      AZURE_APP_ID: "11111111-2222-3333-4444-555555555555",
+      AZURE_APP_SECRET: secrets.microsoftOauthClientSecret,
+    });
+    for (const [name, r] of steps(withBoth)) {
+      for (const secret of Object.values(secrets)) expect(plainStrings(r.inputs.create).join("\n"), name).not.toContain(secret);
+    }
+    // Only Microsoft's: it lives in installation configs alone, so the env file and the deploy stay as they were.
+    const microsoftOnly = await evaluate({
+      stack: "production",
+      ...pulumiConfig({ ...baseConfig, microsoftSignIn: signIn.microsoftSignIn }, { ...baseSecrets, microsoftOauthClientSecret: secrets.microsoftOauthClientSecret }),
+    });
+    expect(reruns(base, microsoftOnly)).toEqual({ bootstrap: "update", verify: "update" });
+    // A lone secret, without its client id, is not handed on.
+    const lone = await evaluate({ stack: "production", ...pulumiConfig(baseConfig, { ...baseSecrets, microsoftOauthClientSecret: secrets.microsoftOauthClientSecret }) });
+    expect(JSON.parse((steps(lone).get("bootstrap")!.inputs.stdin as { value: string }).value).installation_configs).toEqual({});
+  });
+
   it("deploy (sizing) and verify after a resize, which power-cycles the server", async () => {
     expect(reruns(base, await run({ ...baseConfig, serverType: "cx43" }))).toEqual({ deploy: "update", verify: "update" });
   });

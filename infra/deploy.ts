@@ -82,8 +82,11 @@ export interface ChatwootDeploymentArgs {
   adminPassword: pulumi.Input<string>;
   /** Signing secret set on the account webhook. */
   webhookSecret: pulumi.Input<string>;
-  /** Captain's OpenAI key (the CAPTAIN_OPEN_AI_API_KEY installation config), when configured. */
-  captainOpenAiApiKey?: pulumi.Input<string | undefined>;
+  /**
+   * Secret installation configs the bootstrap sets, by name (Captain's CAPTAIN_OPEN_AI_API_KEY, the
+   * sign-in clients' secrets); they reach it only on stdin.
+   */
+  secretInstallationConfigs?: Record<string, pulumi.Input<string>>;
   /** Backup snapshot ("latest" or an id) to restore into an empty database before migrating. */
   restoreFrom?: string;
   /** Another installation's data to load into the empty database before migrating (chatwoot:adopt). */
@@ -330,8 +333,8 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
   private runBootstrap(name: string, deploy: pulumi.Resource): command.remote.Command {
     const b = this.args.bootstrap;
     const input = pulumi
-      .all([this.args.adminPassword, this.args.webhookSecret, this.args.captainOpenAiApiKey])
-      .apply(([password, webhookSecret, captainKey]) =>
+      .all([this.args.adminPassword, this.args.webhookSecret, pulumi.all(this.args.secretInstallationConfigs ?? {})])
+      .apply(([password, webhookSecret, secretConfigs]) =>
         JSON.stringify({
           account: b.account,
           admin: { ...b.admin, password },
@@ -339,7 +342,7 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
           ...(b.platformAppName === undefined ? {} : { platform_app: { name: b.platformAppName } }),
           webhook: b.webhook ? { ...b.webhook, secret: webhookSecret } : null,
           disable_features: b.disableFeatures,
-          installation_configs: { ...b.installationConfigs, ...(captainKey === undefined ? {} : { CAPTAIN_OPEN_AI_API_KEY: captainKey }) },
+          installation_configs: { ...b.installationConfigs, ...secretConfigs },
         }),
       );
     return this.step(

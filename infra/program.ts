@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { INBOUND_EMAIL_SECRET_ENV } from "./chatwoot-facts";
 import { bootstrapSettingsFor, bundleFiles, cloudInitFor, envSettingsFor, maskedEnvFileFor } from "./artifacts";
 import { OffsiteBackup } from "./backup";
-import { ConfigError, loadConfig } from "./config";
+import { ConfigError, loadConfig, type ChatwootConfig } from "./config";
+import { SIGN_IN_SECRET_INSTALLATION_CONFIGS } from "./config-sign-in";
 import { stackNames } from "./config-rules";
 import { ChatwootDeployment } from "./deploy";
 import { HetznerHost } from "./host";
@@ -132,7 +133,7 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     bootstrap: bootstrapSettingsFor(config),
     adminPassword: secrets.adminPassword,
     webhookSecret: secrets.webhookSecret,
-    captainOpenAiApiKey: config.captainOpenAiApiKey,
+    secretInstallationConfigs: secretInstallationConfigsFor(config),
     restoreFrom: config.restoreFrom,
     adopt: config.adopt && {
       databaseFile: config.adopt.database,
@@ -159,4 +160,17 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     backupRepository: backup ? backup.repository : pulumi.output(undefined),
     backupPassword: pulumi.secret(backup ? backup.password : pulumi.output(undefined)),
   };
+}
+
+/**
+ * Secret installation configs the bootstrap sets. A sign-in secret only counts with its client id
+ * (a lone secret is only warned about), so the two always arrive together.
+ */
+function secretInstallationConfigsFor(config: ChatwootConfig): Record<string, pulumi.Output<string>> {
+  const pairs: [string, pulumi.Output<string> | undefined][] = [
+    ["CAPTAIN_OPEN_AI_API_KEY", config.captainOpenAiApiKey],
+    [SIGN_IN_SECRET_INSTALLATION_CONFIGS.googleOauthClientSecret, config.googleSignIn && config.googleOauthClientSecret],
+    [SIGN_IN_SECRET_INSTALLATION_CONFIGS.microsoftOauthClientSecret, config.microsoftSignIn && config.microsoftOauthClientSecret],
+  ];
+  return Object.fromEntries(pairs.filter((e): e is [string, pulumi.Output<string>] => e[1] !== undefined));
 }

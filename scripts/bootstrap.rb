@@ -28,8 +28,15 @@ module ChatwootBootstrap
   class InputError < StandardError; end
 
   # Installation-wide settings Chatwoot keeps in installation_configs (config/installation_config.yml),
-  # which the stack may set: the names shown in the UI and mails, and Captain's OpenAI key.
-  INSTALLATION_CONFIGS = %w[INSTALLATION_NAME BRAND_NAME CAPTAIN_OPEN_AI_API_KEY].freeze
+  # which the stack may set: the names shown in the UI and mails, Captain's OpenAI key, and the
+  # OAuth clients that connect Gmail and Microsoft 365 inboxes. Chatwoot reads these through
+  # GlobalConfigService, which copies an environment value into the table on first read and
+  # prefers the table from then on, so an env file alone could never change them again.
+  # (The same list, with its upstream source, is infra/facts/chatwoot.json installationConfigs.)
+  INSTALLATION_CONFIGS = %w[
+    INSTALLATION_NAME BRAND_NAME CAPTAIN_OPEN_AI_API_KEY
+    GOOGLE_OAUTH_CLIENT_ID GOOGLE_OAUTH_CLIENT_SECRET AZURE_APP_ID AZURE_APP_SECRET
+  ].freeze
 
   module_function
 

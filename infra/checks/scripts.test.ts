@@ -720,7 +720,40 @@ describeWithTools("bootstrap.rb with in-memory stand-ins of Chatwoot's models", 
     expect(bootstrap(config()).result.installation_configs_set).toEqual([]);
     const bad = bootstrap(config({ installation_configs: { LOGO: "x" } }));
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain("installation_configs must map some of INSTALLATION_NAME, BRAND_NAME, CAPTAIN_OPEN_AI_API_KEY to strings");
+    expect(bad.stderr).toContain(`installation_configs must map some of ${chatwootFacts.installationConfigs.values.join(", ")} to strings`);
+  });
+
+  it("sets the sign-in clients where Chatwoot reads them, which an env file alone cannot once ConfigLoader has seeded the table", () => {
+    const models = path.join(repoRoot, "infra/test/chatwoot_models.rb");
+    const probeEnv = { FAKE_CHATWOOT_DB: path.join(host.root, "db"), FAKE_CHATWOOT_LOG: path.join(host.root, "writes.log") };
+    const ruby = (code: string, env: Record<string, string> = {}) => {
+      const r = run("ruby", ["-r", models, "-e", code], { env: { PATH: process.env.PATH, ...probeEnv, ...env } });
+      expect(r.stderr).toBe("");
+      return r.stdout.trim();
+    };
+    const names = ["GOOGLE_OAUTH_CLIENT_ID", "GOOGLE_OAUTH_CLIENT_SECRET", "AZURE_APP_ID", "AZURE_APP_SECRET"];
+    const load = (env: Record<string, string> = {}) =>
+      JSON.parse(ruby(`puts JSON.generate(${JSON.stringify(names)}.to_h { |n| [n, GlobalConfigService.load(n, nil)] })`, env));
+    // db:migrate runs ConfigLoader, which seeds every installation_config.yml entry; these have no value.
+    ruby(`${JSON.stringify(names)}.each { |n| InstallationConfig.create!(name: n, value: nil, locked: false) }`);
+    const envValues = { GOOGLE_OAUTH_CLIENT_ID: "1234-abc.apps.googleusercontent.com", GOOGLE_OAUTH_CLIENT_SECRET: "GOCSPX-from-the-env-file", AZURE_APP_ID: "11111111-2222-3333-4444-555555555555", AZURE_APP_SECRET: "azure~secret.from-the-env-file" };
+    // The premise: with the rows seeded, GlobalConfigService ignores the environment altogether.
+    expect(load(envValues)).toEqual(Object.fromEntries(names.map((n) => [n, null])));
+
+    const configured = { ...envValues, GOOGLE_OAUTH_CLIENT_SECRET: "GOCSPX-configured-secret", AZURE_APP_SECRET: "azure~configured.secret-0001" };
+    const first = bootstrap(config({ installation_configs: configured }));
+    expect(first.stderr).toBe("");
+    expect(first.result.installation_configs_set).toEqual([...names].sort());
+    for (const secret of [configured.GOOGLE_OAUTH_CLIENT_SECRET, configured.AZURE_APP_SECRET]) {
+      expect(first.stdout).not.toContain(secret);
+      expect(host.writes().join("\n")).not.toContain(secret);
+    }
+    expect(load()).toEqual(configured);
+
+    // A rotated Azure secret reaches the table; nothing else is written.
+    const rotated = { ...configured, AZURE_APP_SECRET: "azure~rotated.secret-0002" };
+    expect(bootstrap(config({ installation_configs: rotated })).result.installation_configs_set).toEqual(["AZURE_APP_SECRET"]);
+    expect(load(envValues)).toEqual(rotated);
   });
 
   it("creates nothing on the second and third runs and returns the same ids and tokens", () => {

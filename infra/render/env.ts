@@ -314,7 +314,7 @@ function googleEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
     ["GOOGLE_OAUTH_CLIENT_ID", s.googleSignIn.clientId],
     ["GOOGLE_OAUTH_CLIENT_SECRET", required(secrets, "GOOGLE_OAUTH_CLIENT_SECRET", "chatwoot:googleSignIn is set")],
     // The redirect URI to register with Google: OmniAuth's callback path on this site.
-    ["GOOGLE_OAUTH_CALLBACK_URL", `https://${s.domain}/omniauth/google_oauth2/callback`],
+    ["GOOGLE_OAUTH_CALLBACK_URL", `https://${s.domain}${chatwoot.signIn.googleLoginCallbackPath}`],
   ];
 }
 
@@ -342,7 +342,7 @@ function extraEntries(extra: Record<string, string>): Entry[] {
 export function ownedEnvName(name: string, rendered: ReadonlySet<string>): boolean {
   return (
     rendered.has(name) ||
-    /^(POSTGRES_|REDIS_|ACTIVE_RECORD_ENCRYPTION_|ACTIVE_STORAGE_|STORAGE_|SMTP_|MAILER_|BACKUP_|RESTIC_|ALERT_|CHATWOOT_|TUNING_|S3_|AWS_|GCS_|AZURE_STORAGE_)/.test(name) ||
+    /^(POSTGRES_|REDIS_|ACTIVE_RECORD_ENCRYPTION_|ACTIVE_STORAGE_|STORAGE_|SMTP_|MAILER_|BACKUP_|RESTIC_|ALERT_|CHATWOOT_|TUNING_|S3_|AWS_|GCS_|AZURE_STORAGE_|AZURE_APP_)/.test(name) ||
     ["WEB_CONCURRENCY", "RAILS_MAX_THREADS", "SIDEKIQ_CONCURRENCY", "SECRET_KEY_BASE", "DATABASE_URL", "FRONTEND_URL", "FORCE_SSL", "RAILS_ENV", "NODE_ENV", "INSTALLATION_ENV", "DIRECT_UPLOADS_ENABLED"].includes(name)
   );
 }

@@ -208,6 +208,21 @@ class InstallationConfig < FakeRecord
   columns :name, :value, :locked
 end
 
+# lib/global_config_service.rb: the table wins when it holds a present value; otherwise the
+# environment's value (or the default) is copied into the table on this first read, and from
+# then on the table answers, whatever the environment says.
+module GlobalConfigService
+  def self.load(config_key, default_value)
+    row = InstallationConfig.find_by(name: config_key)
+    return row.value if row && !(row.value.nil? || row.value.to_s.strip.empty?)
+
+    config_value = ENV.fetch(config_key) { default_value }
+    return if config_value.nil? || config_value.to_s.strip.empty?
+
+    (row || InstallationConfig.create!(name: config_key, value: config_value, locked: false)).value
+  end
+end
+
 class Redis
   module Alfred
     CHATWOOT_INSTALLATION_ONBOARDING = 'CHATWOOT_INSTALLATION_ONBOARDING'
