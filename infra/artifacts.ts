@@ -18,6 +18,7 @@ export const repoRoot = path.resolve(__dirname, "..");
 export function envSettingsFor(c: ChatwootConfig): EnvSettings {
   return {
     domain: c.domain,
+    ...(c.helpCenterDomain === undefined ? {} : { helpCenterDomain: c.helpCenterDomain }),
     locale: c.account.locale,
     dataDir: hostLayout.dataDir,
     embedAllowedOrigins: c.embedAllowedOrigins,

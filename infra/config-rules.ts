@@ -12,7 +12,7 @@ import { storageProblems, storageSecretRules, storageUpProblems } from "./config
 import { closest, editDistance, type ParsedPublicConfig } from "./config-schema";
 import { LABEL_VALUE, locationsOfServerType, SERVER_NAME } from "./hetzner-facts";
 import { envValueProblem, ownedEnvName, renderMaskedEnvFile, parseEnvFile } from "./render/env";
-import { isPrivateOrLocalHost, parsePrivateKeyArmour } from "./validate";
+import { inZone, isPrivateOrLocalHost, parsePrivateKeyArmour } from "./validate";
 
 export const CONFIG_NAMESPACE = "chatwoot";
 
@@ -22,6 +22,7 @@ const RENDERED_ENV_NAMES: ReadonlySet<string> = new Set(
     renderMaskedEnvFile(
       {
         domain: "chat.example.com",
+        helpCenterDomain: "help.example.com",
         locale: "en",
         dataDir: "/srv/chatwoot",
         embedAllowedOrigins: [],
@@ -192,8 +193,11 @@ export function crossFieldProblems(c: ParsedPublicConfig, secrets: SecretValues)
   if (c.alerts.email.length > 0 && !c.smtp) {
     problems.push(`${p}alerts.email needs ${p}smtp: the watchdog sends its mail through Chatwoot's SMTP settings`);
   }
-  if (c.dnsZone && c.domain !== c.dnsZone && !c.domain.endsWith(`.${c.dnsZone}`)) {
+  if (c.dnsZone && !inZone(c.domain, c.dnsZone)) {
     problems.push(`${p}dnsZone "${c.dnsZone}" must contain ${p}domain "${c.domain}"`);
+  }
+  if (c.helpCenterDomain === c.domain) {
+    problems.push(`${p}helpCenterDomain must differ from ${p}domain (leave it unset to serve the help center on ${c.domain})`);
   }
   if (c.webhook) problems.push(...webhookUrlProblems(c.webhook.url, c.allowPrivateNetworkWebhooks));
   problems.push(...storageProblems(c.storage, secrets));
@@ -341,6 +345,12 @@ export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string,
           `Serve Chatwoot on a subdomain of the embedding site (e.g. support.${site(host)}) instead`,
       );
     }
+  }
+  if (c.helpCenterDomain && !(c.dnsZone && inZone(c.helpCenterDomain, c.dnsZone))) {
+    warnings.push(
+      `${p}helpCenterDomain ${c.helpCenterDomain} is not in a ${p}dnsZone this stack manages: point its A and AAAA records at the server ` +
+        `(the ipv4 and ipv6 outputs), or Caddy cannot get its certificate`,
+    );
   }
   if (!c.serverBackups) warnings.push(`${p}serverBackups is false: Hetzner will keep no server backups`);
   if (!c.deleteProtection) {

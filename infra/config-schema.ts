@@ -217,6 +217,11 @@ export const SMTP_SECURITY = ["starttls", "tls", "none"] as const;
 export const publicSchema = z
   .object({
     domain: hostname("fully qualified hostname"),
+    /**
+     * The help center's own hostname (HELPCENTER_URL): portal links point there, and Chatwoot
+     * serves its portals on it as on the main domain. Caddy gets a certificate for it too.
+     */
+    helpCenterDomain: hostname("help center hostname").optional(),
     location: z.enum(LOCATIONS, { message: `must be one of ${LOCATIONS.join(", ")}` }).default("nbg1"),
     /** Defaults by location (hetzner-facts.ts), after parsing. */
     serverType: z

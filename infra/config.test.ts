@@ -600,6 +600,22 @@ describe("default locale, Google sign-in and inbound e-mail", () => {
   });
 });
 
+describe("the help center's own domain", () => {
+  it("reads it, refuses the main domain again, and keeps HELPCENTER_URL out of extraEnv", () => {
+    expect(load(with_({ helpCenterDomain: "help.example.com" })).helpCenterDomain).toBe("help.example.com");
+    expect(problemsOf(() => load(with_({ helpCenterDomain: baseConfig.domain }))).join("\n")).toContain("chatwoot:helpCenterDomain must differ from chatwoot:domain");
+    expect(problemsOf(() => load(with_({ helpCenterDomain: "Help Center" }))).join("\n")).toContain("chatwoot:helpCenterDomain must be a help center hostname");
+    expect(problemsOf(() => load(with_({ extraEnv: { HELPCENTER_URL: "https://help.example.com" } }))).join("\n")).toContain("chatwoot:extraEnv may not set HELPCENTER_URL");
+  });
+
+  it("says to point its DNS at the server unless the stack's zone holds it", () => {
+    const warning = "chatwoot:helpCenterDomain help.example.org is not in a chatwoot:dnsZone this stack manages";
+    expect(load(with_({ helpCenterDomain: "help.example.org" })).warnings.join("\n")).toContain(warning);
+    expect(load(with_({ helpCenterDomain: "help.example.org", dnsZone: "example.com" })).warnings.join("\n")).toContain(warning);
+    expect(load(with_({ helpCenterDomain: "help.example.com", dnsZone: "example.com" })).warnings.join("\n")).not.toContain("helpCenterDomain");
+  });
+});
+
 describe("Microsoft sign-in (the Azure app for Microsoft 365 inboxes)", () => {
   const clientId = "11111111-2222-3333-4444-555555555555";
   it("reads the client id as a setting and its secret only as a secret", () => {

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { ipv6ServerAddress } from "./hetzner-facts";
 import { shortHash } from "./render/hash";
+import { inZone } from "./validate";
 
 export interface HetznerHostArgs {
   /** Prefix of every Hetzner resource name, e.g. "chatwoot-production". */
@@ -32,6 +33,8 @@ export interface HetznerHostArgs {
   domain: string;
   /** Hetzner DNS zone that holds `domain`; when set, A/AAAA records are managed here. */
   dnsZone?: string;
+  /** The help center's own hostname: its A/AAAA records too, when it is in `dnsZone`. */
+  helpCenterDomain?: string;
   /** cloud-init user data; any change replaces the server. */
   userData: string;
   /** Labels put on every Hetzner resource. */
@@ -237,12 +240,16 @@ export class HetznerHost extends pulumi.ComponentResource {
 
   private createDnsRecords(name: string, zone: string, addresses: { v4: pulumi.Output<string>; v6: pulumi.Output<string> }): void {
     const records = { A: addresses.v4, AAAA: addresses.v6 };
-    for (const [type, address] of Object.entries(records)) {
-      new hcloud.ZoneRrset(
-        `${name}-dns-${type.toLowerCase()}`,
-        { zone, name: recordName(this.args.domain, zone), type, ttl: 300, records: [{ value: address }], labels: this.args.labels },
-        { parent: this },
-      );
+    const help = this.args.helpCenterDomain;
+    const hosts: [string, string][] = [["", this.args.domain], ...(help && inZone(help, zone) ? ([["help-center-", help]] as [string, string][]) : [])];
+    for (const [prefix, host] of hosts) {
+      for (const [type, address] of Object.entries(records)) {
+        new hcloud.ZoneRrset(
+          `${name}-dns-${prefix}${type.toLowerCase()}`,
+          { zone, name: recordName(host, zone), type, ttl: 300, records: [{ value: address }], labels: this.args.labels },
+          { parent: this },
+        );
+      }
     }
   }
 }

@@ -192,6 +192,18 @@ describe("variations", () => {
     );
   });
 
+  it("manages the help center's records too when the zone holds it, and only then", async () => {
+    const inZone = await evaluate({ stack: "production", ...pulumiConfig({ ...baseConfig, dnsZone: "example.com", helpCenterDomain: "help.example.com" }) });
+    expect(byType(inZone, T.rrset).map((r) => `${r.name} ${r.inputs.name} ${r.inputs.type} ${JSON.stringify(r.inputs.records)}`).sort()).toEqual([
+      'chatwoot-dns-a chat A [{"value":"203.0.113.10"}]',
+      'chatwoot-dns-aaaa chat AAAA [{"value":"2001:db8:10::1"}]',
+      'chatwoot-dns-help-center-a help A [{"value":"203.0.113.10"}]',
+      'chatwoot-dns-help-center-aaaa help AAAA [{"value":"2001:db8:10::1"}]',
+    ]);
+    const elsewhere = await evaluate({ stack: "production", ...pulumiConfig({ ...baseConfig, dnsZone: "example.com", helpCenterDomain: "help.example.org" }) });
+    expect(byType(elsewhere, T.rrset).map((r) => r.inputs.name)).toEqual(["chat", "chat"]);
+  });
+
   it("uses '@' for a domain at the zone apex", async () => {
     const ev = await evaluate({ stack: "production", ...pulumiConfig({ ...baseConfig, domain: "example.com", dnsZone: "example.com" }) });
     expect(byType(ev, T.rrset).map((r) => r.inputs.name)).toEqual(["@", "@"]);

@@ -65,6 +65,7 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     deleteProtection: config.deleteProtection,
     domain: config.domain,
     dnsZone: config.dnsZone,
+    helpCenterDomain: config.helpCenterDomain,
     userData: cloudInitFor(config),
     labels,
   });

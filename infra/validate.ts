@@ -11,6 +11,11 @@ export function isHostname(v: string): boolean {
   return labels.length >= 2 && labels.every((l) => LABEL.test(l)) && !/^[0-9]+$/.test(labels.at(-1)!);
 }
 
+/** Whether a hostname is a DNS zone's apex or inside it. */
+export function inZone(host: string, zone: string): boolean {
+  return host === zone || host.endsWith(`.${zone}`);
+}
+
 export function isCidr(v: string): boolean {
   const m = /^([^/]+)\/([0-9]{1,3})$/.exec(v);
   if (!m) return false;

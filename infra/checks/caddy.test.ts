@@ -29,7 +29,12 @@ interface Response {
   body: string;
 }
 
-function get(caddy: RunningCaddy, path: string, headers: Record<string, string> = {}, opts: { host?: string; method?: string } = {}): Promise<Response> {
+function get(
+  caddy: RunningCaddy,
+  path: string,
+  headers: Record<string, string> = {},
+  opts: { host?: string; method?: string; servername?: string } = {},
+): Promise<Response> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
@@ -37,9 +42,9 @@ function get(caddy: RunningCaddy, path: string, headers: Record<string, string> 
         method: opts.method ?? "GET",
         port: caddy.httpsPort,
         path,
-        servername: "localhost",
+        servername: opts.servername ?? "localhost",
         ca: fs.readFileSync(caddy.caFile),
-        headers: { Host: "localhost", ...headers },
+        headers: { Host: opts.servername ?? "localhost", ...headers },
       },
       (res) => {
         let body = "";
@@ -117,6 +122,38 @@ describeWithTools("Caddyfile, run by Caddy 2.10 (production's version)", ["go"],
     fs.rmSync(home, { recursive: true, force: true });
     expect(result.stderr + result.stdout).toContain("Valid configuration");
     expect(result.status).toBe(0);
+  });
+
+  it("passes caddy validate with the help center's own domain as a second site address", () => {
+    const home = tempDir("caddy-validate");
+    const rendered = parseEnvFile(renderMaskedEnvFile({ ...settings([]), helpCenterDomain: "help.example.com" }, false));
+    const env = caddyEnv(rendered, { upstream: 3000, http: 80, https: 443, admin: 2019 }, home, rendered.get("CHATWOOT_SITE_ADDRESSES"));
+    const result = run(caddyBinary(), ["adapt", "--config", CADDYFILE, "--adapter", "caddyfile"], { env });
+    fs.rmSync(home, { recursive: true, force: true });
+    expect(result.status).toBe(0);
+    const hosts = JSON.parse(result.stdout).apps.http.servers.srv0.routes.flatMap((r: { match?: { host?: string[] }[] }) => r.match?.flatMap((m) => m.host ?? []) ?? []);
+    expect(hosts).toEqual(["chat.example.com", "help.example.com"]);
+  });
+
+  describe("live, serving the help center's own domain too", () => {
+    const live = {} as { stub: ChatwootStub; caddy: RunningCaddy };
+    beforeAll(async () => {
+      live.stub = await startChatwootStub();
+      live.caddy = await startCaddy(envFor([]), live.stub.port, CADDYFILE, "localhost, help.localhost");
+    }, 1_800_000);
+    afterAll(async () => {
+      await live.caddy?.stop();
+      await live.stub?.close();
+    });
+
+    it("answers on the help center's name with its own certificate and the same policy", async () => {
+      const help = await get(live.caddy, "/hc/acme/en", {}, { servername: "help.localhost" });
+      expect(help.status).toBe(200);
+      expect(help.headers["x-frame-options"]).toBeUndefined();
+      expect(help.headers["strict-transport-security"]).toBe("max-age=31536000");
+      const onboarding = await get(live.caddy, "/installation/onboarding", {}, { servername: "help.localhost" });
+      expect(onboarding.status).toBe(404);
+    });
   });
 
   describe("live, with an embed allowlist", () => {

@@ -88,6 +88,24 @@ describeWithTools("compose.yaml, read by Docker Compose v2", ["go"], () => {
     expect(ports).toEqual(["127.0.0.1:3000:3000"]);
   });
 
+  it("gives Caddy the domain as its site address, and the help center's own domain with it when set", () => {
+    expect(config.services.caddy!.environment!.CHATWOOT_SITE_ADDRESS).toBe(settings.domain);
+    const helpDir = tempDir("compose-help");
+    try {
+      const envText = renderEnvFile({ ...settings, helpCenterDomain: "help.example.com" }, secrets);
+      const files = envFiles(helpDir, envText);
+      const [cmd, pre] = composeCommand();
+      const r = run(cmd, [...pre, "--project-name", "chatwoot", "--env-file", files.CHATWOOT_ENV_FILE, "-f", COMPOSE_FILE, "config"], {
+        env: { PATH: process.env.PATH, HOME: helpDir, CHATWOOT_IMAGE: IMAGE, ...files, CHATWOOT_LIVE_DIR: LIVE },
+      });
+      expect(r.stderr).not.toMatch(/error/i);
+      const help = parse(r.stdout) as typeof config;
+      expect(help.services.caddy!.environment!.CHATWOOT_SITE_ADDRESS).toBe(`${settings.domain}, help.example.com`);
+    } finally {
+      fs.rmSync(helpDir, { recursive: true, force: true });
+    }
+  });
+
   it("lets no container gain privileges, and drops every capability the datastores and Caddy do not need", () => {
     for (const [name, svc] of Object.entries(config.services)) {
       expect((svc as { security_opt?: string[] }).security_opt, name).toEqual(["no-new-privileges:true"]);

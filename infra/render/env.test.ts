@@ -250,3 +250,18 @@ describe("default locale, Google sign-in and inbound e-mail in the env file", ()
     expect([masked.get("GOOGLE_OAUTH_CLIENT_SECRET"), masked.get("MAILGUN_INGRESS_SIGNING_KEY")]).toEqual([SECRET_MARKER, SECRET_MARKER]);
   });
 });
+
+describe("the help center on its own domain", () => {
+  it("writes HELPCENTER_URL for Rails and both hostnames as Caddy's site addresses", () => {
+    const text = renderEnvFile({ ...settings, helpCenterDomain: "help.example.com" }, secrets);
+    expect(parseEnvFile(envScope(text, "app")).get("HELPCENTER_URL")).toBe("https://help.example.com");
+    expect(parseEnvFile(envScope(text, "app")).get("FRONTEND_URL")).toBe(`https://${settings.domain}`);
+    expect(parseEnvFile(text).get("CHATWOOT_SITE_ADDRESSES")).toBe(`${settings.domain}, help.example.com`);
+  });
+
+  it("without it, no HELPCENTER_URL (Chatwoot falls back to FRONTEND_URL) and Caddy serves the domain alone", () => {
+    const env = parseEnvFile(renderEnvFile(settings, secrets));
+    expect(env.has("HELPCENTER_URL")).toBe(false);
+    expect(env.get("CHATWOOT_SITE_ADDRESSES")).toBe(settings.domain);
+  });
+});

@@ -19,6 +19,8 @@ type InboundEmailService = (typeof INBOUND_EMAIL_SERVICES)[number];
 export interface EnvSettings {
   /** Public hostname, e.g. chat.example.com. */
   domain: string;
+  /** The help center's own hostname (HELPCENTER_URL), served by Caddy too. */
+  helpCenterDomain?: string;
   /** Default UI locale for new accounts. */
   locale: string;
   /** Host directory of the data volume. */
@@ -221,6 +223,9 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     ["RAILS_LOG_TO_STDOUT", "true"],
     ["LOG_LEVEL", s.logLevel ?? "info"],
     ["FRONTEND_URL", url],
+    // Portal links use HELPCENTER_URL, else FRONTEND_URL (lib/chatwoot_app.rb help_center_root), and
+    // both hosts count as Chatwoot's own, not a portal's custom domain (concerns/domain_helper.rb).
+    ...(s.helpCenterDomain ? ([["HELPCENTER_URL", `https://${s.helpCenterDomain}`]] as Entry[]) : []),
     ["FORCE_SSL", "true"],
     ["DEFAULT_LOCALE", s.defaultLocale ?? s.locale],
     ["ENABLE_ACCOUNT_SIGNUP", "false"],
@@ -252,6 +257,8 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     [`${SCOPE_MARKER}compose]`],
     ["# Read by compose.yaml and the Caddyfile"],
     ["CHATWOOT_DOMAIN", s.domain],
+    // Caddy's site addresses: it serves, and gets a certificate for, each of them.
+    ["CHATWOOT_SITE_ADDRESSES", [s.domain, ...(s.helpCenterDomain ? [s.helpCenterDomain] : [])].join(", ")],
     ["CHATWOOT_DATA_DIR", s.dataDir],
     ["CHATWOOT_FRAME_MODE", s.embedAllowedOrigins.length > 0 ? "allowlist" : "any"],
     // The Caddyfile prepends 'self' (quotes cannot live in this file).

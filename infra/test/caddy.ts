@@ -34,14 +34,14 @@ export interface RunningCaddy {
 }
 
 /** Environment the Caddyfile reads; `env` comes from the rendered .env (CHATWOOT_FRAME_*). */
-export function caddyEnv(env: Map<string, string>, ports: { upstream: number; http: number; https: number; admin: number }, home: string) {
+export function caddyEnv(env: Map<string, string>, ports: { upstream: number; http: number; https: number; admin: number }, home: string, siteAddress = "localhost") {
   return {
     PATH: process.env.PATH,
     HOME: home,
     XDG_DATA_HOME: path.join(home, "data"),
     XDG_CONFIG_HOME: path.join(home, "config"),
     // "localhost" makes Caddy issue from its internal CA: real TLS, no ACME.
-    CHATWOOT_SITE_ADDRESS: "localhost",
+    CHATWOOT_SITE_ADDRESS: siteAddress,
     CHATWOOT_UPSTREAM: `127.0.0.1:${ports.upstream}`,
     CHATWOOT_FRAME_MODE: env.get("CHATWOOT_FRAME_MODE") ?? "",
     CHATWOOT_FRAME_ORIGINS: env.get("CHATWOOT_FRAME_ORIGINS") ?? "",
@@ -51,11 +51,12 @@ export function caddyEnv(env: Map<string, string>, ports: { upstream: number; ht
   };
 }
 
-export async function startCaddy(env: Map<string, string>, upstreamPort: number, caddyfile = CADDYFILE): Promise<RunningCaddy> {
+/** `siteAddress` replaces the domain: names under localhost get certificates from Caddy's internal CA. */
+export async function startCaddy(env: Map<string, string>, upstreamPort: number, caddyfile = CADDYFILE, siteAddress = "localhost"): Promise<RunningCaddy> {
   const home = tempDir("caddy");
   const ports = { upstream: upstreamPort, http: await freePort(), https: await freePort(), admin: await freePort() };
   let log = "";
-  const runEnv = caddyEnv(env, ports, home);
+  const runEnv = caddyEnv(env, ports, home, siteAddress);
   const child: ChildProcess = spawn(caddyBinary(), ["run", "--config", caddyfile, "--adapter", "caddyfile"], {
     env: runEnv,
     stdio: ["ignore", "pipe", "pipe"],
