@@ -2,8 +2,8 @@
  * `npm run bench`: the figures that depend on the machine, kept out of `npm test` so a loaded
  * machine never fails a test. Prints one line per figure, `BENCH <name> <value> <unit>`, plus
  * `# …` context lines, and exits 0. A figure whose tools are missing is skipped with a `# skipped`
- * line. BENCH_ONLY=plan,backup,proxy,upgrade,postgres picks sections; BACKUP_BENCHMARK_MB sets the database size,
- * PROXY_BENCH_REQUESTS the requests per round and target.
+ * line. BENCH_ONLY=plan,backup,proxy,upgrade,postgres,adopt picks sections; BACKUP_BENCHMARK_MB sets the database size,
+ * PROXY_BENCH_REQUESTS the requests per round and target, ADOPT_BENCH_MESSAGES the adopted databases' sizes.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,8 +11,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { repoRoot } from "../artifacts";
 import { backupFixture } from "../test/backup-fixture";
-import { dataSql, FINGERPRINT_SQL, SCHEMA_SQL } from "../test/chatwoot-dataset";
-import { startPostgres } from "../test/postgres";
+import { ADOPTION } from "../chatwoot-facts";
+import { adoptionSql, dataSql, FINGERPRINT_SQL, SCHEMA_SQL } from "../test/chatwoot-dataset";
+import { fakeHost } from "../test/fake-host";
+import { postgres16BinDir, startPostgres } from "../test/postgres";
 import { hasTool, run, tempDir } from "../test/run";
 import { upgradeUnderLoad } from "../test/upgrade-rig";
 import { proxyOverhead } from "./proxy";
@@ -209,12 +211,65 @@ async function postgresBench(): Promise<void> {
   note(`pgbench rounds: default ${tps.default!.map(Math.round).join(", ")}; tuned ${tps.tuned!.map(Math.round).join(", ")} (best of 2, interleaved)`);
 }
 
+/**
+ * How long `chatwoot:adopt` takes for a given database size: a Chatwoot-shaped database on
+ * PostgreSQL 15, dumped by the real pg_dump (custom format, as docs/migrate-existing.md says to
+ * make it), then scripts/adopt.sh itself loading it into an empty PostgreSQL 16 in one transaction
+ * (pg_restore through the stand-in docker hook, as in infra/checks/adopt.test.ts). Two sizes, so
+ * the docs can give a rate and show it is linear.
+ */
+async function adoptBench(): Promise<void> {
+  const missing = ["pg_dump", "pg_restore", "psql", "ruby", "runuser"].filter((t) => !hasTool(t));
+  if (missing.length) return note(`skipped adopt: ${missing.join(", ")} not installed`);
+  const sizes = (process.env.ADOPT_BENCH_MESSAGES ?? "200000,1000000").split(",").map(Number);
+  const hook = path.join(repoRoot, "infra/test/standin-postgres-exec.sh");
+  for (const messages of sizes) {
+    const size = { accounts: 20, conversationsPerAccount: Math.max(50, Math.round(messages / 200)), messages, messageLength: 300 };
+    const source = await startPostgres();
+    const target = await startPostgres({}, postgres16BinDir());
+    const host = fakeHost();
+    const dir = tempDir("adopt-bench");
+    try {
+      source.sql("postgres", "CREATE DATABASE chatwoot_production");
+      source.sql("chatwoot_production", SCHEMA_SQL + dataSql(size) + adoptionSql("20260611184600"));
+      const dbMb = Number(source.sql("postgres", "SELECT pg_database_size('chatwoot_production')")) / 2 ** 20;
+      const dump = path.join(dir, "chatwoot.dump");
+      const [dumped, dumpSeconds] = seconds(() => run("pg_dump", ["-Fc", "-f", dump, "chatwoot_production"], { env: { ...process.env, ...source.env }, timeout: 3_600_000 }));
+      if (dumped.status !== 0) throw new Error(`pg_dump failed: ${dumped.stderr.slice(0, 300)}`);
+      const dumpMb = fs.statSync(dump).size / 2 ** 20;
+      target.sql("postgres", "CREATE DATABASE chatwoot");
+      fs.mkdirSync(path.join(host.dataDir, "adopt"), { recursive: true });
+      fs.copyFileSync(dump, path.join(host.dataDir, "adopt/chatwoot.dump"));
+      const args = ["--before-deploy", "--version", "v4.15.1", "--v4-migration", ADOPTION.firstV4Migration, "--from-v3", "refuse", "--database", "chatwoot.dump"];
+      const [loaded, loadSeconds] = seconds(() =>
+        host.exec("adopt.sh", args, { env: { STANDIN_HOOK: hook, PGHOST: "127.0.0.1", PGPORT: String(target.port) }, timeout: 3_600_000 }),
+      );
+      if (loaded.status !== 0) throw new Error(`adopt.sh failed (exit ${loaded.status}): ${loaded.stderr.slice(0, 300)}`);
+      const rows = Number(target.sql("chatwoot", "SELECT count(*) FROM messages"));
+      if (rows !== messages) throw new Error(`adopted ${rows} messages, expected ${messages}`);
+      const tag = `${messages / 1000}k`;
+      bench(`adopt_${tag}_database_mb`, Math.round(dbMb), "MB");
+      bench(`adopt_${tag}_dump_mb`, Math.round(dumpMb), "MB");
+      bench(`adopt_${tag}_dump_s`, dumpSeconds, "s");
+      bench(`adopt_${tag}_load_s`, loadSeconds, "s");
+      bench(`adopt_${tag}_load_mb_per_s`, dbMb / loadSeconds, "MB/s");
+      note(`adopt ${tag}: ${JSON.stringify(size)}, pg_dump 15 custom format, loaded by adopt.sh into PostgreSQL 16 in one transaction`);
+    } finally {
+      source.stop();
+      target.stop();
+      host.cleanup();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
 const sections: Record<string, () => void | Promise<void>> = {
   plan: planBench,
   backup: backupBench,
   proxy: proxyBench,
   upgrade: upgradeBench,
   postgres: postgresBench,
+  adopt: adoptBench,
 };
 
 async function main(): Promise<void> {

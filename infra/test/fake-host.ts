@@ -37,7 +37,7 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string) 
   fs.mkdirSync(container);
   const replies = path.join(root, "replies.tsv");
   fs.writeFileSync(replies, "");
-  type ExecOpts = { input?: string; fail?: string; db?: string; env?: Record<string, string> };
+  type ExecOpts = { input?: string; fail?: string; db?: string; env?: Record<string, string>; timeout?: number };
   const execEnv = (opts: ExecOpts) => ({
     PATH: `${bin}:${process.env.PATH}`,
     HOME: root,
@@ -52,7 +52,7 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string) 
     ...opts.env,
   });
   const exec = (script: string, args: string[], opts: ExecOpts = {}) =>
-    run(path.join(app, "bundle/scripts", script), args, { input: opts.input ?? "", env: execEnv(opts) });
+    run(path.join(app, "bundle/scripts", script), args, { input: opts.input ?? "", env: execEnv(opts), timeout: opts.timeout });
   /** The same, without blocking the event loop (for tests that serve requests meanwhile). */
   const execAsync = (script: string, args: string[], opts: ExecOpts = {}) =>
     runAsync(path.join(app, "bundle/scripts", script), args, { input: opts.input ?? "", env: execEnv(opts) });

@@ -74,6 +74,8 @@ export async function startPostgres(settings: Record<string, string> = {}, binDi
     sql(database, statement) {
       const r = run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", database, "-c", statement], {
         env: { ...process.env, ...env },
+        // Long enough for the benchmarks' large datasets; a test's statements take seconds.
+        timeout: 3_600_000,
       });
       if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
       return r.stdout.trim();
