@@ -17,7 +17,7 @@ import { repoRoot } from "../artifacts";
 import { ADOPTION } from "../chatwoot-facts";
 import { ADOPTED, adoptionSql, dataSql, FINGERPRINT_SQL, SCHEMA_SQL, SEQUENCES_SQL } from "../test/chatwoot-dataset";
 import { fakeHost, type FakeHost } from "../test/fake-host";
-import { postgres16BinDir, startPostgres, type RunningPostgres } from "../test/postgres";
+import { pgDump13, postgres13BinDir, postgres16BinDir, startPostgres, type RunningPostgres } from "../test/postgres";
 import { describeWithTools, run, tempDir } from "../test/tools";
 
 const HOOK = path.join(repoRoot, "infra/test/standin-postgres-exec.sh");
@@ -164,6 +164,42 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
     expect(r.stdout).toContain("database dump: plain-gzip format");
     expect(r.stdout).toMatch(/warning: 20 of 20 local attachment\(s\) are not in the storage directory \(e\.g\. [0-9a-f]{32} /);
     expect(target.sql("chatwoot", SEQUENCES_SQL)).toBe(before.sequences);
+  });
+
+  // An installation still on PostgreSQL 13 (the official compose file once pinned 12 and 13), dumped
+  // by its own major's pg_dump: both formats load into 16 with every row and sequence.
+  const dump13 = pgDump13();
+  if (!dump13 && process.env.CI !== "true") console.warn("SKIPPED the PostgreSQL 13 dump: run infra/test/fetch-pg-dump-13.sh (.ci/run does)");
+  it.skipIf(!dump13 && process.env.CI !== "true")("loads custom and plain dumps made by pg_dump 13 of a PostgreSQL 13 server", async () => {
+    if (!dump13) throw new Error("pg_dump 13 is missing (infra/test/fetch-pg-dump-13.sh); under CI=true that is a failure");
+    const old = await startPostgres({}, postgres13BinDir());
+    const dir = tempDir("adopt-pg13");
+    try {
+      expect(old.sql("postgres", "SHOW server_version_num").slice(0, 2)).toBe("13");
+      old.sql("postgres", "CREATE ROLE chatwoot LOGIN");
+      old.sql("postgres", "CREATE DATABASE chatwoot_production OWNER chatwoot");
+      old.sql("chatwoot_production", SCHEMA_SQL + dataSql(SIZE) + adoptionSql(V4_NEWEST));
+      const rows = old.sql("chatwoot_production", FINGERPRINT_SQL);
+      const sequences = old.sql("chatwoot_production", SEQUENCES_SQL);
+      for (const [format, file] of [["custom", "pg13.dump"], ["plain", "pg13.sql"]] as const) {
+        const out = path.join(dir, file);
+        const dumped = run(dump13.bin, [...(format === "custom" ? ["-Fc"] : []), "-f", out, "chatwoot_production"], { env: { ...process.env, ...old.env, ...dump13.env } });
+        expect(dumped.stderr).toBe("");
+        expect(fs.readFileSync(out).subarray(0, 5).toString()).toBe(format === "custom" ? "PGDMP" : "--\n--");
+        target.sql("postgres", "DROP DATABASE IF EXISTS chatwoot");
+        target.sql("postgres", "CREATE DATABASE chatwoot");
+        stage(out);
+        const r = adopt(["--database", file]);
+        expect(r.stderr).toBe("");
+        expect(r.stdout).toContain(`database dump: ${format} format`);
+        expect(target.sql("chatwoot", FINGERPRINT_SQL)).toBe(rows);
+        expect(target.sql("chatwoot", SEQUENCES_SQL)).toBe(sequences);
+        expect(target.sql("chatwoot", "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")).toBe("postgres");
+      }
+    } finally {
+      old.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses a 3.x dump for a 4.2+ release, saying to go through v4.1.0, and loads nothing", () => {

