@@ -253,6 +253,12 @@ describe("what re-runs", () => {
     expect(JSON.parse((steps(lone).get("bootstrap")!.inputs.stdin as { value: string }).value).installation_configs).toEqual({});
   });
 
+  it("write-env, deploy and verify, which checks the new name too, when the help center gets its own domain", async () => {
+    const help = await run({ ...baseConfig, helpCenterDomain: "help.example.com" });
+    expect(reruns(base, help)).toEqual({ "write-env": "update", deploy: "update", verify: "update" });
+    expect(steps(help).get("verify")!.inputs.create).toContain("--domain 'chat.example.com' --help-center 'help.example.com'");
+  });
+
   it("deploy (sizing) and verify after a resize, which power-cycles the server", async () => {
     expect(reruns(base, await run({ ...baseConfig, serverType: "cx43" }))).toEqual({ deploy: "update", verify: "update" });
   });

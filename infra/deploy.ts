@@ -378,6 +378,7 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
         this.paths,
         {
           domain: a.envSettings.domain,
+          helpCenterDomain: a.envSettings.helpCenterDomain,
           version: a.chatwootVersion,
           frameOrigins: a.envSettings.embedAllowedOrigins,
           inputsHash: checked,

@@ -3,7 +3,8 @@
 # reach it (the production checklist, automated). Every check runs; each failure is reported with
 # what was expected; the exit code is non-zero if any failed.
 #
-#   verify.sh --domain chat.example.com --version v4.15.1 [--frame-origins "https://a https://b"]
+#   verify.sh --domain chat.example.com --version v4.15.1 [--help-center help.example.com]
+#             [--frame-origins "https://a https://b"]
 #             [--public-ipv4 IP --public-ipv6 IP] [--connect 127.0.0.1:443] [--cacert FILE]
 #             [--timeout 300] [--backup-state DIR] [--caddy-admin 127.0.0.1:2019] [--caddyfile FILE]
 #             [--watchdog] [< '{"api_token":"…","account_id":1,"inbox_id":2,"webhook_url":"…"}']
@@ -17,10 +18,11 @@
 set -uo pipefail
 
 domain="" version="" frame_origins="" ipv4="" ipv6="" connect="127.0.0.1:443" cacert="" timeout=300 backup_state=""
-caddy_admin="127.0.0.1:2019" caddyfile="" watchdog=""
+caddy_admin="127.0.0.1:2019" caddyfile="" watchdog="" help_center=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --domain) domain="${2:-}"; shift 2 ;;
+    --help-center) help_center="${2:-}"; shift 2 ;;
     --version) version="${2:-}"; shift 2 ;;
     --frame-origins) frame_origins="${2:-}"; shift 2 ;;
     --public-ipv4) ipv4="${2:-}"; shift 2 ;;
@@ -82,6 +84,32 @@ if [[ "$health_status" == "200" ]] && grep -q '"woot"' "$work/health"; then
   pass "/health answers through Caddy over TLS"
 else
   fail "/health answered HTTP $health_status, expected 200 {\"status\":\"woot\"}; see: compose.sh logs rails"
+fi
+
+# --- 1b. The help center's own hostname (chatwoot:helpCenterDomain): TLS and the same Rails -----
+if [[ -n "$help_center" ]]; then
+  help_curl=(curl -sS --max-time 15 --connect-to "$help_center:443:$connect")
+  [[ -n "$cacert" ]] && help_curl+=(--cacert "$cacert")
+  while :; do
+    help_status=$("${help_curl[@]}" -o "$work/help-health" -w '%{http_code}' "https://$help_center/health" 2>"$work/curl-err")
+    help_rc=$?
+    [[ $help_rc -eq 0 && "$help_status" == "200" ]] && break
+    (($(date +%s) >= deadline)) && break
+    sleep 5
+  done
+  if [[ $help_rc -eq 0 && "$help_status" == "200" ]] && grep -q '"woot"' "$work/help-health"; then
+    pass "the help center's https://$help_center answers over TLS"
+  elif [[ $help_rc -ne 0 ]]; then
+    resolved=$(getent ahosts "$help_center" 2>/dev/null | awk '{print $1}' | sort -u | tr '\n' ' ')
+    if [[ -n "$ipv4" && " $resolved " != *" $ipv4 "* ]]; then
+      fail "TLS for $help_center could not be set up: it resolves to ${resolved:-nothing}, not this server ($ipv4)." \
+        "Create the records \"$help_center A $ipv4\"${ipv6:+ and \"$help_center AAAA $ipv6\"}, then run pulumi up again."
+    else
+      fail "https://$help_center is not reachable through Caddy (curl: $(<"$work/curl-err")); see: compose.sh logs caddy"
+    fi
+  else
+    fail "https://$help_center/health answered HTTP $help_status, expected 200 {\"status\":\"woot\"}"
+  fi
 fi
 
 # --- 2. /api: version and backing services ----------------------------------------------------

@@ -886,12 +886,22 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go
     JSON.stringify({ api_token: stub.behaviour.apiToken, account_id: 1, inbox_id: 7, webhook_url: "https://app.example.com/hooks/chatwoot", ...over });
   const verify = (
     c: RunningCaddy,
-    opts: { input?: string; origins?: string[]; version?: string; domain?: string; backupState?: string; deployedCaddyfile?: string; systemctl?: string } = {},
+    opts: {
+      input?: string;
+      origins?: string[];
+      version?: string;
+      domain?: string;
+      helpCenter?: string;
+      backupState?: string;
+      deployedCaddyfile?: string;
+      systemctl?: string;
+    } = {},
   ) =>
     runAsync(
       path.join(SCRIPTS, "verify.sh"),
       [
         "--domain", opts.domain ?? "localhost",
+        ...(opts.helpCenter ? ["--help-center", opts.helpCenter] : []),
         "--version", opts.version ?? "v4.15.1",
         "--frame-origins", (opts.origins ?? origins).join(" "),
         "--public-ipv4", "203.0.113.10",
@@ -969,6 +979,24 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("FAIL  the watchdog's timer is not active: systemctl enable --now chatwoot-watchdog.timer");
     expect(bad.stderr).toContain("FAIL  the watchdog failed to run: journalctl -u chatwoot-watchdog.service");
+  });
+
+  it("checks the help center's own hostname too, and says to point its DNS here when it has no certificate", async () => {
+    const both = await startCaddy(envFor(origins), stub.port, path.join(repoRoot, "docker/Caddyfile"), "localhost, help.localhost");
+    try {
+      const good = await verify(both, { helpCenter: "help.localhost" });
+      expect(good.stderr).toBe("");
+      expect(good.stdout).toContain("ok    the help center's https://help.localhost answers over TLS");
+    } finally {
+      await both.stop();
+    }
+    // This Caddy serves the domain alone: no certificate for the help center's name.
+    const missing = await verify(caddy, { helpCenter: "help.example.com" });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("FAIL  TLS for help.example.com could not be set up");
+    expect(missing.stderr).toContain('Create the records "help.example.com A 203.0.113.10" and "help.example.com AAAA 2001:db8:10::1"');
+    // The rest of the checklist still ran and passed.
+    expect(missing.stdout).toContain("ok    /health answers through Caddy over TLS");
   });
 
   it("passes on a good setup, checking every point of the checklist", async () => {

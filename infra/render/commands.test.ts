@@ -56,6 +56,12 @@ describe("command text", () => {
     expect(c.verify.split("\n")[0]).toBe(
       "'/opt/chatwoot/bundle/scripts/verify.sh' --domain 'chat.example.com' --version 'v4.15.1' --frame-origins 'https://a.example.com' --public-ipv4 '203.0.113.10' --public-ipv6 '2001:db8::1' --watchdog",
     );
+    const withHelp = renderVerifyCommand(
+      paths,
+      { domain: "chat.example.com", helpCenterDomain: "help.example.com", version: "v4.15.1", frameOrigins: [], inputsHash: "d".repeat(64) },
+      { v4: "203.0.113.10", v6: "2001:db8::1" },
+    );
+    expect(withHelp.split("\n")[0]).toContain("--domain 'chat.example.com' --help-center 'help.example.com' --version 'v4.15.1'");
   });
 
   it("waits for cloud-init accepting exit 2, mounts by device id with nofail", () => {

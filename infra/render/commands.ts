@@ -300,12 +300,15 @@ export interface VerifyTarget {
   inputsHash: string;
   /** The backup service's state directory, when backups are enabled: verify checks their age. */
   backupStateDir?: string;
+  /** The help center's own hostname (chatwoot:helpCenterDomain), checked like the domain. */
+  helpCenterDomain?: string;
 }
 
 /** Runs verify.sh with what it must find; the API token and ids come on stdin. */
 export function renderVerifyCommand(p: HostPaths, v: VerifyTarget, publicIps: { v4: string; v6: string }): string {
   const args: [string, string][] = [
     ["--domain", v.domain],
+    ...(v.helpCenterDomain ? ([["--help-center", v.helpCenterDomain]] as [string, string][]) : []),
     ["--version", v.version],
     ["--frame-origins", v.frameOrigins.join(" ")],
     ["--public-ipv4", publicIps.v4],
