@@ -212,12 +212,17 @@ end
 # environment's value (or the default) is copied into the table on this first read, and from
 # then on the table answers, whatever the environment says.
 module GlobalConfigService
+  # ActiveSupport's blank?: nil, false, whitespace-only strings and empty collections.
+  def self.blank?(value)
+    value.nil? || value == false || (value.respond_to?(:empty?) && (value.is_a?(String) ? value.strip.empty? : value.empty?))
+  end
+
   def self.load(config_key, default_value)
     row = InstallationConfig.find_by(name: config_key)
-    return row.value if row && !(row.value.nil? || row.value.to_s.strip.empty?)
+    return row.value if row && !blank?(row.value)
 
-    config_value = ENV.fetch(config_key) { default_value }
-    return if config_value.nil? || config_value.to_s.strip.empty?
+    config_value = ENV[config_key] || default_value
+    return if blank?(config_value)
 
     (row || InstallationConfig.create!(name: config_key, value: config_value, locked: false)).value
   end
