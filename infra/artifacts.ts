@@ -29,6 +29,7 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
       webhookFormat: c.alerts.webhookFormat,
       ping: c.alertPingUrl !== undefined,
       repeatHours: c.alerts.repeatHours,
+      ...(c.alerts.lockMaxMinutes === undefined ? {} : { lockMaxMinutes: c.alerts.lockMaxMinutes }),
     },
     sentry: c.sentryDsn !== undefined,
     logLevel: c.logLevel,

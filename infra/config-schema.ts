@@ -452,6 +452,8 @@ export const publicSchema = z
             .default([]),
           webhookFormat: z.enum(["slack", "json"], { message: 'must be "slack" (Slack-compatible {"text": …}) or "json"' }).default("slack"),
           repeatHours: z.number().int().min(1).max(168, { message: "must be a whole number of hours from 1 to 168" }).default(6),
+          /** How long a deploy may hold the host lock before the watchdog stops holding alerts back (the watchdog's default: 30). */
+          lockMaxMinutes: z.number().int({ message: "must be a whole number of minutes from 5 to 1440" }).min(5, { message: "must be a whole number of minutes from 5 to 1440" }).max(1440, { message: "must be a whole number of minutes from 5 to 1440" }).optional(),
         },
         { message: 'must be an object like {"email": ["ops@example.com"]} (webhook and ping URLs are secret keys)' },
       )
@@ -526,6 +528,7 @@ export const ECHO_SAFE_KEYS = new Set([
   "defaultLocale",
   "inboundEmail.service",
   "alerts.repeatHours",
+  "alerts.lockMaxMinutes",
   "backup.target",
   "backup.storageBox.type",
   "backup.storageBox.location",

@@ -488,6 +488,16 @@ describe("alerts and error tracking", () => {
     expect(plain.join("\n")).not.toContain(webhook);
   });
 
+  it("bounds how long a held host lock holds alerts back, and renders it only when set", () => {
+    expect(load(with_({ alerts: { lockMaxMinutes: 45 } }), baseSecrets).alerts.lockMaxMinutes).toBe(45);
+    expect(load(baseConfig, baseSecrets).alerts.lockMaxMinutes).toBeUndefined();
+    for (const bad of [0, 4, 1441, 2.5]) {
+      expect(problemsOf(() => load(with_({ alerts: { lockMaxMinutes: bad } }), baseSecrets)).join("\n")).toContain(
+        "chatwoot:alerts.lockMaxMinutes must be a whole number of minutes from 5 to 1440",
+      );
+    }
+  });
+
   it("warns when no channel is configured: the watchdog would tell no one", () => {
     expect(load().warnings.join("\n")).toContain("no alerts: the watchdog checks the site, disks and backups every minute but tells no one");
   });

@@ -74,7 +74,7 @@ ConditionPathExists=${script}
 [Service]
 Type=oneshot
 ExecStart=/usr/bin/python3 ${script} run
-TimeoutStartSec=120
+TimeoutStartSec=240
 `,
     timer: `[Unit]
 Description=Runs the Chatwoot watchdog every minute

@@ -182,6 +182,8 @@ describe("alerts and Sentry in the env file", () => {
   it("writes only what is configured, and masks the URLs and the DSN", () => {
     const none = renderEnvFile({ ...settings, alerts: NO_ALERTS, sentry: false }, secrets);
     expect(Object.fromEntries(parseEnvFile(envScope(none, "host")))).toEqual({ ALERT_REPEAT_HOURS: "6" });
+    const lock = renderEnvFile({ ...settings, alerts: { ...NO_ALERTS, lockMaxMinutes: 45 }, sentry: false }, secrets);
+    expect(Object.fromEntries(parseEnvFile(envScope(lock, "host")))).toEqual({ ALERT_REPEAT_HOURS: "6", ALERT_LOCK_MAX_MINUTES: "45" });
     expect(none).not.toContain("SENTRY_DSN");
     const masked = parseEnvFile(renderMaskedEnvFile(settings, true));
     for (const name of ["ALERT_WEBHOOK_URL", "ALERT_PING_URL", "SENTRY_DSN"]) expect(masked.get(name)).toBe(SECRET_MARKER);

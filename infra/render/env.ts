@@ -73,6 +73,8 @@ export interface AlertEnvSettings {
   ping: boolean;
   /** A failure still failing is told again at most this often. */
   repeatHours: number;
+  /** Minutes the host lock may be held before alerts are no longer held back (unset: the watchdog's 30). */
+  lockMaxMinutes?: number;
 }
 
 /** Overrides of scripts/tuning.sh, by the name it prints (memory in MB). */
@@ -368,6 +370,8 @@ function alertEntries(a: AlertEnvSettings, secrets: EnvSecrets): Entry[] {
   }
   if (a.ping) entries.push(["ALERT_PING_URL", required(secrets, "ALERT_PING_URL", "chatwoot:alertPingUrl is set")]);
   entries.push(["ALERT_REPEAT_HOURS", String(a.repeatHours)]);
+  // Only when set: an env file that did not change does not re-run write-env and deploy.
+  if (a.lockMaxMinutes !== undefined) entries.push(["ALERT_LOCK_MAX_MINUTES", String(a.lockMaxMinutes)]);
   return entries;
 }
 
