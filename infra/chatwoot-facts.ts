@@ -100,6 +100,15 @@ export const INBOUND_EMAIL_SECRET_ENV: Record<(typeof INBOUND_EMAIL_SERVICES)[nu
  */
 export const ADOPTION = {
   firstV4Migration: "20250104200055",
+  /**
+   * v4.2.0's db/migrate/20250416182131_flip_chatwoot_v4_default_feature_flag_installation_config.rb
+   * calls Account#enable_features!, which needs the accounts.settings column v4.1 adds: data from
+   * 3.x or v4.0.x fails there (chatwoot#12088 and #11614 quote it). A dump older than it must
+   * have that column, i.e. have been through v4.1.
+   */
+  v41NeededBefore: "20250416182131",
+  /** The newest migration of each release the facts were read at (db/schema.rb's version). */
+  newestMigration: { "v4.15.1": "20260611184600" } as Record<string, string>,
   /** The release a 3.x dump is adopted with before upgrading further. */
   intermediateForV3: "v4.1.0",
   /** Targets from this release on refuse a 3.x dump. */

@@ -79,6 +79,19 @@ close_step() {
   step_name=""
 }
 
+# Starts the old release's Sidekiq again when this deploy stopped it and the old release keeps
+# serving; prints what happened, for the failure message.
+old_sidekiq_stopped=""
+restart_old_sidekiq() {
+  [[ -n "$old_sidekiq_stopped" ]] || return 0
+  if "$compose" start sidekiq >/dev/null 2>&1; then
+    old_sidekiq_stopped=""
+    printf '; its Sidekiq was started again'
+  else
+    printf '; starting its Sidekiq again FAILED, jobs wait in Redis (see: compose.sh ps)'
+  fi
+}
+
 take_lock deploy.sh
 [[ -r "$app_dir/.env" ]] || fail env-missing "$app_dir/.env is missing; the write-env step of pulumi up writes it (nothing was changed)"
 
@@ -147,23 +160,44 @@ recorded_schema=$(cat "$release_dir/schema" 2>/dev/null || true)
 if [[ "$previous_image" == "$new_image" && -n "$schema_before" && "$schema_before" == "$recorded_schema" ]]; then
   printf '==> %s\n' "$new_image already migrated this database (schema $schema_before): no migration"
 else
+  # On an upgrade the old Sidekiq stops before the new schema exists: a job class or a column the
+  # old release does not know would fail its jobs, and retries run out in minutes. Jobs enqueued
+  # meanwhile wait in Redis for the new Sidekiq. The old web tier keeps serving.
+  if [[ -n "$previous_image" && "$previous_image" != "$new_image" && -n "$("$compose" ps -q --status running sidekiq 2>/dev/null)" ]]; then
+    step sidekiq-stop "stopping $previous_image's Sidekiq before migrating (its jobs wait in Redis)"
+    "$compose" stop sidekiq || fail sidekiq-stop-failed "could not stop $previous_image's Sidekiq before migrating; nothing was migrated (see: compose.sh ps)"
+    old_sidekiq_stopped=1
+  fi
   step migrate "migrating with $new_image (the running release keeps serving)"
   if ! "$compose" run --rm --no-deps -e POSTGRES_STATEMENT_TIMEOUT=600s rails bundle exec rails db:chatwoot_prepare; then
-    fail migration-failed "migration failed; the previous containers were left running (${previous_image:-none deployed yet})"
+    fail migration-failed "migration failed; the previous containers were left running (${previous_image:-none deployed yet})$(restart_old_sidekiq)"
   fi
 fi
 schema_after=$(schema_version)
+
+# An adopted database (scripts/adopt.sh) is whole once it has migrated: only now are the staged
+# files of the old installation deleted (they hold customer data), and the last step is recorded.
+adopt_state="$(env_data_dir)/adopt.state"
+if [[ -r "$adopt_state" ]] && grep -qx 'database=ok' "$adopt_state" && ! grep -qx 'migrate=ok' "$adopt_state" &&
+  [[ -n "$schema_after" ]]; then
+  if { cat "$adopt_state"; echo migrate=ok; } >"$adopt_state.new" && mv -f "$adopt_state.new" "$adopt_state"; then
+    rm -rf "$(env_data_dir)/adopt" && printf '==> %s\n' "the adopted database has migrated; the staged files of the old installation were deleted"
+  else
+    rm -f "$adopt_state.new"
+    fail record-failed "could not record that the adopted database has migrated (disk full?); run pulumi up again"
+  fi
+fi
 
 step onboarding "closing the installation onboarding"
 # REDISCLI_AUTH keeps the password out of the process list; the key is Redis::Alfred's.
 # shellcheck disable=SC2016 # $REDIS_PASSWORD is expanded by the container's shell, from its own env
 if ! "$compose" exec -T redis sh -c 'REDISCLI_AUTH="$REDIS_PASSWORD" exec redis-cli DEL '"$onboarding_key" >/dev/null; then
-  fail onboarding-not-closed "could not delete Chatwoot's onboarding flag in Redis; nothing was started (see: compose.sh logs redis)"
+  fail onboarding-not-closed "could not delete Chatwoot's onboarding flag in Redis; nothing was started (see: compose.sh logs redis)$(restart_old_sidekiq)"
 fi
 
 # The backup scheduler must never be stopped in the middle of a job: whatever recreates it (a new
 # backup image, a changed job script) runs holding the job lock on the host side of its volume.
-data_dir=$(sed -n "s/^CHATWOOT_DATA_DIR='\(.*\)'\$/\1/p" "$app_dir/.env")
+data_dir=$(env_data_dir)
 between_backups() {
   if backups_enabled && [[ -n "$data_dir" ]]; then
     mkdir -p "$data_dir/backup" && flock "$data_dir/backup/job.lock" "$@"
@@ -191,6 +225,57 @@ if [[ -n "$started_ok" ]]; then
   step start "starting $new_image"
   between_backups "$compose" up -d --wait --remove-orphans || started_ok=""
 fi
+# Records what serves, whether or not the deploy went as planned (compose.sh runs release/current).
+record_serving() {
+  local image=$1
+  if [[ "$image" != "$previous_image" && -n "$previous_image" ]]; then
+    write_record "$release_dir/previous" "$previous_image" || return 1
+  fi
+  write_record "$release_dir/current" "$image" && write_record "$release_dir/schema" "$schema_after"
+}
+# Starts Sidekiq of the release that serves, so that no working site runs without one.
+start_sidekiq_of() {
+  if CHATWOOT_IMAGE="$1" "$compose" up -d --wait --no-deps sidekiq >/dev/null 2>&1; then
+    printf 'Sidekiq runs %s' "$1"
+  else
+    printf 'Sidekiq of %s did NOT become healthy, jobs wait in Redis (see: compose.sh logs sidekiq)' "$1"
+  fi
+}
+schema_note="schema ${schema_before:-empty} -> ${schema_after:-unknown}"
+# (A configuration change on the same release that Caddy never left goes back to the previous
+# configuration below, as a whole.)
+if [[ -z "$started_ok" && -n "$switch_state" && "$switch_state" != switched ]] &&
+  ! [[ "$switch_state" == untouched && "$previous_image" == "$new_image" ]]; then
+  # The switch stopped partway. What serves was read back from Caddy; keep it serving.
+  case "$switch_state" in
+    untouched)
+      # The release that served before kept serving throughout, through the migration too: it
+      # goes on, with its own Sidekiq. The database keeps what the new release migrated.
+      fail switch-failed-previous-serving "$new_image could not take over the web tier; $previous_image kept serving throughout and still serves ($schema_note)$(restart_old_sidekiq). Fix the cause (see above; compose.sh logs rails-surge) and run pulumi up again" ;;
+    surge)
+      if [[ "$schema_after" == "$schema_before" ]]; then
+        # Nothing was migrated: the release that served before takes the web tier back from
+        # rails-surge the same way, and everything else of it starts again.
+        echo "deploy.sh: the migration changed nothing, so $previous_image takes the web tier back from rails-surge" >&2
+        if CHATWOOT_IMAGE="$previous_image" "$compose" up -d --wait --no-deps rails; then
+          CHATWOOT_IMAGE="$previous_image" caddy_upstream || true
+          if [[ "$(caddy_serving)" == rails ]]; then
+            CHATWOOT_IMAGE="$previous_image" "$compose" rm --stop --force rails-surge >/dev/null 2>&1 || true
+            if CHATWOOT_IMAGE="$previous_image" between_backups "$compose" up -d --wait --remove-orphans; then
+              fail unhealthy-previous-restored "$new_image did not become healthy; $previous_image is serving again"
+            fi
+            fail unhealthy-previous-failed "$new_image did not become healthy; $previous_image serves the web tier again, but its other services did not all become healthy (see: compose.sh ps)"
+          fi
+        fi
+        echo "deploy.sh: $previous_image could not take the web tier back; $new_image keeps serving from rails-surge" >&2
+      fi
+      sidekiq=$(start_sidekiq_of "$new_image")
+      record_serving "$new_image" || fail record-failed "$new_image serves from rails-surge, but recording it in $release_dir failed (disk full?)"
+      fail serving-from-surge "$new_image serves from rails-surge (port 3001): Rails did not become healthy with it, or Caddy did not go back to it; $sidekiq; release/current says $new_image ($schema_note). Fix the cause (compose.sh logs rails caddy) and run pulumi up again" ;;
+    *)
+      fail caddy-state-unknown "where Caddy sends traffic could not be read from its admin API ($(caddy_admin_socket)); Rails, rails-surge and Sidekiq were left as they are, release/current still says ${previous_image} ($schema_note). Check: compose.sh ps; compose.sh logs caddy" ;;
+  esac
+fi
 if [[ -z "$started_ok" ]]; then
   unhealthy="$new_image did not become healthy; see: compose.sh ps; compose.sh logs rails sidekiq"
   if [[ -z "$previous_image" ]]; then
@@ -216,8 +301,16 @@ if [[ -z "$started_ok" ]]; then
     fi
     fail unhealthy-previous-failed "$unhealthy; the previous configuration FAILED too, Chatwoot is down (see: compose.sh ps)"
   fi
+  if [[ "$schema_after" != "$schema_before" && -n "$web_switched" ]]; then
+    # The new release's web tier serves (the switch read it back from Caddy) on the schema it
+    # migrated: it keeps serving, with its Sidekiq; what else failed is said.
+    sidekiq=$(start_sidekiq_of "$new_image")
+    record_serving "$new_image" || fail record-failed "$new_image serves, but recording it in $release_dir failed (disk full?)"
+    fail unhealthy-new-serving "$unhealthy; $new_image's web tier serves and keeps serving ($schema_note); $sidekiq; release/current says $new_image"
+  fi
   if [[ "$schema_after" != "$schema_before" ]]; then
-    # Starting the previous release on a schema it does not know can corrupt data: stop instead.
+    # Nothing served through Caddy before this deploy (no switch ran), and starting the previous
+    # release on a schema it does not know can corrupt data: stop instead.
     "$compose" stop rails sidekiq >/dev/null 2>&1 || true
     echo "deploy.sh: $new_image migrated the database (schema ${schema_before:-empty} -> ${schema_after:-unknown})," >&2
     echo "           so $previous_image was NOT started on it. Chatwoot is stopped. Either:" >&2
@@ -229,8 +322,14 @@ if [[ -z "$started_ok" ]]; then
   echo "deploy.sh: $new_image did not become healthy; the migration changed nothing, so starting $previous_image again" >&2
   # When the new release already serves (Sidekiq or another service failed after the switch), the
   # web tier switches back the same way, without a failed request.
-  if [[ -n "$web_switched" ]]; then
-    CHATWOOT_IMAGE="$previous_image" switch_web_without_downtime || true
+  if [[ -n "$web_switched" ]] && ! CHATWOOT_IMAGE="$previous_image" switch_web_without_downtime; then
+    case "$switch_state" in
+      untouched) serving=$new_image ;;
+      surge) serving="$previous_image (from rails-surge)" ;;
+      *) serving="unknown (Caddy's admin API did not answer)" ;;
+    esac
+    [[ "$switch_state" == untouched ]] && record_serving "$new_image" >/dev/null 2>&1
+    fail unhealthy-switch-back-failed "$unhealthy; switching the web tier back to $previous_image failed: what serves is $serving; see: compose.sh ps"
   fi
   if CHATWOOT_IMAGE="$previous_image" between_backups "$compose" up -d --wait --remove-orphans; then
     fail unhealthy-previous-restored "$unhealthy; $previous_image is serving again"

@@ -47,6 +47,26 @@ take_lock() {
   export CHATWOOT_LOCK_HELD=1
 }
 
+# Caddy's admin API listens on a unix socket on the data volume (docker/Caddyfile, mode 0200: only
+# root connects), never on a TCP port that a local process or a redirected browser request could
+# reach. The switch and verify.sh read back from it where Caddy really sends traffic.
+# CHATWOOT_CADDY_ADMIN_SOCKET and the two dials are test seams (another socket, other ports).
+env_data_dir() { sed -n "s/^CHATWOOT_DATA_DIR='\(.*\)'\$/\1/p" "$app_dir/.env" 2>/dev/null; }
+caddy_admin_socket() { printf '%s\n' "${CHATWOOT_CADDY_ADMIN_SOCKET:-$(env_data_dir)/caddy/admin/admin.sock}"; }
+rails_dial=${CHATWOOT_RAILS_DIAL:-127.0.0.1:3000}
+surge_dial=${CHATWOOT_SURGE_DIAL:-127.0.0.1:3001}
+# Where Caddy sends requests now, from the configuration it runs: rails, rails-surge or unknown.
+caddy_serving() {
+  local dial
+  dial=$(curl -sS --max-time 10 --unix-socket "$(caddy_admin_socket)" http://localhost/config/apps/http/servers 2>/dev/null |
+    jq -r '[.. | objects | select(.handler? == "reverse_proxy") | .upstreams[]?.dial] | unique | join(" ")' 2>/dev/null) || dial=""
+  case "$dial" in
+    "$rails_dial") echo rails ;;
+    "$surge_dial") echo rails-surge ;;
+    *) echo unknown ;;
+  esac
+}
+
 # The web tier switches releases without a failed request (deploy.sh, rollback.sh). With
 # CHATWOOT_IMAGE set to the release to run:
 #   1. rails-surge, a second Rails on loopback port 3001, starts beside the serving Rails and must
@@ -57,37 +77,64 @@ take_lock() {
 #      what it serves) or while it boots, and must pass its health check;
 #   4. Caddy reloads the deployed Caddyfile as it is, back to Rails;
 #   5. rails-surge stops the same graceful way.
-# Sidekiq is the caller's to recreate afterwards. Returns 1 with Caddy back on Rails and
-# rails-surge gone when a step fails; the caller decides what runs then.
-surge_upstream=127.0.0.1:3001
+# After every reload, where Caddy sends traffic is read back from its admin API; nothing is
+# removed that might be serving. Sets switch_state to what was verified:
+#   switched   Caddy sends to Rails, which runs CHATWOOT_IMAGE; rails-surge is gone (returns 0)
+#   untouched  Caddy sends to the Rails that served before; rails-surge is gone (returns 1)
+#   surge      Caddy sends to rails-surge, which runs CHATWOOT_IMAGE; Rails is not healthy or
+#              Caddy refused to go back to it; rails-surge keeps serving (returns 1)
+#   unknown    where Caddy sends traffic could not be read; nothing more was touched (returns 1)
+# Sidekiq is the caller's to start afterwards, matching what serves.
 caddy_upstream() {
   local env=()
   [[ -n "${1:-}" ]] && env=(-e "CHATWOOT_UPSTREAM=$1")
   "$compose" exec -T "${env[@]}" caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile
 }
+# shellcheck disable=SC2034 # switch_state is read by deploy.sh and rollback.sh
+switch_state=""
+# shellcheck disable=SC2034
 switch_web_without_downtime() {
+  local serving
+  switch_state=untouched
   printf '==> %s\n' "starting $CHATWOOT_IMAGE beside the serving Rails (rails-surge)"
   if ! "$compose" up -d --wait --no-deps rails-surge; then
-    echo "$CHATWOOT_IMAGE did not become healthy beside the serving release; nothing was switched" >&2
+    echo "$CHATWOOT_IMAGE did not become healthy beside the serving release (or port 3001 is taken); nothing was switched" >&2
     "$compose" rm --stop --force rails-surge >/dev/null 2>&1 || true
     return 1
   fi
   printf '==> %s\n' "sending new requests to rails-surge"
-  if ! caddy_upstream "$surge_upstream"; then
-    echo "Caddy could not switch to rails-surge; the serving Rails keeps its requests" >&2
-    "$compose" rm --stop --force rails-surge >/dev/null 2>&1 || true
-    return 1
-  fi
+  caddy_upstream 127.0.0.1:3001 || echo "Caddy refused the reload to rails-surge; reading back where it sends traffic" >&2
+  serving=$(caddy_serving)
+  case "$serving" in
+    rails)
+      echo "Caddy still sends to the serving Rails; nothing was switched" >&2
+      "$compose" rm --stop --force rails-surge >/dev/null 2>&1 || true
+      return 1 ;;
+    unknown)
+      switch_state=unknown
+      echo "could not read from Caddy's admin API where it sends traffic; rails-surge ($CHATWOOT_IMAGE) is left running, nothing else was touched" >&2
+      return 1 ;;
+  esac
+  switch_state=surge
   printf '==> %s\n' "recreating Rails with $CHATWOOT_IMAGE (it gets requests again once healthy)"
-  local ok=1
-  "$compose" up -d --wait --no-deps rails || ok=""
-  printf '==> %s\n' "sending requests back to Rails; rails-surge finishes its requests and stops"
-  if ! caddy_upstream; then
-    echo "Caddy could not switch back to Rails: rails-surge keeps serving; see: compose.sh logs caddy" >&2
+  if ! "$compose" up -d --wait --no-deps rails; then
+    echo "Rails did not become healthy with $CHATWOOT_IMAGE; rails-surge ($CHATWOOT_IMAGE) keeps serving" >&2
     return 1
   fi
+  printf '==> %s\n' "sending requests back to Rails; rails-surge finishes its requests and stops"
+  caddy_upstream || echo "Caddy refused the reload back to Rails; reading back where it sends traffic" >&2
+  serving=$(caddy_serving)
+  case "$serving" in
+    rails-surge)
+      echo "Caddy still sends to rails-surge ($CHATWOOT_IMAGE), which keeps serving; see: compose.sh logs caddy" >&2
+      return 1 ;;
+    unknown)
+      switch_state=unknown
+      echo "could not read from Caddy's admin API where it sends traffic; Rails and rails-surge ($CHATWOOT_IMAGE) are both left running" >&2
+      return 1 ;;
+  esac
+  switch_state=switched
   "$compose" rm --stop --force rails-surge >/dev/null || echo "rails-surge did not stop cleanly; see: compose.sh ps" >&2
-  [[ -n "$ok" ]] || { echo "Rails did not become healthy with $CHATWOOT_IMAGE" >&2; return 1; }
 }
 
 # What Rails' container is made of besides the bundle's other files: the image, the app's scope

@@ -56,12 +56,36 @@ fi
 
 printf '==> starting %s (rails, sidekiq)\n' "$previous"
 ok=1
-# While Rails and Caddy serve, the web tier switches without a failed request (lib.sh).
+# While Rails and Caddy serve, the web tier switches without a failed request (lib.sh), and where
+# Caddy sends traffic is read back after each step.
 if [[ -n "$("$compose" ps -q --status running rails 2>/dev/null)" && -n "$("$compose" ps -q --status running caddy 2>/dev/null)" ]]; then
-  CHATWOOT_IMAGE="$previous" switch_web_without_downtime || ok=""
+  if ! CHATWOOT_IMAGE="$previous" switch_web_without_downtime; then
+    case "$switch_state" in
+      untouched)
+        echo "rollback.sh: $previous could not take over the web tier; $current kept serving and still serves (nothing was changed)" >&2
+        exit 1 ;;
+      surge)
+        # The previous release serves from rails-surge: its Sidekiq goes with it, and the records say so.
+        if CHATWOOT_IMAGE="$previous" "$compose" up -d --wait --no-deps sidekiq; then sidekiq="Sidekiq runs $previous"; else sidekiq="Sidekiq of $previous did NOT become healthy"; fi
+        printf '%s\n' "$current" >"$release_dir/previous"
+        printf '%s\n' "$previous" >"$release_dir/current.new" && mv -f "$release_dir/current.new" "$release_dir/current"
+        echo "rollback.sh: $previous serves from rails-surge (port 3001): Rails did not become healthy with it, or Caddy did not go back to it; $sidekiq; release/current says $previous. See: compose.sh logs rails caddy" >&2
+        exit 1 ;;
+      *)
+        echo "rollback.sh: where Caddy sends traffic could not be read from its admin API; Rails, rails-surge and Sidekiq were left as they are, release/current still says $current. Check: compose.sh ps; compose.sh logs caddy" >&2
+        exit 1 ;;
+    esac
+  fi
 fi
-[[ -n "$ok" ]] && { CHATWOOT_IMAGE="$previous" "$compose" up -d --wait --no-deps rails sidekiq || ok=""; }
+CHATWOOT_IMAGE="$previous" "$compose" up -d --wait --no-deps rails sidekiq || ok=""
 if [[ -z "$ok" ]]; then
+  if [[ "$switch_state" == switched ]]; then
+    # The previous release's web tier already serves (verified): say so rather than switch again.
+    printf '%s\n' "$current" >"$release_dir/previous"
+    printf '%s\n' "$previous" >"$release_dir/current.new" && mv -f "$release_dir/current.new" "$release_dir/current"
+    echo "rollback.sh: $previous serves, but its Sidekiq did not become healthy; release/current says $previous (see: compose.sh logs sidekiq)" >&2
+    exit 1
+  fi
   echo "rollback.sh: $previous did not become healthy; starting $current again" >&2
   CHATWOOT_IMAGE="$current" "$compose" up -d --wait --no-deps rails sidekiq || true
   exit 1

@@ -6,7 +6,7 @@
 #   verify.sh --domain chat.example.com --version v4.15.1 [--help-center help.example.com]
 #             [--frame-origins "https://a https://b"]
 #             [--public-ipv4 IP --public-ipv6 IP] [--connect 127.0.0.1:443] [--cacert FILE]
-#             [--timeout 300] [--backup-state DIR] [--caddy-admin 127.0.0.1:2019] [--caddyfile FILE]
+#             [--timeout 300] [--backup-state DIR] [--caddy-admin-socket PATH] [--caddyfile FILE]
 #             [--watchdog] [< '{"api_token":"…","account_id":1,"inbox_id":2,"webhook_url":"…"}']
 #
 # Requests go to --connect (default: this host's own port 443) with the real hostname, so TLS and
@@ -16,9 +16,11 @@
 # successful backup is older than twice its interval. With --watchdog, it also fails when the
 # watchdog's timer is not active or one run of it (started here, as the timer would) fails.
 set -uo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 domain="" version="" frame_origins="" ipv4="" ipv6="" connect="127.0.0.1:443" cacert="" timeout=300 backup_state=""
-caddy_admin="127.0.0.1:2019" caddyfile="" watchdog="" help_center=""
+caddy_admin="" caddyfile="" watchdog="" help_center=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --domain) domain="${2:-}"; shift 2 ;;
@@ -31,12 +33,14 @@ while [[ $# -gt 0 ]]; do
     --cacert) cacert="${2:-}"; shift 2 ;;
     --timeout) timeout="${2:-}"; shift 2 ;;
     --backup-state) backup_state="${2:-}"; shift 2 ;;
-    --caddy-admin) caddy_admin="${2:-}"; shift 2 ;;
+    --caddy-admin-socket) caddy_admin="${2:-}"; shift 2 ;;
     --caddyfile) caddyfile="${2:-}"; shift 2 ;;
     --watchdog) watchdog=1; shift ;;
     *) echo "verify.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+# Caddy's admin API: the unix socket on the data volume (docker/Caddyfile).
+[[ -n "$caddy_admin" ]] || caddy_admin=$(caddy_admin_socket)
 if [[ -z "$domain" || -z "$version" ]]; then
   echo "verify.sh: --domain and --version are required" >&2
   exit 2
@@ -235,7 +239,7 @@ fi
 # --- 4b. Client-sent address headers never reach Rails -----------------------------------------
 # Rails cannot be asked what it received, so ask Caddy what it runs: every reverse_proxy must
 # delete them (Rails keys login rate limits on the client address).
-if "${curl_base[0]}" -sS --max-time 5 "http://$caddy_admin/config/" -o "$work/caddy-config" 2>/dev/null; then
+if "${curl_base[0]}" -sS --max-time 5 --unix-socket "$caddy_admin" http://localhost/config/ -o "$work/caddy-config" 2>/dev/null; then
   missing_deletes=$(jq -r '[.. | objects | select(.handler? == "reverse_proxy")] as $p
     | if ($p | length) == 0 then "no reverse_proxy" else
       ["Forwarded", "X-Real-Ip", "Client-Ip", "True-Client-Ip"] - ([$p[] | .headers.request.delete[]?] | unique) | join(" ") end' "$work/caddy-config" 2>/dev/null)

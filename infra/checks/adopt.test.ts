@@ -16,11 +16,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { repoRoot } from "../artifacts";
 import { ADOPTION } from "../chatwoot-facts";
 import { ADOPTED, adoptionSql, dataSql, FINGERPRINT_SQL, SCHEMA_SQL, SEQUENCES_SQL } from "../test/chatwoot-dataset";
+import { adoptArgs, adoptRunner, POSTGRES_EXEC_HOOK as HOOK } from "../test/adopt-run";
 import { fakeHost, type FakeHost } from "../test/fake-host";
 import { pgDump13, postgres13BinDir, postgres16BinDir, startPostgres, type RunningPostgres } from "../test/postgres";
 import { describeWithTools, run, tempDir } from "../test/tools";
 
-const HOOK = path.join(repoRoot, "infra/test/standin-postgres-exec.sh");
 const MODELS = path.join(repoRoot, "infra/test/chatwoot_models.rb");
 const IMPORTER = path.join(repoRoot, "infra/test/import_into_models.rb");
 const V4_NEWEST = "20260611184600";
@@ -97,13 +97,7 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
   });
   afterEach(() => host.cleanup());
 
-  const stage = (file: string, as = path.basename(file)) => fs.copyFileSync(file, path.join(host.dataDir, "adopt", as));
-  const adopt = (args: string[], opts: { input?: string; fromV3?: "allow" | "refuse" } = {}) =>
-    host.exec(
-      "adopt.sh",
-      ["--before-deploy", "--version", "v4.15.1", "--v4-migration", ADOPTION.firstV4Migration, "--from-v3", opts.fromV3 ?? "refuse", ...args],
-      { input: opts.input, env: { STANDIN_HOOK: HOOK, PGHOST: "127.0.0.1", PGPORT: String(target.port) } },
-    );
+  const { stage, adopt, deploy, staged, state } = adoptRunner(() => host, () => target.port);
   const tables = () => Number(target.sql("chatwoot", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
   const storedFiles = () => {
     const dir = path.join(host.dataDir, "storage");
@@ -125,8 +119,14 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
     expect(tableJson(target, "chatwoot")).toBe(before.adopted);
     expect(target.sql("chatwoot", "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")).toBe("postgres");
     expect(storedFiles()).toBe(20);
-    // The staged copies of customer data are gone.
-    expect(fs.readdirSync(path.join(host.dataDir, "adopt"))).toEqual([]);
+    expect(state()).toBe("database_rows=4 account(s), 12 user(s), 200 conversation(s), 2000 message(s)\ndatabase=ok\nstorage=ok\n");
+    // The staged copies of customer data stay until the adopted database has migrated.
+    expect(staged()).toEqual(["chatwoot.dump", "storage.tar.gz"]);
+    const deployed = deploy();
+    expect(deployed.stderr).toBe("");
+    expect(deployed.stdout).toContain("the adopted database has migrated; the staged files of the old installation were deleted");
+    expect(staged()).toEqual([]);
+    expect(state()).toContain("migrate=ok");
     // Chatwoot's triggers work on the adopted data: the next conversation of account 1 is number 51.
     target.sql("chatwoot", "INSERT INTO conversations (account_id, inbox_id, display_id) VALUES (1, 1, 0)");
     expect(target.sql("chatwoot", "SELECT max(display_id) FROM conversations WHERE account_id = 1")).toBe("51");
@@ -140,9 +140,15 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
     stage(dumps.v3, "other.dump");
     const again = adopt(["--database", "other.dump"], { fromV3: "allow" });
     expect(again.status).toBe(0);
-    expect(again.stdout).toMatch(/adopt skipped: the database already holds data \(\d+ tables\)/);
+    expect(again.stdout).toContain("database: adopted before (4 account(s), 12 user(s), 200 conversation(s), 2000 message(s))");
     expect(target.sql("chatwoot", FINGERPRINT_SQL)).toBe(adopted);
-    expect(fs.readdirSync(path.join(host.dataDir, "adopt"))).toEqual([]);
+    // A database this stack did not adopt is never loaded over, and nothing staged is deleted.
+    fs.rmSync(path.join(host.dataDir, "adopt.state"));
+    const foreign = adopt(["--database", "other.dump"], { fromV3: "allow" });
+    expect(foreign.status).toBe(0);
+    expect(foreign.stdout).toMatch(/adopt skipped: the database already holds data \(\d+ tables\) that adoption did not load/);
+    expect(target.sql("chatwoot", FINGERPRINT_SQL)).toBe(adopted);
+    expect(staged()).toEqual(["chatwoot.dump", "other.dump"]);
   });
 
   it("loads a plain dump whose tables belong to roles this server lacks, then drops those roles", () => {
@@ -188,6 +194,7 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
         expect(fs.readFileSync(out).subarray(0, 5).toString()).toBe(format === "custom" ? "PGDMP" : "--\n--");
         target.sql("postgres", "DROP DATABASE IF EXISTS chatwoot");
         target.sql("postgres", "CREATE DATABASE chatwoot");
+        fs.rmSync(path.join(host.dataDir, "adopt.state"), { force: true });
         stage(out);
         const r = adopt(["--database", file]);
         expect(r.stderr).toBe("");
@@ -202,12 +209,12 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
     }
   });
 
-  it("refuses a 3.x dump for a 4.2+ release, saying to go through v4.1.0, and loads nothing", () => {
+  it("refuses a 3.x dump for a 4.2+ release, saying to upgrade the old installation to v4.1.0 first, and loads nothing", () => {
     stage(dumps.v3);
     const r = adopt(["--database", "chatwoot-v3.dump"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`newest migration ${V3_NEWEST}, before v4.0.0's ${ADOPTION.firstV4Migration}`);
-    expect(r.stderr).toContain("chatwoot:chatwootVersion v4.1.0 first");
+    expect(r.stderr).toContain(`this dump is from Chatwoot 3.x or older (before v4.0.0's ${ADOPTION.firstV4Migration}) (newest migration ${V3_NEWEST})`);
+    expect(r.stderr).toContain("Upgrade the old installation to v4.1.0 on its own server first");
     expect(tables()).toBe(0);
     // Kept for the retry after the version is changed (pulumi up does not upload it again).
     expect(fs.existsSync(path.join(host.dataDir, "adopt/chatwoot-v3.dump"))).toBe(true);
@@ -221,7 +228,7 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
     fs.writeFileSync(path.join(host.dataDir, "adopt/cut.dump"), whole.subarray(0, Math.floor(whole.length * 0.6)));
     const r = adopt(["--database", "cut.dump"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/pg_restore failed .*nothing was loaded|pg_restore cannot read cut\.dump/);
+    expect(r.stderr).toMatch(/pg_restore reading cut\.dump \(is it from pg_dump 16 or older, and whole\?\) failed: .*; nothing was loaded/);
     expect(tables()).toBe(0);
   });
 
@@ -244,7 +251,7 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${token}/chatwoot.dump`;
       const r = await host.execAsync(
         "adopt.sh",
-        ["--before-deploy", "--version", "v4.15.1", "--v4-migration", ADOPTION.firstV4Migration, "--from-v3", "refuse", "--urls-on-stdin"],
+        [...adoptArgs(), "--urls-on-stdin"],
         { input: `database ${url}\n`, env: { STANDIN_HOOK: HOOK, PGHOST: "127.0.0.1", PGPORT: String(target.port) } },
       );
       expect(r.status).toBe(0);
@@ -253,11 +260,12 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
       expect(host.calls().join("\n")).not.toContain(token);
       const missing = await host.execAsync(
         "adopt.sh",
-        ["--before-deploy", "--version", "v4.15.1", "--v4-migration", ADOPTION.firstV4Migration, "--from-v3", "refuse", "--urls-on-stdin"],
+        [...adoptArgs(), "--urls-on-stdin"],
         { input: `database ${url.replace(token, `${token}x`)}\n`, env: { STANDIN_HOOK: HOOK, PGHOST: "127.0.0.1", PGPORT: String(target.port) } },
       );
-      // The database is no longer empty, so nothing is downloaded at all.
-      expect(missing.stdout).toContain("adopt skipped");
+      // The database is adopted already, so nothing is downloaded at all.
+      expect(missing.status).toBe(0);
+      expect(missing.stdout).toContain("database: adopted before");
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

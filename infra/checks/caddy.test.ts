@@ -115,7 +115,7 @@ describeWithTools("Caddyfile, run by Caddy 2.10 (production's version)", ["go"],
     ["an allowlist", ["https://app.example.com", "https://admin.example.com"]],
   ])("passes caddy validate with %s", (_what, origins) => {
     const home = tempDir("caddy-validate");
-    const env = caddyEnv(envFor(origins), { upstream: 3000, http: 80, https: 443, admin: 2019 }, home);
+    const env = caddyEnv(envFor(origins), { upstream: 3000, http: 80, https: 443, health: 2020 }, home);
     const result = run(caddyBinary(), ["validate", "--config", CADDYFILE, "--adapter", "caddyfile"], {
       env: { ...env, CHATWOOT_SITE_ADDRESS: "chat.example.com" },
     });
@@ -127,7 +127,7 @@ describeWithTools("Caddyfile, run by Caddy 2.10 (production's version)", ["go"],
   it("passes caddy validate with the help center's own domain as a second site address", () => {
     const home = tempDir("caddy-validate");
     const rendered = parseEnvFile(renderMaskedEnvFile({ ...settings([]), helpCenterDomain: "help.example.com" }, false));
-    const env = caddyEnv(rendered, { upstream: 3000, http: 80, https: 443, admin: 2019 }, home, rendered.get("CHATWOOT_SITE_ADDRESSES"));
+    const env = caddyEnv(rendered, { upstream: 3000, http: 80, https: 443, health: 2020 }, home, rendered.get("CHATWOOT_SITE_ADDRESSES"));
     const result = run(caddyBinary(), ["adapt", "--config", CADDYFILE, "--adapter", "caddyfile"], { env });
     fs.rmSync(home, { recursive: true, force: true });
     expect(result.status).toBe(0);

@@ -16,6 +16,7 @@ import { caddyBinary, startCaddy, type RunningCaddy } from "../test/caddy";
 import { HEALTHY, startChatwootStub, type ChatwootStub } from "../test/chatwoot-stub";
 import { envSettings } from "../test/fixtures";
 import { fakeHost } from "../test/fake-host";
+import { CLOSE_ONBOARDING, NEW, OLD, RUNNING, SCHEMA_QUERY, SCHEMA_RE, SWITCH as switchCalls, compose } from "../test/deploy-calls";
 import { composeV2Binary } from "../test/go-tools";
 import { describeWithTools, run, runAsync, tempDir } from "../test/tools";
 
@@ -65,13 +66,6 @@ describeWithTools("static checks", ["shellcheck", "ruby", "python3"], () => {
   });
 });
 
-const SCHEMA_QUERY = "exec -T postgres psql -U postgres -d chatwoot -XAt -c select coalesce(max(version), '') from schema_migrations";
-const SCHEMA_RE = "psql .* from schema_migrations$";
-const CLOSE_ONBOARDING = 'exec -T redis sh -c REDISCLI_AUTH="$REDIS_PASSWORD" exec redis-cli DEL alfred:CHATWOOT_INSTALLATION_ONBOARDING';
-const NEW = "chatwoot/chatwoot:v4.16.0";
-const OLD = "chatwoot/chatwoot:v4.15.1";
-const compose = (app: string, rest: string) =>
-  `compose --project-name chatwoot --env-file ${app}/.env -f ${app}/bundle/docker/compose.yaml ${rest}`;
 
 describe("deploy.sh with a stand-in docker (records calls, fails on demand)", () => {
   let host: ReturnType<typeof fakeHost>;
@@ -321,17 +315,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
   });
 
   describe("while Rails and Caddy serve", () => {
-    const RUNNING = [
-      ["ps -q --status running rails$", "rails-container-id"],
-      ["ps -q --status running caddy$", "caddy-container-id"],
-    ] as [string, string][];
-    const SWITCH = (image: string) => [
-      `CHATWOOT_IMAGE=${image} ${compose(host.app, "up -d --wait --no-deps rails-surge")}`,
-      `CHATWOOT_IMAGE=${image} ${compose(host.app, "exec -T -e CHATWOOT_UPSTREAM=127.0.0.1:3001 caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
-      `CHATWOOT_IMAGE=${image} ${compose(host.app, "up -d --wait --no-deps rails")}`,
-      `CHATWOOT_IMAGE=${image} ${compose(host.app, "exec -T caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
-      `CHATWOOT_IMAGE=${image} ${compose(host.app, "rm --stop --force rails-surge")}`,
-    ];
+    const SWITCH = (image: string) => switchCalls(host.app, image);
     const afterPs = (calls: string[]) => calls.slice(calls.findIndex((c) => c.includes("ps -q --status running rails")) + 1);
 
     it("an upgrade switches the web tier beside the serving Rails, then recreates Sidekiq and the rest", () => {
@@ -374,7 +358,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
       expect(calls.slice(0, 2)).toEqual([SWITCH(NEW)[0], SWITCH(NEW)[4]]);
       // Neither Caddy nor the serving Rails was touched by the new release.
       expect(calls.filter((c) => c.startsWith(`CHATWOOT_IMAGE=${NEW} `) && /caddy reload|--no-deps rails$/.test(c))).toEqual([]);
-      expect(r.stderr).toContain("did not become healthy beside the serving release; nothing was switched");
+      expect(r.stderr).toContain("did not become healthy beside the serving release (or port 3001 is taken); nothing was switched");
       expect(host.release("current")).toBe(OLD);
     });
 
@@ -384,8 +368,16 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
       host.reply([...RUNNING, [SCHEMA_RE, "20261101000000"]]);
       const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: `^CHATWOOT_IMAGE=${NEW} .* up -d --wait --no-deps rails$` });
       expect(r.status).toBe(1);
-      expect(afterPs(host.calls()).slice(0, 5)).toEqual(SWITCH(NEW));
-      expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`);
+      // rails-surge serves while the previous release takes Rails back; Caddy's upstream is read
+      // back before rails-surge goes.
+      expect(afterPs(host.calls())).toEqual([
+        ...SWITCH(NEW).slice(0, 3),
+        `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails")}`,
+        `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
+        `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "rm --stop --force rails-surge")}`,
+        `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`,
+      ]);
+      expect(host.caddyUpstream()).toBe("127.0.0.1:3000");
       expect(host.deployLog().at(-1)).toContain("result=unhealthy-previous-restored");
     });
   });
@@ -913,7 +905,7 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go
         "--public-ipv6", "2001:db8:10::1",
         "--connect", `127.0.0.1:${c.httpsPort}`,
         "--cacert", c.caFile,
-        "--caddy-admin", `127.0.0.1:${c.adminPort}`,
+        "--caddy-admin-socket", c.adminSocket,
         "--caddyfile", opts.deployedCaddyfile ?? c.caddyfile,
         "--timeout", "2",
         ...(opts.backupState ? ["--backup-state", opts.backupState] : []),

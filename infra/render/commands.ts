@@ -269,6 +269,8 @@ export function renderAdoptCommand(p: HostPaths, a: AdoptStep): string {
     "--version", a.version,
     "--v4-migration", ADOPTION.firstV4Migration,
     "--from-v3", chatwoot.isAtLeast(a.version, ADOPTION.v3DirectLimit) ? "refuse" : "allow",
+    "--v41-needed-before", ADOPTION.v41NeededBefore,
+    ...(ADOPTION.newestMigration[a.version.replace(/-ce$/, "")] ? ["--target-newest", ADOPTION.newestMigration[a.version.replace(/-ce$/, "")]!] : []),
     ...(a.databaseFile ? ["--database", a.databaseFile] : []),
     ...(a.storageInBucket ? ["--storage", "bucket"] : a.storageFile ? ["--storage", a.storageFile] : []),
     ...(a.urlsOnStdin ? ["--urls-on-stdin"] : []),

@@ -22,8 +22,8 @@ export function caddyBinary(): string {
 
 export interface RunningCaddy {
   httpsPort: number;
-  /** Caddy's admin API on loopback. */
-  adminPort: number;
+  /** Caddy's admin API: a unix socket, as in production. */
+  adminSocket: string;
   /** The Caddyfile it runs, and the environment that fills its placeholders. */
   caddyfile: string;
   env: Record<string, string | undefined>;
@@ -34,7 +34,7 @@ export interface RunningCaddy {
 }
 
 /** Environment the Caddyfile reads; `env` comes from the rendered .env (CHATWOOT_FRAME_*). */
-export function caddyEnv(env: Map<string, string>, ports: { upstream: number; http: number; https: number; admin: number }, home: string, siteAddress = "localhost") {
+export function caddyEnv(env: Map<string, string>, ports: { upstream: number; http: number; https: number; health: number }, home: string, siteAddress = "localhost") {
   return {
     PATH: process.env.PATH,
     HOME: home,
@@ -45,16 +45,20 @@ export function caddyEnv(env: Map<string, string>, ports: { upstream: number; ht
     CHATWOOT_UPSTREAM: `127.0.0.1:${ports.upstream}`,
     CHATWOOT_FRAME_MODE: env.get("CHATWOOT_FRAME_MODE") ?? "",
     CHATWOOT_FRAME_ORIGINS: env.get("CHATWOOT_FRAME_ORIGINS") ?? "",
-    CADDY_ADMIN: `127.0.0.1:${ports.admin}`,
+    CADDY_ADMIN: `unix/${adminSocketIn(home)}`,
+    CADDY_HEALTH_ADDRESS: `127.0.0.1:${ports.health}`,
     CADDY_HTTP_PORT: String(ports.http),
     CADDY_HTTPS_PORT: String(ports.https),
   };
 }
 
+/** The admin socket of a Caddy whose home is `home`. */
+export const adminSocketIn = (home: string) => path.join(home, "admin.sock");
+
 /** `siteAddress` replaces the domain: names under localhost get certificates from Caddy's internal CA. */
 export async function startCaddy(env: Map<string, string>, upstreamPort: number, caddyfile = CADDYFILE, siteAddress = "localhost"): Promise<RunningCaddy> {
   const home = tempDir("caddy");
-  const ports = { upstream: upstreamPort, http: await freePort(), https: await freePort(), admin: await freePort() };
+  const ports = { upstream: upstreamPort, http: await freePort(), https: await freePort(), health: await freePort() };
   let log = "";
   const runEnv = caddyEnv(env, ports, home, siteAddress);
   const child: ChildProcess = spawn(caddyBinary(), ["run", "--config", caddyfile, "--adapter", "caddyfile"], {
@@ -71,11 +75,12 @@ export async function startCaddy(env: Map<string, string>, upstreamPort: number,
     fs.rmSync(home, { recursive: true, force: true });
   };
   const caFile = path.join(home, "data/caddy/pki/authorities/local/root.crt");
-  const deadline = Date.now() + 20_000;
+  // Catches a hang only: a start takes about a second, far longer on a loaded machine.
+  const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     if (fs.existsSync(caFile) && (await tlsReady(ports.https))) {
-      return { httpsPort: ports.https, adminPort: ports.admin, caddyfile, env: runEnv, caFile, output: () => log, stop };
+      return { httpsPort: ports.https, adminSocket: adminSocketIn(home), caddyfile, env: runEnv, caFile, output: () => log, stop };
     }
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -11,6 +11,7 @@ import { envSettings } from "./fixtures";
 import { run, runAsync, tempDir } from "./run";
 
 const STANDIN_DOCKER = path.join(repoRoot, "infra/test/standin-docker.sh");
+const STANDIN_CURL = path.join(repoRoot, "infra/test/standin-curl.sh");
 const MODELS = path.join(repoRoot, "infra/test/chatwoot_models.rb");
 
 export type FakeHost = ReturnType<typeof fakeHost>;
@@ -22,6 +23,7 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string) 
   const bin = path.join(root, "bin");
   fs.mkdirSync(bin, { recursive: true });
   fs.symlinkSync(STANDIN_DOCKER, path.join(bin, "docker"));
+  fs.symlinkSync(STANDIN_CURL, path.join(bin, "curl"));
   for (const f of readBundleFiles(repoRoot)) {
     const dest = path.join(app, "bundle", f.path);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
@@ -37,6 +39,11 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string) 
   fs.mkdirSync(container);
   const replies = path.join(root, "replies.tsv");
   fs.writeFileSync(replies, "");
+  // What Caddy's admin API serves: Caddy sends to Rails until a reload says otherwise.
+  const caddyConfig = path.join(root, "caddy-config.json");
+  const caddyServes = (dial: string) =>
+    fs.writeFileSync(caddyConfig, JSON.stringify({ srv0: { routes: [{ handle: [{ handler: "reverse_proxy", upstreams: [{ dial }] }] }] } }));
+  caddyServes("127.0.0.1:3000");
   type ExecOpts = { input?: string; fail?: string; db?: string; env?: Record<string, string>; timeout?: number };
   const execEnv = (opts: ExecOpts) => ({
     PATH: `${bin}:${process.env.PATH}`,
@@ -49,6 +56,7 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string) 
     FAKE_CHATWOOT_DB: opts.db ?? path.join(root, "db"),
     FAKE_CHATWOOT_LOG: path.join(root, "writes.log"),
     STANDIN_JOB_LOCK: path.join(dataDir, "backup/job.lock"),
+    STANDIN_CADDY_CONFIG: caddyConfig,
     ...opts.env,
   });
   const exec = (script: string, args: string[], opts: ExecOpts = {}) =>
@@ -70,6 +78,9 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string) 
     deployLog: () => fs.readFileSync(path.join(app, "deploy.log"), "utf8").trim().split("\n"),
     release: (name: string) => (fs.existsSync(path.join(app, "release", name)) ? fs.readFileSync(path.join(app, "release", name), "utf8").trim() : undefined),
     writes: () => (fs.existsSync(path.join(root, "writes.log")) ? fs.readFileSync(path.join(root, "writes.log"), "utf8").trim().split("\n").filter(Boolean) : []),
+    /** Where Caddy's admin API says it sends traffic; undefined: the admin API does not answer. */
+    caddyServes: (dial: string | undefined) => (dial === undefined ? fs.rmSync(caddyConfig, { force: true }) : caddyServes(dial)),
+    caddyUpstream: () => (fs.existsSync(caddyConfig) ? (JSON.parse(fs.readFileSync(caddyConfig, "utf8")).srv0.routes[0].handle[0].upstreams[0].dial as string) : undefined),
     cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
   };
 }

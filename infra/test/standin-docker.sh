@@ -25,6 +25,13 @@ if [[ -n "${STANDIN_FAIL:-}" && "$line" =~ $STANDIN_FAIL ]]; then
   exit 1
 fi
 
+# Caddy's reload, as Caddy does it: a successful one changes the configuration its admin API
+# serves (STANDIN_CADDY_CONFIG, read by the stand-in curl), a refused one (above) changes nothing.
+if [[ -n "${STANDIN_CADDY_CONFIG:-}" && "$line" =~ \ exec\ -T\ (-e\ CHATWOOT_UPSTREAM=([^ ]+)\ )?caddy\ caddy\ reload ]]; then
+  printf '{"srv0":{"routes":[{"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"%s"}]}]}]}}\n' \
+    "${BASH_REMATCH[2]:-127.0.0.1:3000}" >"$STANDIN_CADDY_CONFIG"
+fi
+
 # A test may act on some calls itself (STANDIN_HOOK, e.g. start and stop real processes); it exits
 # 100 for the calls it leaves to this stand-in.
 if [[ -n "${STANDIN_HOOK:-}" ]]; then

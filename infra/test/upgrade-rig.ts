@@ -79,6 +79,11 @@ export async function upgradeUnderLoad(opts: UpgradeOptions): Promise<UpgradeRes
       RIG_WORK_MS: "20",
       RIG_CADDY: caddyBinary(),
       RIG_CADDYFILE: caddy.caddyfile,
+      // The real Caddy's admin API answers deploy.sh's read-back (no stand-in curl).
+      STANDIN_CADDY_CONFIG: "",
+      CHATWOOT_CADDY_ADMIN_SOCKET: caddy.adminSocket,
+      CHATWOOT_RAILS_DIAL: `127.0.0.1:${mainPort}`,
+      CHATWOOT_SURGE_DIAL: `127.0.0.1:${surgePort}`,
     };
     // The release serving before the upgrade, deployed the same way.
     const first = host.exec("deploy.sh", ["--version", "v4.15.1"], { env });
