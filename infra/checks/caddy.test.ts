@@ -131,8 +131,13 @@ describeWithTools("Caddyfile, run by Caddy 2.10 (production's version)", ["go"],
     const result = run(caddyBinary(), ["adapt", "--config", CADDYFILE, "--adapter", "caddyfile"], { env });
     fs.rmSync(home, { recursive: true, force: true });
     expect(result.status).toBe(0);
-    const hosts = JSON.parse(result.stdout).apps.http.servers.srv0.routes.flatMap((r: { match?: { host?: string[] }[] }) => r.match?.flatMap((m) => m.host ?? []) ?? []);
+    // The site's server is the one on the HTTPS port (the other is the loopback health listener).
+    const servers = Object.values(JSON.parse(result.stdout).apps.http.servers) as { listen: string[]; routes: { match?: { host?: string[] }[] }[] }[];
+    const site = servers.find((x) => x.listen.includes(":443"))!;
+    const hosts = site.routes.flatMap((r) => r.match?.flatMap((m) => m.host ?? []) ?? []);
     expect(hosts).toEqual(["chat.example.com", "help.example.com"]);
+    const health = servers.find((x) => x.listen.some((l) => l.endsWith(":2020")))!;
+    expect(health.listen).toEqual(["127.0.0.1:2020"]);
   });
 
   describe("live, serving the help center's own domain too", () => {
@@ -156,8 +161,26 @@ describeWithTools("Caddyfile, run by Caddy 2.10 (production's version)", ["go"],
     });
   });
 
+  it("puts the admin API on a unix socket in production, never on a TCP port", () => {
+    const home = tempDir("caddy-validate");
+    const { CADDY_ADMIN: _admin, CADDY_HEALTH_ADDRESS: _health, ...production } = caddyEnv(envFor([]), { upstream: 3000, http: 80, https: 443, health: 2020 }, home);
+    const result = run(caddyBinary(), ["adapt", "--config", CADDYFILE, "--adapter", "caddyfile"], { env: { ...production, CHATWOOT_SITE_ADDRESS: "chat.example.com" } });
+    fs.rmSync(home, { recursive: true, force: true });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout).admin).toEqual({ listen: "unix//run/caddy-admin/admin.sock" });
+  });
+
   describe("live, with an embed allowlist", () => {
     const live = liveCaddy(["https://app.example.com"]);
+
+    it("serves its admin API on a socket only root may use, and answers the health check on loopback", async () => {
+      // Caddy's default for a unix socket is 0200: only its owner (root in the container) connects.
+      expect((fs.statSync(live.caddy.adminSocket).mode & 0o777).toString(8)).toBe("200");
+      const served = run("curl", ["-sS", "--unix-socket", live.caddy.adminSocket, "http://localhost/config/admin"]);
+      expect(JSON.parse(served.stdout)).toEqual({ listen: `unix/${live.caddy.adminSocket}` });
+      const health = run("curl", ["-sS", `http://${live.caddy.env.CADDY_HEALTH_ADDRESS}/`]);
+      expect(health.stdout).toBe("ok");
+    });
 
     it("removes X-Frame-Options from the dashboard and sends frame-ancestors", async () => {
       const res = await get(live.caddy, "/app/accounts/1/dashboard");
