@@ -83,7 +83,8 @@ fi
 [[ -z "$storage_url" || -z "$storage" ]] || fail "the storage comes from a file, a URL or the bucket, not more than one"
 
 take_lock adopt.sh
-trap 'rm -f "$stage"/*.download "$stage"/*.scan.*' EXIT
+# Downloads and scans never outlive a run; the error log only when it holds something.
+trap 'rm -f "$stage"/*.download "$stage"/*.scan.*; [[ -s "$stage/adopt-error.log" ]] || rm -f "$stage/adopt-error.log"' EXIT
 
 # --- the recorded state (<data dir>/adopt.state, one "step=value" line each) ----------------------
 state_file="$data_dir/adopt.state"
@@ -257,9 +258,10 @@ else
     partial="$files_dir.adopting"
     rm -rf "$partial" && install -d "$partial"
     step "unpacking the storage archive"
-    if ! tar -xf "$archive" -C "$partial" --no-same-owner "${strip[@]}" 2>"$stage/tar-error.log"; then
+    # tar's message is kept in memory: on a full disk no file could take it.
+    if ! tar_error=$(tar -xf "$archive" -C "$partial" --no-same-owner "${strip[@]}" 2>&1 >/dev/null); then
       rm -rf "$partial"
-      fail "could not unpack $storage ($(head -n 1 "$stage/tar-error.log" | cut -c1-200)); nothing was put in place, the database stays adopted, and the next pulumi up unpacks it again"
+      fail "could not unpack $storage ($(head -n 1 <<<"$tar_error" | cut -c1-200)); nothing was put in place, the database stays adopted, and the next pulumi up unpacks it again"
     fi
     expected=$(grep -cv '/$' <<<"$listing" || true) got=$(find "$partial" -type f | wc -l)
     if [[ "$got" -lt "$expected" ]]; then
@@ -289,5 +291,5 @@ else
   [[ -z "$others" ]] || step "warning: some blobs live in other storage services ($others): set chatwoot:storage to that bucket and adopt.storage to \"bucket\", or copy them"
   mark storage ok
 fi
-rm -f "$error_log" "$stage/tar-error.log"
+rm -f "$error_log"
 step "adopted; deploy.sh migrates it to $version next, and deletes the staged files once that succeeded"
