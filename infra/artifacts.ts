@@ -34,6 +34,7 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
     sentry: c.sentryDsn !== undefined,
     logLevel: c.logLevel,
     extraEnv: c.extraEnv,
+    ...(c.extraSecretEnvNames.length > 0 ? { extraSecretEnvNames: c.extraSecretEnvNames } : {}),
     tuning: c.tuning,
     defaultLocale: c.defaultLocale,
     googleSignIn: c.googleSignIn,

@@ -66,6 +66,7 @@ export const SECRET_KEYS = [
   "adoptStorageUrl",
   "storageAccessKeyId",
   "storageSecretAccessKey",
+  "extraSecretEnv",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 export type SecretValues = Partial<Record<SecretKey, string>>;
@@ -110,9 +111,43 @@ export const secretRules: Record<SecretKey, (v: string) => string | undefined> =
   webhookSecret: (v) => (/^[\x21-\x7e]{16,}$/.test(v) ? undefined : "must be at least 16 printable characters without spaces (the webhook's signing secret)"),
   adoptDatabaseUrl: (v) => httpsUrl(v, "an https URL the server downloads the pg_dump file from"),
   adoptStorageUrl: (v) => httpsUrl(v, "an https URL the server downloads the storage tar archive from"),
+  extraSecretEnv: (v) => extraSecretEnvProblem(v),
   ...signInSecretRules,
   ...storageSecretRules,
 };
+
+/** An environment variable name whose value is likely a credential: it belongs in extraSecretEnv. */
+export const SECRET_LOOKING_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE|CREDENTIAL|SIGNING|_KEY$|_KEY_|API_KEY|DSN$|AUTH)/;
+
+/** The names of chatwoot:extraSecretEnv (a JSON object), or undefined when it is not one. */
+export function extraSecretEnvNames(v: string | undefined): string[] | undefined {
+  if (v === undefined || v === UNREADABLE_SECRET) return undefined;
+  try {
+    const o = JSON.parse(v) as unknown;
+    return typeof o === "object" && o !== null && !Array.isArray(o) ? Object.keys(o).sort() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why chatwoot:extraSecretEnv is not usable; names the variable, never its value. */
+function extraSecretEnvProblem(v: string): string | undefined {
+  const expected = `must be a JSON object of variable names and secret values: pulumi config set --secret ${p}extraSecretEnv '{"FB_APP_SECRET": "…"}'`;
+  let o: unknown;
+  try {
+    o = JSON.parse(v);
+  } catch {
+    return expected;
+  }
+  if (typeof o !== "object" || o === null || Array.isArray(o)) return expected;
+  for (const [name, value] of Object.entries(o)) {
+    if (!/^[A-Z][A-Z0-9_]{0,127}$/.test(name)) return `has a name that is not an environment variable name (capital letters, digits and _, starting with a letter)`;
+    if (typeof value !== "string" || value.length === 0) return `${name} must be a non-empty string`;
+    const problem = envValueProblem(value);
+    if (problem) return `${name} ${problem}`;
+  }
+  return undefined;
+}
 
 /** An https URL the .env can hold; the message names what is expected, never the value. */
 function httpsUrl(v: string, what: string): string | undefined {
@@ -190,6 +225,21 @@ export function crossFieldProblems(c: ParsedPublicConfig, secrets: SecretValues)
   if (owned.length > 0) {
     problems.push(`${p}extraEnv may not set ${owned.join(", ")}: the stack writes ${owned.length === 1 ? "it" : "them"} itself (use the setting for it, see README)`);
   }
+  // extraEnv is plain text (previews, the plan, state): a credential there would leak.
+  const secretLooking = Object.keys(c.extraEnv).filter((name) => !owned.includes(name) && SECRET_LOOKING_NAME.test(name));
+  if (secretLooking.length > 0) {
+    problems.push(
+      `${p}extraEnv holds ${secretLooking.join(", ")}, which look${secretLooking.length === 1 ? "s" : ""} like a secret: extraEnv is shown in previews and kept in clear text; ` +
+        `put it in ${p}extraSecretEnv instead (pulumi config set --secret ${p}extraSecretEnv '{"${secretLooking[0]}": "…"}')`,
+    );
+  }
+  const secretNames = extraSecretEnvNames(secrets.extraSecretEnv) ?? [];
+  const ownedSecret = secretNames.filter((name) => ownedEnvName(name, RENDERED_ENV_NAMES));
+  if (ownedSecret.length > 0) {
+    problems.push(`${p}extraSecretEnv may not set ${ownedSecret.join(", ")}: the stack writes ${ownedSecret.length === 1 ? "it" : "them"} itself (use the setting for it, see README)`);
+  }
+  const both = secretNames.filter((name) => name in c.extraEnv);
+  if (both.length > 0) problems.push(`${both.join(", ")} ${both.length === 1 ? "is" : "are"} in both ${p}extraEnv and ${p}extraSecretEnv: keep one`);
   if (c.alerts.email.length > 0 && !c.smtp) {
     problems.push(`${p}alerts.email needs ${p}smtp: the watchdog sends its mail through Chatwoot's SMTP settings`);
   }

@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, UNREADABLE_SECRET, type ChatwootConfig } from "./config";
 import { stackNames } from "./config-rules";
@@ -524,9 +525,9 @@ describe("alerts and error tracking", () => {
 
 describe("logLevel and extraEnv", () => {
   it("takes a log level and extra variables for Rails and Sidekiq", () => {
-    const c = load(with_({ logLevel: "warn", extraEnv: { ENABLE_INBOX_EVENTS: "true", IP_LOOKUP_API_KEY: "abc" } }));
+    const c = load(with_({ logLevel: "warn", extraEnv: { ENABLE_INBOX_EVENTS: "true", IP_LOOKUP_BASE_URL: "https://ip.example.com" } }));
     expect(c.logLevel).toBe("warn");
-    expect(c.extraEnv).toEqual({ ENABLE_INBOX_EVENTS: "true", IP_LOOKUP_API_KEY: "abc" });
+    expect(c.extraEnv).toEqual({ ENABLE_INBOX_EVENTS: "true", IP_LOOKUP_BASE_URL: "https://ip.example.com" });
     expect(load().logLevel).toBe("info");
     expect(problemsOf(() => load(with_({ logLevel: "verbose" }))).join("\n")).toContain(
       'chatwoot:logLevel must be one of debug, info, warn, error, fatal, got "verbose"',
@@ -554,6 +555,49 @@ describe("logLevel and extraEnv", () => {
     const problems = problemsOf(() => load(with_({ extraEnv: { SOME_TOKEN: "it's-secret-ish" } })));
     expect(problems.join("\n")).toContain("chatwoot:extraEnv.SOME_TOKEN must not contain a single quote");
     expect(problems.join("\n")).not.toContain("secret-ish");
+  });
+});
+
+describe("extraSecretEnv: secrets Chatwoot reads only from its env", () => {
+  const value = "fb-app-secret-0b1c2d3e4f5a6b7c";
+  it("takes a secret JSON object, keeps its values secret and its names plain", async () => {
+    const c = load(baseConfig, { ...baseSecrets, extraSecretEnv: JSON.stringify({ FB_APP_SECRET: value, VAPID_PRIVATE_KEY: "vapid-private-9f8e7d" }) });
+    expect(c.extraSecretEnvNames).toEqual(["FB_APP_SECRET", "VAPID_PRIVATE_KEY"]);
+    expect(pulumi.Output.isInstance(c.extraSecretEnv)).toBe(true);
+    expect(await new Promise((r) => c.extraSecretEnv!.apply(r))).toEqual({ FB_APP_SECRET: value, VAPID_PRIVATE_KEY: "vapid-private-9f8e7d" });
+    expect(load().extraSecretEnvNames).toEqual([]);
+  });
+
+  it("must be stored encrypted, and is refused in plain text without echoing it", () => {
+    const plain = problemsOf(() => load(baseConfig, baseSecrets, { plaintext: { extraSecretEnv: JSON.stringify({ FB_APP_SECRET: value }) } })).join("\n");
+    expect(plain).toContain("chatwoot:extraSecretEnv must be stored encrypted");
+    expect(plain).not.toContain(value);
+  });
+
+  it.each([
+    ["not JSON", "FB_APP_SECRET=x", "must be a JSON object of variable names and secret values"],
+    ["a list", JSON.stringify([value]), "must be a JSON object of variable names and secret values"],
+    ["a bad name", JSON.stringify({ "fb-secret": value }), "has a name that is not an environment variable name"],
+    ["a quote in a value", JSON.stringify({ FB_APP_SECRET: `it's-${value}` }), "FB_APP_SECRET must not contain a single quote"],
+    ["a name the stack owns", JSON.stringify({ MAILGUN_INGRESS_SIGNING_KEY: value }), "chatwoot:extraSecretEnv may not set MAILGUN_INGRESS_SIGNING_KEY: the stack writes it itself"],
+  ])("refuses %s, naming the key and never the value", (_what, raw, message) => {
+    const problems = problemsOf(() => load(baseConfig, { ...baseSecrets, extraSecretEnv: raw })).join("\n");
+    expect(problems).toContain(message);
+    expect(problems).not.toContain(value);
+  });
+
+  it.each(["FB_APP_SECRET", "SLACK_CLIENT_SECRET", "VAPID_PRIVATE_KEY", "SOME_API_KEY", "X_ACCESS_TOKEN", "MAILGUN_INGRESS_SIGNING_KEY", "MANDRILL_INGRESS_API_KEY"])(
+    "refuses %s in the plain extraEnv, pointing at extraSecretEnv, without echoing the value",
+    (name) => {
+      const problems = problemsOf(() => load(with_({ extraEnv: { [name]: value } }))).join("\n");
+      expect(problems).toMatch(new RegExp(`chatwoot:extraEnv (may not set ${name}|holds ${name}, which looks like a secret: .*chatwoot:extraSecretEnv)`));
+      expect(problems).not.toContain(value);
+    },
+  );
+
+  it("refuses a name in both", () => {
+    const problems = problemsOf(() => load(with_({ extraEnv: { ENABLE_X: "1" } }), { ...baseSecrets, extraSecretEnv: JSON.stringify({ ENABLE_X: value }) })).join("\n");
+    expect(problems).toContain("ENABLE_X is in both chatwoot:extraEnv and chatwoot:extraSecretEnv");
   });
 });
 

@@ -14,6 +14,7 @@ import {
   namespaceProblems,
   neededForUp,
   SECRET_KEYS,
+  extraSecretEnvNames,
   secretRules,
   smtpSecurity,
   UNREADABLE_SECRET,
@@ -93,6 +94,10 @@ export interface ChatwootConfig extends PublicConfig {
   storageCredentials: { accessKeyId?: pulumi.Output<string>; secretAccessKey?: pulumi.Output<string> };
   overrides: SecretOverrides;
   backupCredentials: BackupCredentials;
+  /** chatwoot:extraSecretEnv: secrets Chatwoot reads only from its env, by variable name. */
+  extraSecretEnv?: pulumi.Output<Record<string, string>>;
+  /** Its names (not secret): the masked env file and the plan list them. */
+  extraSecretEnvNames: string[];
   /** Things that are allowed but that an operator should see in every preview. */
   warnings: string[];
 }
@@ -180,6 +185,12 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
     inboundEmailSecret: asSecret("inboundEmailSecret"),
     captainOpenAiApiKey: asSecret("captainOpenAiApiKey"),
     adoptUrls: { database: asSecret("adoptDatabaseUrl"), storage: asSecret("adoptStorageUrl") },
+    ...(extraSecretEnvNames(secretInput.extraSecretEnv) === undefined
+      ? { extraSecretEnvNames: [] }
+      : {
+          extraSecretEnv: pulumi.secret(JSON.parse(secretInput.extraSecretEnv!) as Record<string, string>),
+          extraSecretEnvNames: extraSecretEnvNames(secretInput.extraSecretEnv)!,
+        }),
     storageCredentials: { accessKeyId: asSecret("storageAccessKeyId"), secretAccessKey: asSecret("storageSecretAccessKey") },
     overrides: {
       secretKeyBase: asSecret("secretKeyBase"),

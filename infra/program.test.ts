@@ -209,6 +209,15 @@ describe("variations", () => {
     expect(byType(ev, T.rrset).map((r) => r.inputs.name)).toEqual(["@", "@"]);
   });
 
+  it("writes chatwoot:extraSecretEnv into the env file on stdin only: previews show the names, never the values", async () => {
+    const value = "fb-app-secret-5c6d7e8f9a0b";
+    const ev = await evaluate({ stack: "production", ...pulumiConfig(baseConfig, { ...baseSecrets, extraSecretEnv: JSON.stringify({ FB_APP_SECRET: value }) }) });
+    const writeEnv = ev.resources.find((r) => r.name === "chatwoot-write-env")!;
+    expect(String(writeEnv.inputs.create)).toContain("FB_APP_SECRET='<secret>'");
+    for (const r of ev.resources) expect(plainStrings(r.inputs).join("\n"), r.name).not.toContain(value);
+    expect(JSON.stringify(writeEnv.inputs.stdin)).toContain(value);
+  });
+
   it("uses override secrets instead of generating them", async () => {
     const overrides = {
       secretKeyBase: "f".repeat(128),

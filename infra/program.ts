@@ -12,6 +12,7 @@ import { stackNames } from "./config-rules";
 import { ChatwootDeployment } from "./deploy";
 import { HetznerHost } from "./host";
 import type { BundleFile } from "./render/bundle";
+import type { EnvSecrets } from "./render/env";
 import { ChatwootSecrets } from "./secrets";
 
 export interface StackOutputs {
@@ -93,42 +94,7 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     bundle: overrides.bundle ?? bundleFiles(),
     envSettings: envSettingsFor(config),
     maskedEnvFile: maskedEnvFileFor(config),
-    envSecrets: pulumi
-      .all([
-        secrets.secretKeyBase,
-        secrets.encryptionPrimaryKey,
-        secrets.encryptionDeterministicKey,
-        secrets.encryptionKeyDerivationSalt,
-        secrets.postgresPassword,
-        secrets.redisPassword,
-        config.smtpPassword,
-        pulumi.all([
-          backup?.envSecrets,
-          config.alertWebhookUrl,
-          config.alertPingUrl,
-          config.sentryDsn,
-          config.googleOauthClientSecret,
-          config.inboundEmailSecret,
-          pulumi.all([config.storageCredentials.accessKeyId, config.storageCredentials.secretAccessKey]),
-        ]),
-      ])
-      .apply(([skb, primary, deterministic, salt, pg, redis, smtp, [backupEnv, webhook, ping, sentry, google, inbound, [storageKeyId, storageSecret]]]) => ({
-        SECRET_KEY_BASE: skb,
-        ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY: primary,
-        ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY: deterministic,
-        ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT: salt,
-        POSTGRES_PASSWORD: pg,
-        REDIS_PASSWORD: redis,
-        ...(smtp === undefined ? {} : { SMTP_PASSWORD: smtp }),
-        ...backupEnv,
-        ...(webhook === undefined ? {} : { ALERT_WEBHOOK_URL: webhook }),
-        ...(ping === undefined ? {} : { ALERT_PING_URL: ping }),
-        ...(sentry === undefined ? {} : { SENTRY_DSN: sentry }),
-        ...(google === undefined ? {} : { GOOGLE_OAUTH_CLIENT_SECRET: google }),
-        ...(inbound === undefined || !config.inboundEmail ? {} : { [INBOUND_EMAIL_SECRET_ENV[config.inboundEmail.service]]: inbound }),
-        ...(storageKeyId === undefined ? {} : { STORAGE_ACCESS_KEY_ID: storageKeyId }),
-        ...(storageSecret === undefined ? {} : { STORAGE_SECRET_ACCESS_KEY: storageSecret }),
-      })),
+    envSecrets: envSecretsFor(config, secrets, backup),
     chatwootVersion: config.chatwootVersion,
     serverType: config.serverType,
     bootstrap: bootstrapSettingsFor(config),
@@ -174,4 +140,32 @@ function secretInstallationConfigsFor(config: ChatwootConfig): Record<string, pu
     [SIGN_IN_SECRET_INSTALLATION_CONFIGS.microsoftOauthClientSecret, config.microsoftSignIn && config.microsoftOauthClientSecret],
   ];
   return Object.fromEntries(pairs.filter((e): e is [string, pulumi.Output<string>] => e[1] !== undefined));
+}
+
+/**
+ * The secrets the env file holds, one named entry each: a new secret is one line here (and its
+ * name in EnvSecrets). The backup component contributes its own entries.
+ */
+function envSecretsFor(config: ChatwootConfig, secrets: ChatwootSecrets, backup: OffsiteBackup | undefined): pulumi.Output<EnvSecrets> {
+  const named: Record<string, pulumi.Input<string | Record<string, string>> | undefined> = {
+    SECRET_KEY_BASE: secrets.secretKeyBase,
+    ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY: secrets.encryptionPrimaryKey,
+    ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY: secrets.encryptionDeterministicKey,
+    ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT: secrets.encryptionKeyDerivationSalt,
+    POSTGRES_PASSWORD: secrets.postgresPassword,
+    REDIS_PASSWORD: secrets.redisPassword,
+    SMTP_PASSWORD: config.smtpPassword,
+    ALERT_WEBHOOK_URL: config.alertWebhookUrl,
+    ALERT_PING_URL: config.alertPingUrl,
+    SENTRY_DSN: config.sentryDsn,
+    GOOGLE_OAUTH_CLIENT_SECRET: config.googleOauthClientSecret,
+    ...(config.inboundEmail ? { [INBOUND_EMAIL_SECRET_ENV[config.inboundEmail.service]]: config.inboundEmailSecret } : {}),
+    STORAGE_ACCESS_KEY_ID: config.storageCredentials.accessKeyId,
+    STORAGE_SECRET_ACCESS_KEY: config.storageCredentials.secretAccessKey,
+    EXTRA_SECRET_ENV: config.extraSecretEnv,
+  };
+  return pulumi.all([pulumi.all(named), backup?.envSecrets]).apply(([values, backupEnv]) => ({
+    ...(Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as unknown as EnvSecrets),
+    ...backupEnv,
+  }));
 }

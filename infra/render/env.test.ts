@@ -164,6 +164,23 @@ describe("SMTP transport security (config/initializers/mailer.rb sets ssl/tls on
   });
 });
 
+describe("chatwoot:extraSecretEnv in the env file", () => {
+  const withExtra = { ...settings, extraSecretEnvNames: ["VAPID_PRIVATE_KEY", "FB_APP_SECRET"] };
+  it("writes the values for Rails and Sidekiq only, and masks every one of them", () => {
+    const text = renderEnvFile(withExtra, { ...secrets, EXTRA_SECRET_ENV: { FB_APP_SECRET: "fb-0b1c2d", VAPID_PRIVATE_KEY: "vapid-9f8e7d" } });
+    const app = parseEnvFile(envScope(text, "app"));
+    expect([app.get("FB_APP_SECRET"), app.get("VAPID_PRIVATE_KEY")]).toEqual(["fb-0b1c2d", "vapid-9f8e7d"]);
+    for (const scope of ["backup", "compose", "host"] as const) expect(envScope(text, scope)).not.toContain("fb-0b1c2d");
+    const masked = renderMaskedEnvFile(withExtra, true);
+    expect(parseEnvFile(masked).get("FB_APP_SECRET")).toBe(SECRET_MARKER);
+    expect(parseEnvFile(masked).get("VAPID_PRIVATE_KEY")).toBe(SECRET_MARKER);
+  });
+
+  it("refuses to render a named secret without its value, naming only the variable", () => {
+    expect(() => renderEnvFile(withExtra, { ...secrets, EXTRA_SECRET_ENV: { FB_APP_SECRET: "fb-0b1c2d" } })).toThrow("env value for VAPID_PRIVATE_KEY is missing");
+  });
+});
+
 describe("alerts and Sentry in the env file", () => {
   const text = renderEnvFile(settings, secrets);
   it("gives the alert settings to the host's watchdog only, and SENTRY_DSN to the app", () => {

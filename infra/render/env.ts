@@ -39,6 +39,8 @@ export interface EnvSettings {
   logLevel?: string;
   /** chatwoot:extraEnv: more variables for Rails and Sidekiq (the config refuses owned names). */
   extraEnv?: Record<string, string>;
+  /** The names of chatwoot:extraSecretEnv (their values are secrets, in EnvSecrets.EXTRA_SECRET_ENV). */
+  extraSecretEnvNames?: string[];
   /** chatwoot:tuning: values that replace what scripts/tuning.sh computes on the host. */
   tuning?: TuningOverrides;
   /** DEFAULT_LOCALE when it differs from the account's locale. */
@@ -152,6 +154,8 @@ export interface EnvSecrets {
   /** The attachments bucket's credentials (storage.yml's s3_compatible service). */
   STORAGE_ACCESS_KEY_ID?: string;
   STORAGE_SECRET_ACCESS_KEY?: string;
+  /** chatwoot:extraSecretEnv: secrets Chatwoot reads only from its env (FB_APP_SECRET, VAPID_PRIVATE_KEY, …), by name. */
+  EXTRA_SECRET_ENV?: Record<string, string>;
 }
 
 /** The names in EnvSecrets whose values are secret (all but RESTIC_REPOSITORY). */
@@ -254,6 +258,7 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     ...googleEntries(s, secrets),
     ...inboundEntries(s, secrets),
     ...extraEntries(s.extraEnv ?? {}),
+    ...extraSecretEntries(s.extraSecretEnvNames ?? [], secrets),
     [`${SCOPE_MARKER}backup]`],
     ...backupEntries(s, secrets),
     [`${SCOPE_MARKER}compose]`],
@@ -329,7 +334,7 @@ function googleEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
 
 function inboundEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
   if (!s.inboundEmail) return [];
-  const secretName = INBOUND_EMAIL_SECRET_ENV[s.inboundEmail.service] as keyof EnvSecrets;
+  const secretName = INBOUND_EMAIL_SECRET_ENV[s.inboundEmail.service] as SecretEnvName;
   return [
     ["# Inbound e-mail (chatwoot:inboundEmail): replies reach their conversation"],
     ["MAILER_INBOUND_EMAIL_DOMAIN", s.inboundEmail.domain],
@@ -344,6 +349,18 @@ function extraEntries(extra: Record<string, string>): Entry[] {
   return [["# chatwoot:extraEnv"], ...names.map((n): Entry => [n, extra[n]!])];
 }
 
+function extraSecretEntries(names: string[], secrets: EnvSecrets): Entry[] {
+  if (names.length === 0) return [];
+  const values = secrets.EXTRA_SECRET_ENV ?? {};
+  return [
+    ["# chatwoot:extraSecretEnv"],
+    ...[...names].sort().map((n): Entry => {
+      if (values[n] === undefined) throw new Error(`env value for ${n} is missing (chatwoot:extraSecretEnv names it)`);
+      return [n, values[n]!];
+    }),
+  ];
+}
+
 /**
  * Names chatwoot:extraEnv may not set: everything this renderer writes, and the families the stack
  * owns (database, Redis, secrets, storage, mail, backups, alerts, the domain and its URLs).
@@ -351,12 +368,16 @@ function extraEntries(extra: Record<string, string>): Entry[] {
 export function ownedEnvName(name: string, rendered: ReadonlySet<string>): boolean {
   return (
     rendered.has(name) ||
+    (ENV_SECRET_NAMES as readonly string[]).includes(name) ||
     /^(POSTGRES_|REDIS_|ACTIVE_RECORD_ENCRYPTION_|ACTIVE_STORAGE_|STORAGE_|SMTP_|MAILER_|BACKUP_|RESTIC_|ALERT_|CHATWOOT_|TUNING_|S3_|AWS_|GCS_|AZURE_STORAGE_|AZURE_APP_)/.test(name) ||
     ["WEB_CONCURRENCY", "RAILS_MAX_THREADS", "SIDEKIQ_CONCURRENCY", "SECRET_KEY_BASE", "DATABASE_URL", "FRONTEND_URL", "FORCE_SSL", "RAILS_ENV", "NODE_ENV", "INSTALLATION_ENV", "DIRECT_UPLOADS_ENABLED"].includes(name)
   );
 }
 
-function required(secrets: EnvSecrets, name: keyof EnvSecrets, because: string): string {
+/** A secret of the env file under its own name (all but the extraSecretEnv map). */
+type SecretEnvName = Exclude<keyof EnvSecrets, "EXTRA_SECRET_ENV">;
+
+function required(secrets: EnvSecrets, name: SecretEnvName, because: string): string {
   const v = secrets[name];
   if (v === undefined) throw new Error(`env value for ${name} is missing (${because})`);
   return v;
@@ -383,7 +404,7 @@ export function backupRepositoryKind(b: BackupEnvSettings): "sftp" | "s3" {
 function backupEntries(s: EnvSettings, secrets: EnvSecrets): Entry[] {
   const b = s.backup;
   if (!b) return [["# Backups: disabled (chatwoot:backup.enabled)"], ["BACKUP_ENABLED", "false"]];
-  const required = (name: keyof EnvSecrets): string => {
+  const required = (name: SecretEnvName): string => {
     const v = secrets[name];
     if (v === undefined) throw new Error(`env value for ${name} is missing (backups are enabled)`);
     return v;
@@ -440,6 +461,7 @@ export function renderMaskedEnvFile(s: EnvSettings, hasSmtpPassword: boolean): s
   const markers = Object.fromEntries(ENV_SECRET_NAMES.map((n) => [n, SECRET_MARKER])) as unknown as EnvSecrets;
   if (!hasSmtpPassword) delete markers.SMTP_PASSWORD;
   markers.RESTIC_REPOSITORY = STORAGE_BOX_MARKER;
+  markers.EXTRA_SECRET_ENV = Object.fromEntries((s.extraSecretEnvNames ?? []).map((n) => [n, SECRET_MARKER]));
   return renderEnvFile(s, markers);
 }
 
