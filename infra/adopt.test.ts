@@ -128,7 +128,7 @@ describe("chatwoot:adopt in the program", () => {
   it("runs adopt.sh with the file names after the env file and the uploads, and deploys after it", () => {
     const adopt = named(ev, "chatwoot-adopt")!;
     expect(adopt.inputs.create).toContain(
-      "'/opt/chatwoot/bundle/scripts/adopt.sh' '--before-deploy' '--version' 'v4.15.1' '--v4-migration' '20250104200055' '--from-v3' 'refuse' '--database' 'chatwoot.dump' '--storage' 'storage.tar.gz'",
+      "'/opt/chatwoot/bundle/scripts/adopt.sh' '--before-deploy' '--version' 'v4.15.1' '--v4-migration' '20250104200055' '--from-v3' 'refuse' '--v41-needed-before' '20250416182131' '--target-newest' '20260611184600' '--database' 'chatwoot.dump' '--storage' 'storage.tar.gz'",
     );
     expect(adopt.inputs.stdin).toBeUndefined();
     const deps = (n: string) => named(ev, n)!.options.dependsOn.map((d) => d.split("::")[1]).sort();
@@ -164,11 +164,12 @@ describe("chatwoot:adopt in the program", () => {
 });
 
 describe("the adopt command", () => {
-  it("lets a 3.x dump through only for a release before 4.2, and says bucket for attachments already there", () => {
+  it("lets a 3.x dump through only for a release before 4.2, names the target's newest migration where the facts know it, and says bucket for attachments already there", () => {
     const p = { appDir: "/opt/chatwoot", dataDir: "/srv/chatwoot" };
     expect(renderAdoptCommand(p, { version: "v4.1.0", databaseFile: "x.dump", storageInBucket: true, urlsOnStdin: false })).toContain(
-      "'--from-v3' 'allow' '--database' 'x.dump' '--storage' 'bucket'",
+      "'--from-v3' 'allow' '--v41-needed-before' '20250416182131' '--database' 'x.dump' '--storage' 'bucket'",
     );
-    expect(renderAdoptCommand(p, { version: "v4.2.0", storageInBucket: false, urlsOnStdin: true })).toContain("'--from-v3' 'refuse' '--urls-on-stdin'");
+    expect(renderAdoptCommand(p, { version: "v4.2.0", storageInBucket: false, urlsOnStdin: true })).toContain("'--from-v3' 'refuse' '--v41-needed-before' '20250416182131' '--urls-on-stdin'");
+    expect(renderAdoptCommand(p, { version: "v4.15.1-ce", storageInBucket: false, urlsOnStdin: true })).toContain("'--target-newest' '20260611184600'");
   });
 });

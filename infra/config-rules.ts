@@ -151,6 +151,9 @@ function extraSecretEnvProblem(v: string): string | undefined {
 
 /** An https URL the .env can hold; the message names what is expected, never the value. */
 function httpsUrl(v: string, what: string): string | undefined {
+  if (v.length > MAX_URL_CHARS) return `must be at most ${MAX_URL_CHARS} characters (${what})`;
+  // The URL parser forgives "https:/host" and "https:host"; curl and Python do not.
+  if (!/^https:\/\/[^/\\]/i.test(v)) return `must be an https URL starting with https:// (${what})`;
   let url: URL;
   try {
     url = new URL(v);
@@ -159,6 +162,30 @@ function httpsUrl(v: string, what: string): string | undefined {
   }
   if (url.protocol !== "https:") return `must be an https URL (${what})`;
   return envValueProblem(v);
+}
+
+/** The longest URL a secret URL key takes (alerts, Sentry, adoption downloads). */
+export const MAX_URL_CHARS = 2048;
+
+/** The secret URLs the host calls: the same private-address rule as webhook.url applies to them. */
+const OUTBOUND_URL_KEYS = ["alertWebhookUrl", "alertPingUrl", "sentryDsn", "adoptDatabaseUrl", "adoptStorageUrl"] as const;
+
+/** Which of those point at a private, local or special address (never quoting them). */
+export function privateOutboundUrlProblems(secrets: SecretValues, allowPrivate: boolean): string[] {
+  if (allowPrivate) return [];
+  return OUTBOUND_URL_KEYS.filter((k) => {
+    const v = secrets[k];
+    if (v === undefined || v === UNREADABLE_SECRET) return false;
+    try {
+      return isPrivateOrLocalHost(new URL(v).hostname);
+    } catch {
+      return false;
+    }
+  }).map(
+    (k) =>
+      `${p}${k} points at a private, local or special address (including IPv4-mapped, NAT64 and multicast forms); ` +
+      `set ${p}allowPrivateNetworkWebhooks to true if that is intended`,
+  );
 }
 
 /** The `hcloud:*` keys the provider reads (@pulumi/hcloud 1.41.0, config/vars.d.ts). */
@@ -250,6 +277,7 @@ export function crossFieldProblems(c: ParsedPublicConfig, secrets: SecretValues)
     problems.push(`${p}helpCenterDomain must differ from ${p}domain (leave it unset to serve the help center on ${c.domain})`);
   }
   if (c.webhook) problems.push(...webhookUrlProblems(c.webhook.url, c.allowPrivateNetworkWebhooks));
+  problems.push(...privateOutboundUrlProblems(secrets, c.allowPrivateNetworkWebhooks));
   problems.push(...storageProblems(c.storage, secrets));
   problems.push(...adoptProblems(c.adopt, secrets, { restoreFrom: c.restoreFrom, storageService: c.storage.service }));
   if (c.webhook === undefined && secrets.webhookSecret !== undefined) problems.push(`${p}webhookSecret is only used with ${p}webhook`);
@@ -422,6 +450,11 @@ export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string,
   } else if (c.smtp.port === 25 || c.smtp.port === 465) {
     warnings.push(
       `${p}smtp.port ${c.smtp.port}: Hetzner blocks outgoing ports 25 and 465 on new Cloud accounts until you ask them to lift it; port 587 with STARTTLS works`,
+    );
+  }
+  if (c.smtp && smtpSecurity(c.smtp) === "none" && c.smtp.username) {
+    warnings.push(
+      `${p}smtp.security is "none" with ${p}smtp.username set: the SMTP login and password cross the network in clear text; use "starttls" (port 587) or "tls" (465)`,
     );
   }
   if (secrets.sshPrivateKey !== undefined) {

@@ -9,7 +9,7 @@ import { adoptSchema } from "./config-adopt";
 import { googleSignInSchema, microsoftSignInSchema } from "./config-sign-in";
 import { STORAGE_DEFAULT, storageSchema } from "./config-storage";
 import { envSafe, hostname } from "./config-zod";
-import { DEPRECATED_SERVER_TYPES, LOCATIONS, STORAGE_BOX_LOCATIONS } from "./hetzner-facts";
+import { DEPRECATED_SERVER_TYPES, LOCATIONS, SERVER_TYPES, STORAGE_BOX_LOCATIONS, STORAGE_BOX_TYPES } from "./hetzner-facts";
 import { envValueProblem } from "./render/env";
 import { isHostname, parseOpenSshPublicKey } from "./validate";
 
@@ -57,6 +57,8 @@ export function isSenderAddress(v: string): boolean {
 export function cidrProblem(v: string): string | undefined {
   const expected = "must be a CIDR such as 203.0.113.0/24 or 2001:db8::/32";
   if (!ipaddr.isValidCIDR(v)) return expected;
+  // ipaddr.js reads "/024" as 24; Hetzner's API does not.
+  if (!/\/(0|[1-9][0-9]{0,2})$/.test(v)) return `${expected} (the prefix length without leading zeros)`;
   const [addr, bits] = ipaddr.parseCIDR(v);
   const network = addr.kind() === "ipv4" ? ipaddr.IPv4.networkAddressFromCIDR(v) : ipaddr.IPv6.networkAddressFromCIDR(v);
   if (network.toString() !== addr.toString()) {
@@ -133,7 +135,7 @@ const backupSchema = z
       storageBox: z
         .object(
           {
-            type: z.string().regex(/^bx[0-9]+$/, { message: "must be a Storage Box type such as bx11" }).default("bx11"),
+            type: z.enum(STORAGE_BOX_TYPES, { message: `must be a Storage Box type: ${STORAGE_BOX_TYPES.join(", ")}` }).default("bx11"),
             location: z
               .enum(STORAGE_BOX_LOCATIONS, { message: `must be one of ${STORAGE_BOX_LOCATIONS.join(", ")}` })
               .optional(),
@@ -234,6 +236,8 @@ export const publicSchema = z
             code: "custom",
             message: `"${v}" is deprecated by Hetzner and no longer orderable; use "${replacement}"`,
           });
+        } else if (!SERVER_TYPES.includes(v)) {
+          ctx.addIssue({ code: "custom", message: `is not a Hetzner server type; one of ${SERVER_TYPES.join(", ")}` });
         }
       })
       .optional(),

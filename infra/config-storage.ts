@@ -16,6 +16,8 @@ const bucketName = z
 
 const endpointUrl = z.string().refine(
   (v) => {
+    // The URL parser accepts ' in a host and reads \ as /; the .env and storage.yml do not.
+    if (v.length > 2048 || /['"\\\s]/.test(v) || !/^https:\/\//i.test(v)) return false;
     try {
       const u = new URL(v);
       return u.protocol === "https:" && (u.pathname === "/" || u.pathname === "") && !u.username && !u.password && !u.search;

@@ -107,6 +107,11 @@ const invalid: Case[] = [
   ["deprecated cx22", with_({ serverType: "cx22" }), 'chatwoot:serverType "cx22" is deprecated by Hetzner and no longer orderable; use "cx23"'],
   ["deprecated cpx31", with_({ serverType: "cpx31" }), 'use "cpx32"'],
   ["nonsense server type", with_({ serverType: "big one" }), "chatwoot:serverType"],
+  ["a server type that does not exist", with_({ serverType: "cx99" }), "chatwoot:serverType is not a Hetzner server type; one of cx23, cx33"],
+  ["a Storage Box type that does not exist", with_({ backup: { storageBox: { type: "bx99" } } }), "chatwoot:backup.storageBox.type must be a Storage Box type: bx11, bx21, bx31, bx41"],
+  ["a CIDR prefix with a leading zero", with_({ sshAllowedCidrs: ["10.0.0.0/08"] }), "chatwoot:sshAllowedCidrs.0 must be a CIDR such as 203.0.113.0/24 or 2001:db8::/32 (the prefix length without leading zeros)"],
+  ["a bucket endpoint with a quote", with_({ storage: { service: "s3Compatible", bucket: "b", region: "fsn1", endpoint: "https://fsn1.your-object'storage.com" } }), "chatwoot:storage.endpoint must be an https endpoint"],
+  ["a bucket endpoint with a backslash", with_({ storage: { service: "s3Compatible", bucket: "b", region: "fsn1", endpoint: "https://fsn1.example.com\\x" } }), "chatwoot:storage.endpoint must be an https endpoint"],
   ["numeric image id", with_({ image: "114690387" }), "chatwoot:image"],
   ["non-LTS image", with_({ image: "debian-12" }), "chatwoot:image"],
   ["volume too small", with_({ volumeSizeGb: 5 }), "chatwoot:volumeSizeGb must be at least 10"],
@@ -499,14 +504,25 @@ describe("alerts and error tracking", () => {
     }
   });
 
+  it("lets alerts reach a private address only with allowPrivateNetworkWebhooks", () => {
+    expect(load(with_({ allowPrivateNetworkWebhooks: true }), { ...baseSecrets, alertWebhookUrl: "https://10.0.0.5/hook" }).warnings.join("\n")).not.toContain("alertWebhookUrl");
+  });
+
   it("warns when no channel is configured: the watchdog would tell no one", () => {
     expect(load().warnings.join("\n")).toContain("no alerts: the watchdog checks the site, disks and backups every minute but tells no one");
   });
 
   it.each([
     ["an http webhook", { alertWebhookUrl: "http://hooks.example.com/x" }, "chatwoot:alertWebhookUrl must be an https URL"],
-    ["a ping URL that is no URL", { alertPingUrl: "hc-ping.example.com/abc" }, "chatwoot:alertPingUrl must be a ping URL"],
+    ["a ping URL that is no URL", { alertPingUrl: "hc-ping.example.com/abc" }, "chatwoot:alertPingUrl must be an https URL starting with https://"],
     ["a DSN with a quote", { sentryDsn: "https://k'ey@o0.ingest.example.com/1" }, "chatwoot:sentryDsn must not contain a single quote"],
+    ["a malformed https:/ URL", { alertWebhookUrl: "https:/hooks.example.com/services/x" }, "chatwoot:alertWebhookUrl must be an https URL starting with https://"],
+    ["a 3 KB URL", { alertPingUrl: `https://hc-ping.example.com/${"a".repeat(3000)}` }, "chatwoot:alertPingUrl must be at most 2048 characters"],
+    ["a 100 KB URL", { adoptDatabaseUrl: `https://files.example.com/${"a".repeat(100_000)}` }, "chatwoot:adoptDatabaseUrl is too long: at most 65536 characters"],
+    ["a webhook to a private address", { alertWebhookUrl: "https://10.0.0.5/hook" }, "chatwoot:alertWebhookUrl points at a private, local or special address"],
+    ["a ping to loopback", { alertPingUrl: "https://127.0.0.1:8080/ping" }, "chatwoot:alertPingUrl points at a private, local or special address"],
+    ["a DSN on an IPv4-mapped private address", { sentryDsn: "https://key@[::ffff:192.168.1.2]/1" }, "chatwoot:sentryDsn points at a private, local or special address"],
+    ["a dump URL on a .internal name", { adoptDatabaseUrl: "https://files.internal/db.dump" }, "chatwoot:adoptDatabaseUrl points at a private, local or special address"],
   ])("refuses %s without quoting it", (_what, secrets, message) => {
     const problems = problemsOf(() => load(baseConfig, { ...baseSecrets, ...secrets }));
     expect(problems.join("\n")).toContain(message);
@@ -555,6 +571,27 @@ describe("logLevel and extraEnv", () => {
     const problems = problemsOf(() => load(with_({ extraEnv: { SOME_TOKEN: "it's-secret-ish" } })));
     expect(problems.join("\n")).toContain("chatwoot:extraEnv.SOME_TOKEN must not contain a single quote");
     expect(problems.join("\n")).not.toContain("secret-ish");
+  });
+});
+
+describe("values typed into the wrong key, and mail in clear text", () => {
+  it("never quotes back a credential typed into a key whose values are otherwise echoed", () => {
+    const token = "Zx9qR4tY7uI0oP3aS6dF8gH1jK2lQ5wE8rT0yU3iO6pA9sD2fG5hJ8kL1zX4cV7b";
+    for (const key of ["serverType", "location", "chatwootVersion", "image"]) {
+      const problems = problemsOf(() => load(with_({ [key]: token }))).join("\n");
+      expect(problems).toContain(`chatwoot:${key}`);
+      expect(problems).not.toContain(token.slice(0, 12));
+    }
+    // A short value still comes back, so an operator sees the typo.
+    expect(problemsOf(() => load(with_({ location: "fra1" }))).join("\n")).toContain('got "fra1"');
+  });
+
+  it("warns that smtp.security none sends the login in clear text, naming the key", () => {
+    const smtp = { address: "smtp.example.com", port: 25, username: "mailer", senderEmail: "support@example.com", security: "none" };
+    expect(load(with_({ smtp })).warnings.join("\n")).toContain('chatwoot:smtp.security is "none" with chatwoot:smtp.username set: the SMTP login and password cross the network in clear text');
+    const { username: _u, ...anonymous } = smtp;
+    const { smtpPassword: _p, ...withoutPassword } = baseSecrets as Record<string, string>;
+    expect(load(with_({ smtp: anonymous }), withoutPassword).warnings.join("\n")).not.toContain("clear text");
   });
 });
 

@@ -127,6 +127,11 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
       problems.push(`${fullKey} is not a known setting${hint ? ` (did you mean chatwoot:${hint}?)` : ""}`);
       continue;
     }
+    // Every value is bounded before anything parses it (and never quoted when it is too long).
+    if (value.length > MAX_VALUE_CHARS) {
+      problems.push(`${fullKey} is too long: at most ${MAX_VALUE_CHARS} characters`);
+      continue;
+    }
     if ((SECRET_KEYS as readonly string[]).includes(key)) {
       if (!raw.isSecret(fullKey)) {
         problems.push(`${fullKey} must be stored encrypted: pulumi config set --secret ${fullKey} …`);
@@ -210,6 +215,17 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
   };
 }
 
+/** The longest value any key takes (a list of SSH keys is the longest legitimate one). */
+const MAX_VALUE_CHARS = 65536;
+
+/**
+ * Whether a value given to an echo-safe key may be quoted back: short enough to be a location, a
+ * type, a version or a number, not a credential typed into the wrong key.
+ */
+function quotable(given: unknown): boolean {
+  return typeof given === "number" || typeof given === "boolean" || (typeof given === "string" && given.length <= 16);
+}
+
 function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>): string {
   const path = issue.path.map(String);
   const key = `${CONFIG_NAMESPACE}:${path.join(".")}`;
@@ -220,7 +236,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>):
   if (given === undefined) return `${key} is required: it ${issue.message}`;
   // Quote the value only where it cannot be a credential (list positions count as their list).
   const echoable = ECHO_SAFE_KEYS.has(path.filter((s) => !/^[0-9]+$/.test(s)).join("."));
-  return echoable && typeof given !== "object" ? `${key} ${issue.message}, got ${quote(given)}` : `${key} ${issue.message}`;
+  return echoable && quotable(given) ? `${key} ${issue.message}, got ${quote(given)}` : `${key} ${issue.message}`;
 }
 
 function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {

@@ -50,6 +50,22 @@ export const DEPRECATED_SERVER_TYPES: Readonly<Record<string, string>> = {
   cpx51: "cpx52",
 };
 
+/**
+ * Server types that can be ordered (GET /server_types, 2026): CX Gen3 (cost-optimized x86), CPX
+ * Gen2 (regular performance), CAX (Arm64) and CCX (dedicated vCPU). The deprecated ones above are
+ * refused with their replacement named. Hetzner's terraform provider docs (#1233, #1491) and
+ * kube-hetzner's server type validation list the same names.
+ */
+export const SERVER_TYPES: readonly string[] = [
+  "cx23", "cx33", "cx43", "cx53",
+  "cpx12", "cpx22", "cpx32", "cpx42", "cpx52", "cpx62",
+  "cax11", "cax21", "cax31", "cax41",
+  "ccx13", "ccx23", "ccx33", "ccx43", "ccx53", "ccx63",
+];
+
+/** Storage Box types (BX11 1 TB, BX21 5 TB, BX31 10 TB, BX41 20 TB; hetzner.com/storage/storage-box). */
+export const STORAGE_BOX_TYPES = ["bx11", "bx21", "bx31", "bx41"] as const;
+
 /** Locations that offer Storage Boxes. */
 export const STORAGE_BOX_LOCATIONS = ["fsn1", "nbg1", "hel1"] as const;
 

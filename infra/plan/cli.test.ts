@@ -99,6 +99,18 @@ describe("npm run plan", () => {
     expect(r.stdout + r.stderr).not.toContain("hunter2");
   });
 
+  it.each([
+    ["an alias whose anchor is missing", "config:\n  chatwoot:domain: chat.example.com\n  chatwoot:location: *hunter2token\n", "YAML error under chatwoot:location: an alias (*…) names no anchor"],
+    ["an alias bomb", "config:\n  a: &a [hunter2, hunter2]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n  d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n", "YAML error: the file cannot be read as data"],
+  ])("exits 1 on %s, naming where and quoting nothing", (_what, text, message) => {
+    const file = path.join(dir, "Pulumi.alias.yaml");
+    fs.writeFileSync(file, text);
+    const r = plan(["--config", file]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stdout + r.stderr).not.toContain("hunter2");
+  });
+
   it("writes the artifacts with secrets masked", () => {
     const out = path.join(dir, "out");
     const file = stackFile(dir, "production", baseConfig, ["sshPrivateKey", "smtpPassword"]);

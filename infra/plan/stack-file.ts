@@ -4,7 +4,7 @@
  * become UNREADABLE_SECRET, so the plan knows they are set without knowing them.
  */
 import * as fs from "node:fs";
-import { parseDocument } from "yaml";
+import { type Document, isPair, isScalar, parseDocument, visit } from "yaml";
 import { ConfigError, UNREADABLE_SECRET } from "../config";
 import { shortHash } from "../render/hash";
 
@@ -38,7 +38,16 @@ export function readStackFile(file: string): StackConfig {
       }),
     );
   }
-  const doc: unknown = parsed.toJS();
+  // An alias without its anchor (or too many aliases) makes toJS throw with the alias's name in
+  // the message: report the key it is under instead, as a configuration error.
+  const aliasAt = unresolvedAliasKey(parsed);
+  if (aliasAt !== undefined) throw new ConfigError([`${file}: YAML error under ${aliasAt}: an alias (*…) names no anchor (&…) defined before it`]);
+  let doc: unknown;
+  try {
+    doc = parsed.toJS();
+  } catch {
+    throw new ConfigError([`${file}: YAML error: the file cannot be read as data (aliases nested too deep or too many of them)`]);
+  }
   const raw = (doc as { config?: Record<string, unknown> } | null)?.config ?? {};
   if (typeof raw !== "object" || Array.isArray(raw)) throw new Error(`${file}: "config" must be a mapping`);
   const config: Record<string, string> = {};
@@ -56,4 +65,18 @@ export function readStackFile(file: string): StackConfig {
     }
   }
   return { config, secretKeys, secretDigests };
+}
+
+/** The key path of the first alias whose anchor is not defined, or undefined. */
+function unresolvedAliasKey(doc: Document): string | undefined {
+  let found: string | undefined;
+  visit(doc, {
+    Alias(_key, node, path) {
+      if (found !== undefined || node.resolve(doc) !== undefined) return;
+      const keys = path.filter(isPair).map((pair) => (isScalar(pair.key) ? String(pair.key.value) : "?"));
+      found = keys.filter((k) => k !== "config").join(".") || "the top level";
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
