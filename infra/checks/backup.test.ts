@@ -83,6 +83,28 @@ describeWithTools("chatwoot-backup with a real PostgreSQL and restic", TOOLS, ()
     expect(fs.readdirSync(path.join(fx.state, "staging"))).toEqual([]);
   });
 
+  it("stages the dump 0600 in a 0700 directory for as long as it exists, even where the directory was made open before", () => {
+    const staging = path.join(fx.state, "staging");
+    fs.mkdirSync(staging, { recursive: true, mode: 0o755 });
+    fs.chmodSync(staging, 0o755);
+    // TEST STAND-IN SHIM, NOT pg_dump: runs the real pg_dump, then records the modes of what it wrote.
+    const shim = tempDir("pg-dump-shim");
+    const seen = path.join(shim, "seen");
+    const real = run("bash", ["-c", "command -v pg_dump"]).stdout.trim();
+    fs.writeFileSync(path.join(shim, "pg_dump"), `#!/bin/sh
+"${real}" "$@" || exit $?
+for a in "$@"; do case "$a" in --file=*) f=\${a#--file=};; esac; done
+stat -c '%a' "$(dirname "$f")" "$f" > "${seen}"
+`, { mode: 0o755 });
+    try {
+      const r = fx.tool(["run", "database"], { PATH: `${shim}:${process.env.PATH}` });
+      expect(r.status).toBe(0);
+      expect(fs.readFileSync(seen, "utf8").split("\n").filter(Boolean)).toEqual(["700", "600"]);
+    } finally {
+      fs.rmSync(shim, { recursive: true, force: true });
+    }
+  });
+
   it("reports healthy right after a backup", () => {
     const r = fx.tool(["health"]);
     expect(r.status).toBe(0);
