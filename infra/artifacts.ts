@@ -22,6 +22,7 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
     locale: c.account.locale,
     dataDir: hostLayout.dataDir,
     embedAllowedOrigins: c.embedAllowedOrigins,
+    adminAllowedCidrs: c.adminAllowedCidrs,
     allowPrivateNetworkWebhooks: c.allowPrivateNetworkWebhooks,
     alerts: {
       email: c.alerts.email,

@@ -406,6 +406,11 @@ export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string,
       `no alerts: the watchdog checks the site, disks and backups every minute but tells no one; set ${p}alerts.email, ${p}alertWebhookUrl or ${p}alertPingUrl`,
     );
   }
+  if (opensEverything(c.adminAllowedCidrs)) {
+    warnings.push(
+      `/super_admin and /monitoring/sidekiq are reachable from the whole internet (behind the SuperAdmin login); narrow ${p}adminAllowedCidrs to your admin networks`,
+    );
+  }
   if (opensEverything(c.sshAllowedCidrs)) {
     warnings.push(`SSH (port 22) is open to the whole internet; narrow ${p}sshAllowedCidrs to your admin networks`);
   }

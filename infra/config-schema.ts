@@ -279,6 +279,21 @@ export const publicSchema = z
       )
       .min(1, { message: "must list at least one CIDR (SSH is how every deploy reaches the server)" })
       .default(["0.0.0.0/0", "::/0"]),
+    /**
+     * Who may reach /super_admin and Sidekiq's dashboard (/monitoring/sidekiq) through Caddy; the
+     * rest of the site stays public. Open by default, with a warning: both need a SuperAdmin login.
+     */
+    adminAllowedCidrs: z
+      .array(
+        z.string().superRefine((v, ctx) => {
+          const problem = cidrProblem(v);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        }),
+        { message: "must be a list of CIDRs" },
+      )
+      .min(1, { message: "must list at least one CIDR (the SuperAdmin console is how installation settings change)" })
+      .max(64, { message: "must list at most 64 CIDRs" })
+      .default(["0.0.0.0/0", "::/0"]),
     serverBackups: z.boolean({ message: "must be true or false" }).default(true),
     /**
      * Pulumi `protect` and Hetzner delete protection on the data volume and the primary IPs. Only
@@ -488,6 +503,7 @@ export const NON_STRING_KEYS = new Set([
   "volumeSizeGb",
   "sshPublicKeys",
   "sshAllowedCidrs",
+  "adminAllowedCidrs",
   "serverBackups",
   "deleteProtection",
   "embedAllowedOrigins",

@@ -385,7 +385,7 @@ describe("mail, embedding and SSH settings", () => {
   });
 
   it("warns for CIDR lists that open SSH to everything together", () => {
-    const warns = (cidrs: string[]) => load(with_({ sshAllowedCidrs: cidrs })).warnings.some((w) => w.includes("whole internet"));
+    const warns = (cidrs: string[]) => load(with_({ sshAllowedCidrs: cidrs })).warnings.some((w) => w.startsWith("SSH (port 22) is open to the whole internet"));
     expect(warns(["0.0.0.0/1", "128.0.0.0/1"])).toBe(true);
     expect(warns(["::/1", "8000::/1"])).toBe(true);
     expect(warns(["::ffff:0:0/96"])).toBe(true);
@@ -571,6 +571,18 @@ describe("logLevel and extraEnv", () => {
     const problems = problemsOf(() => load(with_({ extraEnv: { SOME_TOKEN: "it's-secret-ish" } })));
     expect(problems.join("\n")).toContain("chatwoot:extraEnv.SOME_TOKEN must not contain a single quote");
     expect(problems.join("\n")).not.toContain("secret-ish");
+  });
+});
+
+describe("adminAllowedCidrs", () => {
+  it("is open by default with a warning, takes CIDRs, and refuses what Hetzner-style CIDR rules refuse", () => {
+    expect(load().adminAllowedCidrs).toEqual(["0.0.0.0/0", "::/0"]);
+    expect(load().warnings.join("\n")).toContain("/super_admin and /monitoring/sidekiq are reachable from the whole internet");
+    const narrowed = load(with_({ adminAllowedCidrs: ["203.0.113.0/24"] }));
+    expect(narrowed.adminAllowedCidrs).toEqual(["203.0.113.0/24"]);
+    expect(narrowed.warnings.join("\n")).not.toContain("/super_admin");
+    expect(problemsOf(() => load(with_({ adminAllowedCidrs: ["203.0.113.5/24"] }))).join("\n")).toContain("chatwoot:adminAllowedCidrs.0 has host bits set");
+    expect(problemsOf(() => load(with_({ adminAllowedCidrs: [] }))).join("\n")).toContain("chatwoot:adminAllowedCidrs must list at least one CIDR");
   });
 });
 

@@ -297,5 +297,30 @@ describeWithTools("Caddyfile, run by Caddy 2.10 (production's version)", ["go"],
       expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
       expect(res.headers["content-security-policy"]).toBe(WIDGET_CSP);
     });
+
+    it("passes /super_admin and /monitoring/sidekiq to Chatwoot by default (its SuperAdmin login guards them)", async () => {
+      for (const p of ["/super_admin", "/monitoring/sidekiq/queues"]) expect((await get(live.caddy, p)).status, p).not.toBe(403);
+    });
+  });
+
+  describe("live, with chatwoot:adminAllowedCidrs", () => {
+    const live = {} as { stub: ChatwootStub; caddy: RunningCaddy };
+    beforeAll(async () => {
+      live.stub = await startChatwootStub();
+      const env = parseEnvFile(renderMaskedEnvFile({ ...settings([]), adminAllowedCidrs: ["203.0.113.0/24", "2001:db8::/32"] }, false));
+      expect(env.get("CHATWOOT_ADMIN_CIDRS")).toBe("203.0.113.0/24 2001:db8::/32");
+      live.caddy = await startCaddy(env, live.stub.port);
+    }, 1_800_000);
+    afterAll(async () => {
+      await live.caddy?.stop();
+      await live.stub?.close();
+    });
+
+    it("refuses the SuperAdmin console and Sidekiq's dashboard to other addresses, and serves the rest", async () => {
+      for (const p of ["/super_admin", "/super_admin/users", "/monitoring/sidekiq", "/monitoring/sidekiq/queues"]) {
+        expect((await get(live.caddy, p)).status, p).toBe(403);
+      }
+      expect((await get(live.caddy, "/app/accounts/1/dashboard")).status).toBe(200);
+    });
   });
 });

@@ -37,6 +37,8 @@ export interface EnvSettings {
   sentry: boolean;
   /** Rails' LOG_LEVEL. @default "info" */
   logLevel?: string;
+  /** chatwoot:adminAllowedCidrs: who reaches /super_admin and /monitoring/sidekiq (unset: everyone). */
+  adminAllowedCidrs?: string[];
   /** chatwoot:extraEnv: more variables for Rails and Sidekiq (the config refuses owned names). */
   extraEnv?: Record<string, string>;
   /** The names of chatwoot:extraSecretEnv (their values are secrets, in EnvSecrets.EXTRA_SECRET_ENV). */
@@ -271,6 +273,8 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     // The Caddyfile prepends 'self' (quotes cannot live in this file).
     ["CHATWOOT_FRAME_ORIGINS", s.embedAllowedOrigins.join(" ")],
     ["CHATWOOT_RAILS_PORT", String(chatwoot.railsPort)],
+    // Only when narrowed: an env file that did not change re-runs no step (compose.yaml's default is everyone).
+    ...(s.adminAllowedCidrs && !opensEverything(s.adminAllowedCidrs) ? ([["CHATWOOT_ADMIN_CIDRS", s.adminAllowedCidrs.join(" ")]] as Entry[]) : []),
     [`${SCOPE_MARKER}host]`],
     ...alertEntries(s.alerts, secrets),
     ...tuningEntries(s.tuning),
@@ -463,6 +467,11 @@ export function renderMaskedEnvFile(s: EnvSettings, hasSmtpPassword: boolean): s
   markers.RESTIC_REPOSITORY = STORAGE_BOX_MARKER;
   markers.EXTRA_SECRET_ENV = Object.fromEntries((s.extraSecretEnvNames ?? []).map((n) => [n, SECRET_MARKER]));
   return renderEnvFile(s, markers);
+}
+
+/** Whether a CIDR list lets every address in (both 0.0.0.0/0 and ::/0). */
+function opensEverything(cidrs: string[]): boolean {
+  return cidrs.includes("0.0.0.0/0") && cidrs.includes("::/0");
 }
 
 /** Parses an env file written by renderEnvFile (used by tests and the plan diff). */

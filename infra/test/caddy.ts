@@ -45,6 +45,8 @@ export function caddyEnv(env: Map<string, string>, ports: { upstream: number; ht
     CHATWOOT_UPSTREAM: `127.0.0.1:${ports.upstream}`,
     CHATWOOT_FRAME_MODE: env.get("CHATWOOT_FRAME_MODE") ?? "",
     CHATWOOT_FRAME_ORIGINS: env.get("CHATWOOT_FRAME_ORIGINS") ?? "",
+    // compose.yaml's default when the .env does not narrow it.
+    CHATWOOT_ADMIN_CIDRS: env.get("CHATWOOT_ADMIN_CIDRS") ?? "0.0.0.0/0 ::/0",
     CADDY_ADMIN: `unix/${adminSocketIn(home)}`,
     CADDY_HEALTH_ADDRESS: `127.0.0.1:${ports.health}`,
     CADDY_HTTP_PORT: String(ports.http),
