@@ -36,18 +36,30 @@ module ChatwootStorage
 
   def services = ActiveStorage::Blob.services
 
+  # The id of this stack's CORS rule: other applications' rules on the same bucket are kept.
+  CORS_RULE_ID = 'chatwoot-direct-uploads'
+
   # Browsers PUT the file to a signed URL, with the headers ActiveStorage's direct upload sends.
+  # The rule is merged into the bucket's CORS configuration: ours is replaced, the others stay.
   def cors(origin)
     bucket = services.fetch(BUCKET_SERVICE)
+    client = bucket.client.client
+    existing = begin
+      client.get_bucket_cors(bucket: bucket.bucket.name).cors_rules.map(&:to_h)
+    rescue Aws::S3::Errors::NoSuchCORSConfiguration
+      []
+    end
     rule = {
+      id: CORS_RULE_ID,
       allowed_origins: [origin],
       allowed_methods: %w[GET PUT],
       allowed_headers: %w[Content-Type Content-MD5 Content-Disposition Cache-Control],
       expose_headers: %w[ETag],
       max_age_seconds: 3600
     }
-    bucket.client.client.put_bucket_cors(bucket: bucket.bucket.name, cors_configuration: { cors_rules: [rule] })
-    { cors_origin: origin }
+    others = existing.reject { |r| r[:id] == CORS_RULE_ID }
+    client.put_bucket_cors(bucket: bucket.bucket.name, cors_configuration: { cors_rules: others + [rule] })
+    { cors_origin: origin, other_rules_kept: others.size }
   end
 
   # A blob moves when its file is in the bucket (uploaded with its MD5, which the bucket checks)

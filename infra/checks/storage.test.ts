@@ -137,7 +137,7 @@ describeWithTools("attachments to an S3-compatible bucket: storage.rb with aws-s
     addFiles([]);
     const r = await storage(["cors", "https://chat.example.com"], "cors");
     expect(r.stderr).toBe("");
-    expect(r.result).toEqual({ cors_origin: "https://chat.example.com" });
+    expect(r.result).toEqual({ cors_origin: "https://chat.example.com", other_rules_kept: 0 });
     const preflight = (origin: string) =>
       fetch(`${endpoint}/cors/some-key`, {
         method: "OPTIONS",
@@ -151,6 +151,28 @@ describeWithTools("attachments to an S3-compatible bucket: storage.rb with aws-s
     const other = await preflight("https://evil.example.net");
     expect(other.status).toBe(403);
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("merges its CORS rule into the bucket's configuration: another application's rule stays, its own is replaced", async () => {
+    addFiles([]);
+    // Another application's rule on the same bucket, set with the same SDK the way it would be.
+    const other = await storage(["cors", "https://chat.example.com"], "cors");
+    expect(other.status).toBe(0);
+    const put = await runAsync("ruby", ["-e", `
+      require 'aws-sdk-s3'
+      c = Aws::S3::Client.new(endpoint: ARGV[0], region: 'us-east-1', access_key_id: 'S3RVER', secret_access_key: 'S3RVER', force_path_style: true)
+      rules = c.get_bucket_cors(bucket: 'cors').cors_rules.map(&:to_h)
+      c.put_bucket_cors(bucket: 'cors', cors_configuration: { cors_rules: rules + [{ id: 'other-app', allowed_origins: ['https://other.example.org'], allowed_methods: ['GET'] }] })
+    `, endpoint]);
+    expect(put.stderr).toBe("");
+    const again = await storage(["cors", "https://support.example.com"], "cors");
+    expect(again.result).toEqual({ cors_origin: "https://support.example.com", other_rules_kept: 1 });
+    const preflight = (origin: string, method: string) =>
+      fetch(`${endpoint}/cors/some-key`, { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": method } });
+    expect((await preflight("https://other.example.org", "GET")).status).toBe(200);
+    expect((await preflight("https://support.example.com", "PUT")).status).toBe(200);
+    // The stack's previous origin is gone with its old rule.
+    expect((await preflight("https://chat.example.com", "PUT")).status).toBe(403);
   });
 
   it("storage.sh sync runs both in the rails container when the bucket is configured, and nothing when it is not", async () => {
