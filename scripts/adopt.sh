@@ -121,9 +121,11 @@ download() { # download <what> <url> <file>
   step "downloading the $1"
   # The URL may carry a signature: curl reads it from its config on stdin, not from argv. No
   # redirect is followed: a signed URL does not move, and a redirect could lead to plain http.
-  printf 'url = "%s"\n' "${2//\"/\\\"}" |
-    curl --config - --fail --silent --show-error --retry 3 --proto '=https,http' --output "$3" 2>"$error_log" ||
+  local code
+  code=$(printf 'url = "%s"\n' "${2//\"/\\\"}" |
+    curl --config - --fail --silent --show-error --retry 3 --proto '=https,http' --write-out '%{http_code}' --output "$3" 2>"$error_log") ||
     fail "could not download the $1 ($(sed -E 's#[a-z]+://[^ ]*#<url>#g' "$error_log" | head -n 1 | cut -c1-200); the URL is not shown)"
+  [[ "$code" == 200 ]] || fail "could not download the $1: it answered HTTP $code (redirects are not followed; give the final URL). The URL is not shown"
   step "downloaded the $1 ($(($(stat -c %s "$3") / 1048576)) MB) in $(($(now) - t0))s"
 }
 if [[ "$(state database)" == ok ]]; then

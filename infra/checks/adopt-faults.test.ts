@@ -6,11 +6,13 @@
  * never half-succeeds silently, resumes where it stopped, and prints no row of the old database.
  */
 import { execFileSync } from "node:child_process";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { repoRoot } from "../artifacts";
-import { adoptRunner } from "../test/adopt-run";
+import { adoptArgs, adoptRunner } from "../test/adopt-run";
 import { adoptionSql, dataSql, FINGERPRINT_SQL, SCHEMA_SQL } from "../test/chatwoot-dataset";
 import { fakeHost, type FakeHost } from "../test/fake-host";
 import { postgres16BinDir, startPostgres, type RunningPostgres } from "../test/postgres";
@@ -25,7 +27,7 @@ describeWithTools("adoption under faults: real pg_dump, psql and PostgreSQL 16",
   let files: string;
   let host: FakeHost;
   const d = { custom: "", plain: "", storage: "", cutStorage: "", v40: "", v41: "", newer: "", roles: "" };
-  const { stage, adopt, deploy, staged, state } = adoptRunner(() => host, () => target.port);
+  const { stage, adopt, deploy, staged, state, env: adoptEnv } = adoptRunner(() => host, () => target.port);
 
   const dump = (db: string, args: string[], out: string) => {
     const r = run("pg_dump", [...args, "-f", out, db], { env: { ...process.env, ...source.env } });
@@ -214,6 +216,26 @@ describeWithTools("adoption under faults: real pg_dump, psql and PostgreSQL 16",
     expect(r.stderr).toMatch(/evil\.sql holds psql meta-commands that pg_dump never writes \(line \d+: \\/);
     expect(fs.existsSync(marker)).toBe(false);
     expect(tables()).toBe(0);
+  });
+
+  it("a download that redirects is not followed (not to another host, not to plain http)", async () => {
+    const requests: string[] = [];
+    const server = http.createServer((req, res) => {
+      requests.push(req.url ?? "");
+      res.writeHead(302, { Location: "http://127.0.0.1:9/elsewhere.dump" }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sig-77aa/db.dump`;
+      const r = await host.execAsync("adopt.sh", [...adoptArgs(), "--urls-on-stdin"], { input: `database ${url}\n`, env: adoptEnv() });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("could not download the database");
+      expect(r.stdout + r.stderr).not.toContain("sig-77aa");
+      expect(requests).toEqual(["/sig-77aa/db.dump"]);
+      expect(tables()).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("a load that fails on a row prints none of the old database's rows (emails, password hashes)", () => {
