@@ -29,7 +29,8 @@ threads=5
 sidekiq=$(clamp $((cpus * 5)) 5 25)
 # PostgreSQL shares the host with Rails: 15 % of memory for its buffers, half as the OS cache it can
 # count on, modest sort memory per operation.
-shared_buffers=$((memory_mb * 15 / 100 / 32 * 32))
+# (Never below 32 MB: PostgreSQL refuses less than 128 kB, and the rounding would give 0 on a tiny host.)
+shared_buffers=$(clamp $((memory_mb * 15 / 100 / 32 * 32)) 32 1048576)
 effective_cache=$((memory_mb / 2))
 work_mem=$(clamp $((memory_mb / 512)) 4 32)
 maintenance_work_mem=$(clamp $((memory_mb * 5 / 100)) 64 1024)
@@ -43,7 +44,45 @@ sidekiq_limit=$(clamp $((memory_mb * 25 / 100)) 768 65536)
 postgres_limit=$(clamp $((shared_buffers + memory_mb * 20 / 100)) 512 131072)
 redis_limit=$(clamp $((memory_mb * 10 / 100)) 256 16384)
 
-emit() { printf '%s=%s\n' "$1" "$(v="TUNING_$1" && echo "${!v:-$2}")"; }
+# The values in force: chatwoot:tuning's override (TUNING_<NAME> in the .env) or what is computed.
+final() { local v="TUNING_$1"; echo "${!v:-$2}"; }
+emit() { printf '%s=%s\n' "$1" "$(final "$1" "$2")"; }
+# Megabytes of a PostgreSQL or Docker size (512MB, 1GB, 768m).
+megabytes() {
+  case "$1" in
+    *GB | *g) echo $((${1%%[Gg]*} * 1024)) ;;
+    *MB | *m) echo "${1%%[Mm]*}" ;;
+    *) echo "tuning.sh: cannot read the size $1" >&2; return 1 ;;
+  esac
+}
+
+# Overrides are checked together and against this server: a set of values that cannot work fails
+# here, before compose starts anything, naming the setting.
+problems=()
+f_web=$(final WEB_CONCURRENCY "$web") f_threads=$(final RAILS_MAX_THREADS "$threads") f_sidekiq=$(final SIDEKIQ_CONCURRENCY "$sidekiq")
+# Computed connections follow the Puma and Sidekiq sizes in force, overridden or not.
+connections=$(clamp $((2 * f_threads * (f_web > 0 ? f_web : 1) + f_sidekiq + 30)) 100 1000)
+f_connections=$(final PG_MAX_CONNECTIONS "$connections")
+needed=$((2 * f_threads * (f_web > 0 ? f_web : 1) + f_sidekiq + 10))
+if ((f_connections < needed)); then
+  problems+=("chatwoot:tuning.postgres.maxConnections is $f_connections, below what Chatwoot opens: 2 x $((f_web > 0 ? f_web : 1)) Puma process(es) x $f_threads threads (a switch runs two Rails) + $f_sidekiq Sidekiq threads + 10 = $needed")
+fi
+f_buffers=$(megabytes "$(final PG_SHARED_BUFFERS "${shared_buffers}MB")") || exit 1
+f_pg_limit=$(megabytes "$(final POSTGRES_MEMORY_LIMIT "${postgres_limit}m")") || exit 1
+if ((f_buffers < 1)); then
+  problems+=("chatwoot:tuning.postgres.sharedBuffersMb must be at least 1 (PostgreSQL refuses less than 128 kB)")
+fi
+if ((f_buffers > memory_mb * 40 / 100)); then
+  problems+=("chatwoot:tuning.postgres.sharedBuffersMb is $f_buffers, more than 40 % of this server's $memory_mb MB; Rails, Sidekiq and the page cache need the rest")
+fi
+if ((f_buffers + 128 > f_pg_limit)); then
+  problems+=("chatwoot:tuning.postgres.sharedBuffersMb is $f_buffers, but PostgreSQL's container may use only $f_pg_limit MB (chatwoot:tuning.memoryLimitsMb.postgres): it would be killed; leave 128 MB beside the buffers")
+fi
+if ((${#problems[@]} > 0)); then
+  printf 'tuning.sh: %s\n' "${problems[@]}" >&2
+  exit 1
+fi
+
 emit WEB_CONCURRENCY "$web"
 emit RAILS_MAX_THREADS "$threads"
 emit SIDEKIQ_CONCURRENCY "$sidekiq"

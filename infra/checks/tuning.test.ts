@@ -58,6 +58,28 @@ describe("tuning.sh", () => {
     expect(bad.stderr).toContain("--cpus and --memory-mb must be positive whole numbers");
   });
 
+  it.each([
+    ["too few connections for the threads", { TUNING_WEB_CONCURRENCY: "4", TUNING_PG_MAX_CONNECTIONS: "50" }, 8192,
+      "chatwoot:tuning.postgres.maxConnections is 50, below what Chatwoot opens: 2 x 4 Puma process(es) x 5 threads (a switch runs two Rails) + 10 Sidekiq threads + 10 = 60"],
+    ["threads raised past an explicit connection count", { TUNING_RAILS_MAX_THREADS: "40", TUNING_PG_MAX_CONNECTIONS: "90" }, 4096, "chatwoot:tuning.postgres.maxConnections is 90, below what Chatwoot opens"],
+    ["shared buffers beyond the server's memory", { TUNING_PG_SHARED_BUFFERS: "4096MB" }, 4096, "chatwoot:tuning.postgres.sharedBuffersMb is 4096, more than 40 % of this server's 4096 MB"],
+    ["shared buffers beyond PostgreSQL's container", { TUNING_PG_SHARED_BUFFERS: "1024MB", TUNING_POSTGRES_MEMORY_LIMIT: "1024m" }, 8192, "PostgreSQL's container may use only 1024 MB"],
+    ["shared buffers of zero", { TUNING_PG_SHARED_BUFFERS: "0MB" }, 4096, "chatwoot:tuning.postgres.sharedBuffersMb must be at least 1"],
+  ])("refuses %s, naming the setting", (_what, env, mb, message) => {
+    const r = run("bash", [TUNING, "--cpus", "2", "--memory-mb", String(mb)], { env: { PATH: process.env.PATH, ...env } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stdout).toBe("");
+  });
+
+  it("computes connections from the Puma and Sidekiq sizes in force, overridden ones included", () => {
+    expect(sized(2, 4096, { TUNING_RAILS_MAX_THREADS: "40" }).PG_MAX_CONNECTIONS).toBe("120");
+  });
+
+  it("never computes shared buffers below PostgreSQL's minimum, even on a tiny host", () => {
+    expect(sized(1, 150).PG_SHARED_BUFFERS).toBe("32MB");
+  });
+
   it("reads this host's size when given none", () => {
     const s = run("bash", [TUNING]);
     expect(s.status).toBe(0);
