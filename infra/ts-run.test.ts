@@ -9,7 +9,7 @@ import { tempDir } from "./test/run";
 const TS_RUN = path.join(repoRoot, "infra/ts-run.cjs");
 
 function tsRun(file: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [TS_RUN, file, ...args], { encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, [TS_RUN, file, ...args], { encoding: "utf8", timeout: 900_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

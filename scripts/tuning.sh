@@ -16,42 +16,46 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ -n "$cpus" ]] || cpus=$(nproc)
-[[ -n "$memory_mb" ]] || memory_mb=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024))
+if [[ -z "$memory_mb" ]]; then
+  while read -r key kb _; do [[ "$key" == MemTotal: ]] && memory_mb=$((kb / 1024)) && break; done </proc/meminfo
+fi
 [[ "$cpus" =~ ^[1-9][0-9]*$ && "$memory_mb" =~ ^[1-9][0-9]*$ ]] || { echo "tuning.sh: --cpus and --memory-mb must be positive whole numbers" >&2; exit 2; }
 
-clamp() { local v=$1 lo=$2 hi=$3; ((v < lo)) && v=$lo; ((v > hi)) && v=$hi; echo "$v"; }
+# The helpers leave their result in $r instead of printing it: no subshell each (compose.sh runs
+# this script on every compose call).
+clamp() { local v=$1 lo=$2 hi=$3; ((v < lo)) && v=$lo; ((v > hi)) && v=$hi; r=$v; }
 
 # Puma: one process below 8 GB (cluster mode's master costs memory a small server lacks), then a
 # worker per 4 GB up to one per vCPU; Rails' own 5 threads each.
-if ((memory_mb >= 7500)); then web=$(clamp $((memory_mb / 4096)) 1 "$cpus"); else web=0; fi
+if ((memory_mb >= 7500)); then clamp $((memory_mb / 4096)) 1 "$cpus"; web=$r; else web=0; fi
 threads=5
 # Sidekiq: 5 threads per vCPU, between 5 and 25 (Chatwoot's default is 10).
-sidekiq=$(clamp $((cpus * 5)) 5 25)
+clamp $((cpus * 5)) 5 25; sidekiq=$r
 # PostgreSQL shares the host with Rails: 15 % of memory for its buffers, half as the OS cache it can
 # count on, modest sort memory per operation.
 # (Never below 32 MB: PostgreSQL refuses less than 128 kB, and the rounding would give 0 on a tiny host.)
-shared_buffers=$(clamp $((memory_mb * 15 / 100 / 32 * 32)) 32 1048576)
+clamp $((memory_mb * 15 / 100 / 32 * 32)) 32 1048576; shared_buffers=$r
 effective_cache=$((memory_mb / 2))
-work_mem=$(clamp $((memory_mb / 512)) 4 32)
-maintenance_work_mem=$(clamp $((memory_mb * 5 / 100)) 64 1024)
+clamp $((memory_mb / 512)) 4 32; work_mem=$r
+clamp $((memory_mb * 5 / 100)) 64 1024; maintenance_work_mem=$r
 # Every Puma thread twice (rails and rails-surge during a switch), every Sidekiq thread, and room
 # for migrations, the console, backups and the watchdog; never below PostgreSQL's default of 100.
 web_threads=$((threads * (web > 0 ? web : 1)))
-connections=$(clamp $((2 * web_threads + sidekiq + 30)) 100 1000)
+clamp $((2 * web_threads + sidekiq + 30)) 100 1000; connections=$r
 # Ceilings, so one runaway process cannot take the host down; together they may exceed memory.
-rails_limit=$(clamp $((memory_mb * 35 / 100)) 1024 65536)
-sidekiq_limit=$(clamp $((memory_mb * 25 / 100)) 768 65536)
-postgres_limit=$(clamp $((shared_buffers + memory_mb * 20 / 100)) 512 131072)
-redis_limit=$(clamp $((memory_mb * 10 / 100)) 256 16384)
+clamp $((memory_mb * 35 / 100)) 1024 65536; rails_limit=$r
+clamp $((memory_mb * 25 / 100)) 768 65536; sidekiq_limit=$r
+clamp $((shared_buffers + memory_mb * 20 / 100)) 512 131072; postgres_limit=$r
+clamp $((memory_mb * 10 / 100)) 256 16384; redis_limit=$r
 
 # The values in force: chatwoot:tuning's override (TUNING_<NAME> in the .env) or what is computed.
-final() { local v="TUNING_$1"; echo "${!v:-$2}"; }
-emit() { printf '%s=%s\n' "$1" "$(final "$1" "$2")"; }
+final() { local v="TUNING_$1"; r=${!v:-$2}; }
+emit() { final "$1" "$2"; printf '%s=%s\n' "$1" "$r"; }
 # Megabytes of a PostgreSQL or Docker size (512MB, 1GB, 768m).
 megabytes() {
   case "$1" in
-    *GB | *g) echo $((${1%%[Gg]*} * 1024)) ;;
-    *MB | *m) echo "${1%%[Mm]*}" ;;
+    *GB | *g) r=$((${1%%[Gg]*} * 1024)) ;;
+    *MB | *m) r=${1%%[Mm]*} ;;
     *) echo "tuning.sh: cannot read the size $1" >&2; return 1 ;;
   esac
 }
@@ -59,16 +63,22 @@ megabytes() {
 # Overrides are checked together and against this server: a set of values that cannot work fails
 # here, before compose starts anything, naming the setting.
 problems=()
-f_web=$(final WEB_CONCURRENCY "$web") f_threads=$(final RAILS_MAX_THREADS "$threads") f_sidekiq=$(final SIDEKIQ_CONCURRENCY "$sidekiq")
+final WEB_CONCURRENCY "$web"; f_web=$r
+final RAILS_MAX_THREADS "$threads"; f_threads=$r
+final SIDEKIQ_CONCURRENCY "$sidekiq"; f_sidekiq=$r
 # Computed connections follow the Puma and Sidekiq sizes in force, overridden or not.
-connections=$(clamp $((2 * f_threads * (f_web > 0 ? f_web : 1) + f_sidekiq + 30)) 100 1000)
-f_connections=$(final PG_MAX_CONNECTIONS "$connections")
+clamp $((2 * f_threads * (f_web > 0 ? f_web : 1) + f_sidekiq + 30)) 100 1000; connections=$r
+final PG_MAX_CONNECTIONS "$connections"; f_connections=$r
 needed=$((2 * f_threads * (f_web > 0 ? f_web : 1) + f_sidekiq + 10))
 if ((f_connections < needed)); then
   problems+=("chatwoot:tuning.postgres.maxConnections is $f_connections, below what Chatwoot opens: 2 x $((f_web > 0 ? f_web : 1)) Puma process(es) x $f_threads threads (a switch runs two Rails) + $f_sidekiq Sidekiq threads + 10 = $needed")
 fi
-f_buffers=$(megabytes "$(final PG_SHARED_BUFFERS "${shared_buffers}MB")") || exit 1
-f_pg_limit=$(megabytes "$(final POSTGRES_MEMORY_LIMIT "${postgres_limit}m")") || exit 1
+final PG_SHARED_BUFFERS "${shared_buffers}MB"
+megabytes "$r" || exit 1
+f_buffers=$r
+final POSTGRES_MEMORY_LIMIT "${postgres_limit}m"
+megabytes "$r" || exit 1
+f_pg_limit=$r
 if ((f_buffers < 1)); then
   problems+=("chatwoot:tuning.postgres.sharedBuffersMb must be at least 1 (PostgreSQL refuses less than 128 kB)")
 fi

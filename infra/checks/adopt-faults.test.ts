@@ -74,7 +74,7 @@ describeWithTools("adoption under faults: real pg_dump, psql and PostgreSQL 16",
       ALTER DEFAULT PRIVILEGES FOR ROLE owner_role IN SCHEMA public GRANT SELECT ON TABLES TO reader_role;
       GRANT SELECT ON accounts TO granter_role WITH GRANT OPTION;`);
     d.roles = dump("cwroles", [], path.join(files, "roles.sql"));
-  }, 180_000);
+  });
   afterAll(() => {
     source?.stop();
     target?.stop();

@@ -82,7 +82,7 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
     expect(run("tar", ["-czf", dumps.storageTgz, "-C", files, "storage"]).status).toBe(0);
     dumps.storageDotTar = path.join(files, "storage-contents.tar");
     expect(run("tar", ["-cf", dumps.storageDotTar, "-C", storage, "."]).status).toBe(0);
-  }, 120_000);
+  });
   afterAll(() => {
     source?.stop();
     target?.stop();

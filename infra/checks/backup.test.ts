@@ -56,7 +56,7 @@ describeWithTools("chatwoot-backup with a real PostgreSQL and restic", TOOLS, ()
     fx = backupFixture(pg);
     writeFiles(fx.storage, 25);
     before = { rows: pg.sql("chatwoot", FINGERPRINT_SQL), sequences: pg.sql("chatwoot", SEQUENCES_SQL), files: fileHashes(fx.storage) };
-  }, 180_000);
+  });
   afterAll(() => {
     fx?.cleanup();
     pg?.stop();
@@ -227,7 +227,7 @@ describeWithTools("chatwoot-backup over SFTP to an sshd on loopback", [...TOOLS,
     // The Storage Box form: sftp://user@host:port/relative-path (here relative to the user's home).
     fx = backupFixture(pg, `sftp://${sshd.user}@127.0.0.1:${sshd.port}/${path.relative(sshd.home, tempDir("sftp-repo"))}/repo`);
     writeFiles(fx.storage, 3);
-  }, 120_000);
+  });
   afterAll(() => {
     fx?.cleanup();
     sshd?.stop();

@@ -59,7 +59,7 @@ function get(
 
 /** Waits until Caddy has written the access-log line for a path (by state, not by a fixed sleep). */
 async function logged(caddy: RunningCaddy, uri: string): Promise<void> {
-  for (let i = 0; i < 600 && !caddy.output().includes(`"uri":"${uri}`); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 6000 && !caddy.output().includes(`"uri":"${uri}`); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
 /** Opens a websocket on /cable through Caddy; resolves with the status line and the first frame. */

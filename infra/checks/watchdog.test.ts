@@ -85,7 +85,7 @@ describeWithTools("the watchdog on a stand-in host", ["python3", "openssl", "flo
     w.setContainers({ rails: null });
     // The lock deploy.sh takes (scripts/lib.sh), held by another process meanwhile.
     // Its own process group: flock's child (sleep) holds the lock too, and both must go.
-    const holder = spawn("flock", [path.join(w.host.app, ".lock"), "sleep", "30"], { stdio: "ignore", detached: true });
+    const holder = spawn("flock", [path.join(w.host.app, ".lock"), "sleep", "900"], { stdio: "ignore", detached: true });
     try {
       await waitUntil(() => run("flock", ["-n", path.join(w.host.app, ".lock"), "true"]).status !== 0);
       const held = await w.watchdog(["run"]);

@@ -16,7 +16,7 @@ const PLAN = (JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "u
   .slice(1);
 
 function plan(args: string[]) {
-  const r = spawnSync(process.execPath, [...PLAN, ...args], { encoding: "utf8", cwd: repoRoot, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [...PLAN, ...args], { encoding: "utf8", cwd: repoRoot, timeout: 900_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -136,7 +136,7 @@ describe("pulumi up's loader", () => {
     );
     const r = spawnSync(process.execPath, [path.join(repoRoot, "infra/test/load-like-pulumi.js"), repoRoot], {
       encoding: "utf8",
-      timeout: 120_000,
+      timeout: 900_000,
       env: { ...process.env, PULUMI_CONFIG: JSON.stringify(config) },
     });
     expect(r.stderr).not.toMatch(/TSError|error TS/);

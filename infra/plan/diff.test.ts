@@ -49,7 +49,7 @@ beforeAll(() => {
   editStack((c) => (c["chatwoot:smtpPassword"] = { secure: "v1:Y2lwaGVydGV4dC1vbmU=" }));
   git("add", "--all");
   git("commit", "--quiet", "-m", "base");
-}, 60_000);
+});
 afterAll(() => fs.rmSync(repo, { recursive: true, force: true }));
 
 describe("plan --diff against a fixture revision", () => {
@@ -58,7 +58,7 @@ describe("plan --diff against a fixture revision", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain("No changes: pulumi up would do nothing.");
     expect(r.status).toBe(0);
-  }, 60_000);
+  });
 
   it("a version bump re-runs deploy, bootstrap and verify only, and says why; exit 2", async () => {
     editStack((c) => (c["chatwoot:chatwootVersion"] = "v4.16.0"));
@@ -76,7 +76,7 @@ describe("plan --diff against a fixture revision", () => {
     } finally {
       reset();
     }
-  }, 60_000);
+  });
 
   it("a changed admin password re-runs only the bootstrap, and an old deploy key nothing", async () => {
     editStack((c) => {
@@ -91,7 +91,7 @@ describe("plan --diff against a fixture revision", () => {
     } finally {
       reset();
     }
-  }, 60_000);
+  });
 
   it("an env change shows the env file's diff with secrets masked, and re-runs write-env, deploy and verify", async () => {
     editStack((c) => {
@@ -112,7 +112,7 @@ describe("plan --diff against a fixture revision", () => {
     } finally {
       reset();
     }
-  }, 60_000);
+  });
 
   it("a change that replaces the server is flagged loudly, with the forcing input, and every step re-runs", async () => {
     editStack((c) => (c["chatwoot:image"] = "ubuntu-22.04"));
@@ -131,7 +131,7 @@ describe("plan --diff against a fixture revision", () => {
     } finally {
       reset();
     }
-  }, 60_000);
+  });
 
   it("a resize updates the server in place and re-runs deploy (sizing) and verify, saying why", async () => {
     editStack((c) => (c["chatwoot:serverType"] = "cx43"));
@@ -147,7 +147,7 @@ describe("plan --diff against a fixture revision", () => {
     } finally {
       reset();
     }
-  }, 60_000);
+  });
 
   it("a location change (protection lifted) lists every replacement, reverse DNS included", async () => {
     editStack((c) => {
@@ -163,7 +163,7 @@ describe("plan --diff against a fixture revision", () => {
     } finally {
       reset();
     }
-  }, 60_000);
+  });
 
   it("growing the volume updates it in place and re-runs only wait-ready, which grows the filesystem", async () => {
     editStack((c) => (c["chatwoot:volumeSizeGb"] = 40));
@@ -178,7 +178,7 @@ describe("plan --diff against a fixture revision", () => {
     } finally {
       reset();
     }
-  }, 60_000);
+  });
 
   it("a bundle file change names the file, shows its diff, and re-runs upload, deploy and verify", async () => {
     const caddyfile = path.join(repo, "docker/Caddyfile");
@@ -195,7 +195,7 @@ describe("plan --diff against a fixture revision", () => {
     } finally {
       reset();
     }
-  }, 60_000);
+  });
 
   it("a changed operator tool or check re-runs only the steps that run it", async () => {
     fs.appendFileSync(path.join(repo, "scripts/rollback.sh"), "# comment\n");
@@ -207,7 +207,7 @@ describe("plan --diff against a fixture revision", () => {
     } finally {
       reset();
     }
-  }, 60_000);
+  });
 
   it("exits 1 with the key named when the working tree's configuration is invalid, and for an unknown ref", async () => {
     editStack((c) => (c["chatwoot:serverType"] = "cx22"));
@@ -223,5 +223,5 @@ describe("plan --diff against a fixture revision", () => {
     expect(unknown.stderr).toContain("plan diff failed: git rev-parse");
     // No worktree is left behind.
     expect(git("worktree", "list").trim().split("\n")).toHaveLength(1);
-  }, 60_000);
+  });
 });

@@ -19,7 +19,8 @@ export function run(
     input: opts.input,
     env: opts.env ?? process.env,
     cwd: opts.cwd,
-    timeout: opts.timeout ?? 120_000,
+    // Catches a hang only: far above any command's duration, on a loaded machine too.
+    timeout: opts.timeout ?? 900_000,
     maxBuffer: 64 * 1024 * 1024,
   });
 }

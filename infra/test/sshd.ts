@@ -29,7 +29,8 @@ function keygen(file: string): void {
 }
 
 async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  // Up to five minutes: waits for the port, fails at once if sshd exits.
+  for (let i = 0; i < 3000; i++) {
     if (child.exitCode !== null) throw new Error(`sshd exited: ${log()}`);
     const open = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, "127.0.0.1", () => {

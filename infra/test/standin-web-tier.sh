@@ -18,7 +18,8 @@ start_rails() {
   node "$RIG_STUB" --port "$port" --release "$release" --boot-ms "$RIG_BOOT_MS" --work-ms "$RIG_WORK_MS" \
     --pid-file "$RIG_DIR/$name.pid" >>"$RIG_DIR/$name.log" 2>&1 9>&- &
   printf '%s\n' "$release" >"$RIG_DIR/$name.release"
-  for ((i = 0; i < 1200; i++)); do
+  # Up to five minutes, like a health check's start period on a loaded host.
+  for ((i = 0; i < 6000; i++)); do
     curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && return 0
     sleep 0.05
   done

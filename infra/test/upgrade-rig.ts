@@ -100,7 +100,7 @@ export async function upgradeUnderLoad(opts: UpgradeOptions): Promise<UpgradeRes
       result = await runAsync(HOOK, ["compose", "up", "-d", "--wait", "--no-deps", "rails"], { env: { ...env, CHATWOOT_IMAGE: "chatwoot/chatwoot:v4.16.0" } });
     }
     await load.sent(load.count + opts.warmup);
-    await load.stop(opts.deadlineMs ?? 120_000);
+    await load.stop(opts.deadlineMs ?? 900_000);
     return { ...load.result(), status: result.status, stderr: result.stderr };
   } finally {
     for (const name of ["rails", "rails-surge"]) {
@@ -193,7 +193,8 @@ class LoadGenerator {
           method: post ? "POST" : "GET",
           headers: { host: "localhost", "content-type": "application/json" },
           agent: this.agent,
-          timeout: 30_000,
+          // A hang, not a slow answer: a loaded machine may take seconds.
+          timeout: 300_000,
         },
         (res) => {
           responded = true;

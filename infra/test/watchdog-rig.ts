@@ -21,7 +21,8 @@ export type RunResult = { status: number | null; stdout: string; stderr: string 
 export type WatchdogState = { checks: Record<string, { state: string; summary: string; last_notified: number }>; [k: string]: unknown };
 
 export async function waitUntil(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 50));
+  // Up to five minutes: a wait for a condition, not a measure of how fast it comes.
+  for (let i = 0; i < 6000 && !condition(); i++) await new Promise((r) => setTimeout(r, 50));
   expect(condition()).toBe(true);
 }
 

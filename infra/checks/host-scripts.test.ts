@@ -1,0 +1,174 @@
+/**
+ * backup.sh, restore.sh and rollback.sh against the TEST STAND-IN docker.
+ * (Split from one file so that vitest runs them side by side.)
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { renderMaskedEnvFile } from "../render/env";
+import { envSettings } from "../test/fixtures";
+import { fakeHost } from "../test/fake-host";
+import { NEW, OLD, compose } from "../test/deploy-calls";
+
+describe("backup.sh and restore.sh with a stand-in docker: arguments, errors, what they run", () => {
+  let host: ReturnType<typeof fakeHost>;
+  beforeEach(() => {
+    host = fakeHost();
+    fs.mkdirSync(path.join(host.app, "release"));
+    fs.writeFileSync(path.join(host.app, "release/current"), `${OLD}\n`);
+  });
+  afterEach(() => host.cleanup());
+  const last = () => host.calls().at(-1)!;
+
+  it("backup.sh runs the service's job, everything by default", () => {
+    expect(host.exec("backup.sh", []).status).toBe(0);
+    expect(last()).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(host.app, "run --rm -T backup chatwoot-backup run all")}`);
+    expect(host.exec("backup.sh", ["database"]).status).toBe(0);
+    expect(last()).toMatch(/chatwoot-backup run database$/);
+    expect(host.exec("backup.sh", ["snapshots"]).status).toBe(0);
+    expect(last()).toMatch(/chatwoot-backup snapshots$/);
+  });
+
+  it("backup.sh rejects unknown arguments and explains disabled backups", () => {
+    let r = host.exec("backup.sh", ["everything"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown argument 'everything'");
+    r = host.exec("backup.sh", ["files", "extra"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("too many arguments");
+    fs.writeFileSync(path.join(host.app, ".env"), renderMaskedEnvFile({ ...envSettings, backup: undefined }, true));
+    r = host.exec("backup.sh", []);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("backups are not enabled on this host (chatwoot:backup.enabled");
+    expect(host.calls()).toEqual([]);
+  });
+
+  it("backup.sh passes the job's failure on", () => {
+    const r = host.exec("backup.sh", ["files"], { fail: "chatwoot-backup run files$" });
+    expect(r.status).toBe(1);
+  });
+
+  it("restore.sh refuses to act without confirmation and validates the snapshot id", () => {
+    let r = host.exec("restore.sh", []);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("confirm with --yes");
+    r = host.exec("restore.sh", ["--snapshot", "yesterday", "--yes"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--snapshot must be 'latest' or a snapshot id");
+    expect(host.calls()).toEqual([]);
+  });
+
+  it("restore.sh by hand: stops the writers, restores, starts and checks, in that order", () => {
+    const r = host.exec("restore.sh", ["--snapshot", "1a2b3c4d", "--yes"]);
+    expect(r.status).toBe(0);
+    expect(host.calls()).toEqual([
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "stop rails sidekiq backup")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "run --rm -T --no-deps backup chatwoot-backup restore --snapshot 1a2b3c4d")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T postgres psql -U postgres -d chatwoot -XAt -c select count(*) from accounts")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T rails wget -q -O - --header X-Forwarded-Proto: https http://127.0.0.1:3000/api")}`,
+    ]);
+  });
+
+  it("restore.sh leaves the services stopped and says so when the restore fails", () => {
+    const r = host.exec("restore.sh", ["--yes"], { fail: "chatwoot-backup restore" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("the restore failed; rails and sidekiq are still stopped");
+    expect(host.calls().some((c) => c.endsWith("up -d --wait"))).toBe(false);
+  });
+
+  it("restore.sh before a deploy restores only into an empty database, on a server with nothing deployed yet", () => {
+    fs.rmSync(path.join(host.app, "release"), { recursive: true, force: true });
+    const r = host.exec("restore.sh", ["--before-deploy", "--snapshot", "latest"]);
+    expect(r.status).toBe(0);
+    const image = "chatwoot/chatwoot:not-deployed";
+    expect(host.calls()).toEqual([
+      `CHATWOOT_IMAGE=${image} ${compose(host.app, "build --quiet backup")}`,
+      `CHATWOOT_IMAGE=${image} ${compose(host.app, "up -d --wait postgres")}`,
+      `CHATWOOT_IMAGE=${image} ${compose(host.app, "run --rm -T --no-deps backup chatwoot-backup restore --snapshot latest --if-empty")}`,
+    ]);
+  });
+});
+
+describe("rollback.sh with a stand-in docker", () => {
+  let host: ReturnType<typeof fakeHost>;
+  const releases = (current: string, previous?: string) => {
+    fs.mkdirSync(path.join(host.app, "release"), { recursive: true });
+    fs.writeFileSync(path.join(host.app, "release/current"), `${current}\n`);
+    if (previous) fs.writeFileSync(path.join(host.app, "release/previous"), `${previous}\n`);
+  };
+  const schema = (db: string, image: string) =>
+    host.reply([
+      ["schema_migrations", db],
+      ["--entrypoint sh rails", image],
+    ]);
+  beforeEach(() => {
+    host = fakeHost();
+  });
+  afterEach(() => host.cleanup());
+
+  it("says there is nothing to roll back to without a previous release", () => {
+    releases(NEW);
+    const r = host.exec("rollback.sh", ["--yes"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("no previous release is recorded");
+    expect(host.calls()).toEqual([]);
+  });
+
+  it("rolls the app containers back, swaps the releases and logs it, leaving migrations alone", () => {
+    releases(NEW, OLD);
+    schema("20261001000000", "20261001000000");
+    const r = host.exec("rollback.sh", ["--yes"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails sidekiq")}`);
+    expect(host.calls().some((c) => /rails db:/.test(c))).toBe(false);
+    expect(host.release("current")).toBe(OLD);
+    expect(host.release("previous")).toBe(NEW);
+    expect(host.deployLog().at(-1)).toMatch(new RegExp(`rollback image=${OLD} previous=${NEW} result=ok$`));
+    expect(r.stdout).toContain("pulumi config set chatwoot:chatwootVersion v4.15.1");
+  });
+
+  it("switches the web tier without downtime while Rails and Caddy serve, then Sidekiq", () => {
+    releases(NEW, OLD);
+    host.reply([
+      ["schema_migrations", "20261001000000"],
+      ["--entrypoint sh rails", "20261001000000"],
+      ["ps -q --status running (rails|caddy)$", "container-id"],
+    ]);
+    const r = host.exec("rollback.sh", ["--yes"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const calls = host.calls();
+    expect(calls.slice(calls.findIndex((c) => c.includes("rails-surge")))).toEqual([
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails-surge")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T -e CHATWOOT_UPSTREAM=127.0.0.1:3001 caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "rm --stop --force rails-surge")}`,
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails sidekiq")}`,
+    ]);
+    expect(host.release("current")).toBe(OLD);
+  });
+
+  it("warns when the database is migrated beyond what the previous release knows, and wants confirmation", () => {
+    releases(NEW, OLD);
+    schema("20261105120000", "20261001000000");
+    const r = host.exec("rollback.sh", []);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`WARNING: the database is migrated to 20261105120000, newer than anything ${OLD} knows (up to 20261001000000)`);
+    expect(r.stderr).toContain("confirm with --yes");
+    expect(host.calls().some((c) => c.includes("up -d"))).toBe(false);
+    expect(host.release("current")).toBe(NEW);
+  });
+
+  it("starts the current release again when the previous one does not become healthy", () => {
+    releases(NEW, OLD);
+    schema("20261001000000", "20261001000000");
+    const r = host.exec("rollback.sh", ["--yes"], { fail: `^CHATWOOT_IMAGE=${OLD} .* up -d --wait` });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${OLD} did not become healthy; starting ${NEW} again`);
+    expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --no-deps rails sidekiq")}`);
+    expect(host.release("current")).toBe(NEW);
+  });
+});
