@@ -27,37 +27,51 @@ if [[ -z "${CHATWOOT_IMAGE:-}" ]]; then
   export CHATWOOT_IMAGE
 fi
 
+# The .env, read once (compose.sh runs on every compose call: builtins, not one process per step).
+mapfile -t env_lines <"$CHATWOOT_ENV_FILE" || { echo "compose.sh: cannot read $CHATWOOT_ENV_FILE" >&2; exit 1; }
+
 # Sizing to this server (scripts/tuning.sh), with chatwoot:tuning's overrides (TUNING_* in the
 # .env): Puma's and Sidekiq's settings go to the app's env file, the rest is interpolated into
 # compose.yaml (PostgreSQL's settings, memory limits) as CHATWOOT_<NAME>.
 tuning=$(
-  while IFS= read -r line; do
-    value=${line#*=\'}
-    export "${line%%=*}=${value%\'}"
-  done < <(grep -E "^TUNING_[A-Z_]+='[^']*'\$" "$CHATWOOT_ENV_FILE" || true)
+  for line in "${env_lines[@]}"; do
+    [[ "$line" =~ ^(TUNING_[A-Z_]+)=\'([^\']*)\'$ ]] && export "${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
+  done
   bash "$(dirname "${BASH_SOURCE[0]}")/tuning.sh"
 ) || { echo "compose.sh: could not size Chatwoot to this server (scripts/tuning.sh)" >&2; exit 1; }
+app_sizing=""
 while IFS='=' read -r name value; do
   case "$name" in
-    WEB_CONCURRENCY | RAILS_MAX_THREADS | SIDEKIQ_CONCURRENCY) ;;
+    WEB_CONCURRENCY | RAILS_MAX_THREADS | SIDEKIQ_CONCURRENCY) app_sizing+="$name='$value'"$'\n' ;;
     *) export "CHATWOOT_$name=$value" ;;
   esac
 done <<<"$tuning"
 
 # Each service gets only the variables of its scope (the "# [scope: …]" lines of the .env): a
 # proxy or backup setting then recreates neither Rails nor Sidekiq, and they never see the backup
-# credentials. The app's file also gets Puma's and Sidekiq's sizing.
+# credentials. The app's file also gets Puma's and Sidekiq's sizing. A file is rewritten (0600,
+# through a rename) only when its content changed.
 split_env() {
-  local scope tmp
-  install -d -m 0700 "$app_dir/env"
-  for scope in app backup; do
-    tmp=$(umask 077 && mktemp "$app_dir/env/.$scope.XXXXXX") || return 1
-    awk -v want="$scope" '/^# \[scope: [a-z]+\]$/ { s = substr($3, 1, length($3) - 1); next }
-                          /^[A-Z][A-Z0-9_]*=/ && s == want' "$CHATWOOT_ENV_FILE" >"$tmp" || { rm -f "$tmp"; return 1; }
-    if [[ "$scope" == app ]]; then
-      grep -E '^(WEB_CONCURRENCY|RAILS_MAX_THREADS|SIDEKIQ_CONCURRENCY)=' <<<"$tuning" | sed "s/=\(.*\)\$/='\1'/" >>"$tmp" || { rm -f "$tmp"; return 1; }
+  local line scope="" app="" backup="" current
+  [[ -d "$app_dir/env" ]] || install -d -m 0700 "$app_dir/env" || return 1
+  for line in "${env_lines[@]}"; do
+    if [[ "$line" =~ ^\#\ \[scope:\ ([a-z]+)\]$ ]]; then scope=${BASH_REMATCH[1]}
+    elif [[ "$line" =~ ^[A-Z][A-Z0-9_]*= ]]; then
+      case "$scope" in app) app+="$line"$'\n' ;; backup) backup+="$line"$'\n' ;; esac
     fi
-    if cmp -s "$tmp" "$app_dir/env/$scope.env"; then rm -f "$tmp"; else mv -f "$tmp" "$app_dir/env/$scope.env"; fi
+  done
+  app+=$app_sizing
+  for scope in app backup; do
+    local -n wanted=$scope
+    current=""
+    [[ -r "$app_dir/env/$scope.env" ]] && { IFS= read -r -d '' current <"$app_dir/env/$scope.env" || true; }
+    if [[ "$current" != "$wanted" ]]; then
+      if ! { (umask 077 && printf '%s' "$wanted" >"$app_dir/env/.$scope.$$") && mv -f "$app_dir/env/.$scope.$$" "$app_dir/env/$scope.env"; }; then
+        rm -f "$app_dir/env/.$scope.$$"
+        return 1
+      fi
+    fi
+    unset -n wanted
   done
 }
 split_env || { echo "compose.sh: could not split $CHATWOOT_ENV_FILE by scope" >&2; exit 1; }

@@ -14,12 +14,19 @@ compose="$here/compose.sh"
 # old one. compose.sh copies them in before every compose command; deploy.sh reloads Caddy and
 # restarts the backup service when what they run differs from what is there.
 live_dir="$app_dir/live"
+same_text() { # same_text A B: whether two text files hold the same bytes (builtins only)
+  local a="" b=""
+  [[ -r "$1" && -r "$2" ]] || return 1
+  IFS= read -r -d '' a <"$1" || true
+  IFS= read -r -d '' b <"$2" || true
+  [[ "$a" == "$b" ]]
+}
 sync_live_files() {
   local from to tmp
   while read -r from to; do
     from="$app_dir/bundle/$from" to="$live_dir/$to"
     [[ -r "$from" ]] || continue
-    cmp -s "$from" "$to" 2>/dev/null && continue
+    same_text "$from" "$to" && continue
     # A temporary file of its own: compose.sh may run twice at once (deploy.sh pulls during a backup).
     { mkdir -p "$(dirname "$to")" && tmp=$(mktemp "$to.XXXXXX") && cp -p "$from" "$tmp" && mv -f "$tmp" "$to"; } ||
       { rm -f "${tmp:-}"; echo "could not install $to from the bundle" >&2; return 1; }
