@@ -38,7 +38,7 @@ if [[ ! "$version" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-ce)?$ ]]; then
   exit 2
 fi
 
-started=$(date +%s)
+started=$EPOCHSECONDS
 new_image="$image_repo:$version"
 previous_image=""
 [[ -r "$release_dir/current" ]] && previous_image=$(<"$release_dir/current")
@@ -47,7 +47,7 @@ record() {
   local result=$1
   close_step
   if ! printf '%s deploy image=%s previous=%s result=%s seconds=%s steps=%s\n' \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$new_image" "${previous_image:-none}" "$result" "$(($(date +%s) - started))" "${durations:-none}" >>"$deploy_log"; then
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$new_image" "${previous_image:-none}" "$result" "$((EPOCHSECONDS - started))" "${durations:-none}" >>"$deploy_log"; then
     echo "deploy.sh: could not append to $deploy_log (disk full?)" >&2
     return 1
   fi
@@ -70,12 +70,12 @@ fail() {
 step_name="" step_started=0 durations=""
 step() {
   close_step
-  step_name=$1 step_started=$(date +%s)
+  step_name=$1 step_started=$EPOCHSECONDS
   shift
   printf '==> %s\n' "$*"
 }
 close_step() {
-  [[ -n "$step_name" ]] && durations+="${durations:+,}$step_name:$(($(date +%s) - step_started))"
+  [[ -n "$step_name" ]] && durations+="${durations:+,}$step_name:$((EPOCHSECONDS - step_started))"
   step_name=""
 }
 
@@ -373,7 +373,7 @@ write_record "$release_dir/schema" "$schema_after" || fail record-failed "$not_r
 write_record "$release_dir/rails-inputs" "$(rails_inputs)" || fail record-failed "$not_recorded"
 rm -f "$app_dir/.env.failed"
 record ok || exit 1
-printf '==> %s\n' "deployed $new_image in $(($(date +%s) - started))s"
+printf '==> %s\n' "deployed $new_image in $((EPOCHSECONDS - started))s"
 
 # Attachments in a bucket (chatwoot:storage): its CORS and the move of what is still on the data
 # volume (resumable). The release stays deployed if this fails; the next pulumi up runs it again.
