@@ -1,9 +1,12 @@
 # shellcheck shell=bash
 # Sourced by the host scripts (not run): where this installation lives and what its rendered .env
 # turns on. The scripts sit in <app dir>/bundle/scripts.
-here=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd -P)
+# (One subshell for both paths: every compose call sources this.)
+lib_caller=${BASH_SOURCE[1]}
+[[ "$lib_caller" == */* ]] && lib_caller=${lib_caller%/*} || lib_caller=.
 # The bundle is <app dir>/bundle, a symlink to <app dir>/bundles/<release> (the upload step).
-app_dir=$(cd "$here/../.." && pwd -P)
+lib_paths=$(cd -P "$lib_caller" && pwd && cd -P ../.. && pwd)
+here=${lib_paths%%$'\n'*} app_dir=${lib_paths#*$'\n'}
 [[ "${app_dir##*/}" == bundles ]] && app_dir=${app_dir%/bundles}
 # shellcheck disable=SC2034 # used by the scripts that source this file
 compose="$here/compose.sh"
