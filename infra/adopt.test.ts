@@ -54,14 +54,15 @@ describe("chatwoot:adopt validation", () => {
     const p = problems({ adopt: { database: dump } }).join("\n");
     expect(p).toContain("chatwoot:secretKeyBase is not set");
     expect(p).toContain("signed URLs of attachments");
-    expect(p).toContain("every user logs in again");
+    expect(p).toContain("agents stay logged in (their tokens live in the database), but every widget visitor loses their conversation");
     expect(p).toContain("two-factor");
+    expect(p).toContain("since v4.7.0 every channel credential (Facebook, Instagram, e-mail inbox passwords, Twilio, Telegram, Line, TikTok");
     expect(p).toContain("signing secrets of webhooks and API inboxes");
     expect(p).toContain('chatwoot:adopt.withoutOldKeys ["encryption"]');
     expect(problems({ adopt: { database: dump, withoutOldKeys: ["secretKeyBase", "encryption"] } })).toEqual([]);
     const { config, secretKeys } = pulumiConfig({ ...baseConfig, adopt: { database: dump, withoutOldKeys: ["secretKeyBase", "encryption"] } }, baseSecrets);
     const c = loadConfig({ values: config, isSecret: (k) => secretKeys.includes(k) }, true);
-    expect(c.warnings.join("\n")).toContain("chatwoot:adopt.withoutOldKeys has secretKeyBase: the old SECRET_KEY_BASE signs sessions");
+    expect(c.warnings.join("\n")).toContain("chatwoot:adopt.withoutOldKeys has secretKeyBase: the old SECRET_KEY_BASE signs the website widget's visitor tokens");
     expect(c.warnings.join("\n")).toContain("once it is adopted, remove it (pulumi config rm chatwoot:adopt)");
   });
 

@@ -57,12 +57,13 @@ const ENCRYPTION_KEYS = ["encryptionPrimaryKey", "encryptionDeterministicKey", "
 /** What is lost without the old keys: the operator has to say so (adopt.withoutOldKeys). */
 export const WITHOUT_KEY_COST = {
   secretKeyBase:
-    "the old SECRET_KEY_BASE signs sessions, password-reset and confirmation links and the signed URLs of attachments and avatars; " +
-    "with a new one every user logs in again and every such link already sent (in e-mails, widgets, webhooks) stops working",
+    "the old SECRET_KEY_BASE signs the website widget's visitor tokens, password-reset and confirmation links and the signed URLs of attachments and avatars; " +
+    "with a new one agents stay logged in (their tokens live in the database), but every widget visitor loses their conversation and every such link already sent stops working",
   encryption:
-    "the old ACTIVE_RECORD_ENCRYPTION_* keys (Chatwoot v4.6 and later) decrypt the encrypted columns: users' two-factor secrets and the " +
-    "signing secrets of webhooks and API inboxes; without them users with two-factor authentication cannot log in and those secrets " +
-    "cannot be read (if the old installation never set these keys, nothing is lost)",
+    "the old ACTIVE_RECORD_ENCRYPTION_* keys decrypt the encrypted columns: since v4.7.0 every channel credential (Facebook, Instagram, " +
+    "e-mail inbox passwords, Twilio, Telegram, Line, TikTok, the integrations' tokens), users' two-factor secrets and the signing secrets of " +
+    "webhooks and API inboxes; without them every one of those channels and integrations stops working and must be connected again, and users " +
+    "with two-factor authentication cannot log in (if the old installation never set these keys, nothing is lost)",
 } as const;
 
 /** Problems across keys; messages never quote a value. */

@@ -27,7 +27,9 @@ clamp() { local v=$1 lo=$2 hi=$3; ((v < lo)) && v=$lo; ((v > hi)) && v=$hi; r=$v
 
 # Puma: one process below 8 GB (cluster mode's master costs memory a small server lacks), then a
 # worker per 4 GB up to one per vCPU; Rails' own 5 threads each.
+# Cluster mode only with two workers or more: Puma itself warns against a single worker in it.
 if ((memory_mb >= 7500)); then clamp $((memory_mb / 4096)) 1 "$cpus"; web=$r; else web=0; fi
+((web >= 2)) || web=0
 threads=5
 # Sidekiq: 5 threads per vCPU, between 5 and 25 (Chatwoot's default is 10).
 clamp $((cpus * 5)) 5 25; sidekiq=$r

@@ -38,6 +38,10 @@ describe("tuning.sh", () => {
     [8, 16384, "4", "25"],
     [16, 32768, "8", "25"],
     [2, 16384, "2", "10"],
+    // An 8 GB server (cx33) reports about 7.6 GiB: one worker would be cluster mode with one
+    // worker, which Puma warns against; it gets single mode.
+    [4, 7800, "0", "20"],
+    [1, 16384, "0", "5"],
   ])("gives %i vCPUs and %i MB %s Puma workers and %s Sidekiq threads", (cpus, mb, web, sidekiq) => {
     const s = sized(cpus, mb);
     expect([s.WEB_CONCURRENCY, s.SIDEKIQ_CONCURRENCY]).toEqual([web, sidekiq]);
