@@ -457,6 +457,13 @@ export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string,
       `${p}smtp.port ${c.smtp.port}: Hetzner blocks outgoing ports 25 and 465 on new Cloud accounts until you ask them to lift it; port 587 with STARTTLS works`,
     );
   }
+  const release = c.chatwootVersion.replace(/-ce$/, "");
+  if (release !== chatwoot.factsVersion && chatwoot.isAtLeast(release, chatwoot.factsVersion)) {
+    warnings.push(
+      `${p}chatwootVersion ${c.chatwootVersion} is newer than ${chatwoot.factsVersion}, the release this program's Chatwoot facts were read at ` +
+        `(feature names, locales, installation configs, the adoption bounds): they may be stale for ${c.chatwootVersion}`,
+    );
+  }
   if (c.smtp && smtpSecurity(c.smtp) === "none" && c.smtp.username) {
     warnings.push(
       `${p}smtp.security is "none" with ${p}smtp.username set: the SMTP login and password cross the network in clear text; use "starttls" (port 587) or "tls" (465)`,

@@ -598,6 +598,13 @@ describe("values typed into the wrong key, and mail in clear text", () => {
     expect(problemsOf(() => load(with_({ location: "fra1" }))).join("\n")).toContain('got "fra1"');
   });
 
+  it("warns on a Chatwoot release newer than the one the facts were read at, naming both", () => {
+    expect(load(with_({ chatwootVersion: "v4.16.0" })).warnings.join("\n")).toContain(
+      "chatwoot:chatwootVersion v4.16.0 is newer than v4.15.1, the release this program's Chatwoot facts were read at",
+    );
+    for (const v of ["v4.15.1", "v4.15.1-ce", "v4.14.0"]) expect(load(with_({ chatwootVersion: v })).warnings.join("\n")).not.toContain("facts were read at");
+  });
+
   it("warns that smtp.security none sends the login in clear text, naming the key", () => {
     const smtp = { address: "smtp.example.com", port: 25, username: "mailer", senderEmail: "support@example.com", security: "none" };
     expect(load(with_({ smtp })).warnings.join("\n")).toContain('chatwoot:smtp.security is "none" with chatwoot:smtp.username set: the SMTP login and password cross the network in clear text');

@@ -74,4 +74,15 @@ describe("renovate.json", () => {
     expect(new RegExp(pattern).test(tag)).toBe(true);
     expect(new RegExp(pattern).test(tag.replace("pg16", "pg17"))).toBe(false);
   });
+
+  it("fails CI on a Chatwoot bump until the facts are read again at the new release", () => {
+    // Renovate bumps defaultVersion and the stack files; facts/chatwoot.json names the release its
+    // feature names, locales, installation configs and adoption bounds were read at.
+    const bumped = Object.values(extract(config.customManagers.find((m) => m.depNameTemplate === "chatwoot/chatwoot")!)).flat();
+    expect(bumped.length).toBeGreaterThan(0);
+    for (const version of bumped) {
+      expect(version, `a Chatwoot release newer than the facts (${chatwoot.factsVersion}): re-read infra/facts/chatwoot.json and ADOPTION in infra/chatwoot-facts.ts at ${version}`).toBe(chatwoot.factsVersion);
+    }
+    expect(chatwoot.defaultVersion).toBe(chatwoot.factsVersion);
+  });
 });

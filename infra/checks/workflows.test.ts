@@ -137,3 +137,13 @@ describe("deploy.yml and drift.yml", () => {
     expect(w.concurrency!.group).toBe(workflow("deploy.yml").concurrency!.group);
   });
 });
+
+describe("Pulumi.yaml", () => {
+  it("requires a CLI with the clean detach ordering (pulumi/pulumi#23818, after v3.259.0), and the pinned CLI meets it", () => {
+    const project = parse(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")) as { requiredPulumiVersion?: string };
+    expect(project.requiredPulumiVersion).toBe(">=3.260.0");
+    const pinned = fs.readFileSync(path.join(repoRoot, ".pulumi.version"), "utf8").trim().split(".").map(Number);
+    expect(pinned[0]! > 3 || (pinned[0] === 3 && pinned[1]! >= 260)).toBe(true);
+  });
+});
+
