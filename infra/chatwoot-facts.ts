@@ -93,6 +93,21 @@ export const INBOUND_EMAIL_SECRET_ENV: Record<(typeof INBOUND_EMAIL_SERVICES)[nu
 
 
 /**
+ * Variables Chatwoot reads from its environment that the stack has no setting for, although their
+ * families (POSTGRES_, REDIS_, SMTP_) are the stack's own: extraEnv may set them.
+ * POSTGRES_STATEMENT_TIMEOUT (config/database.yml, default 14s), REDIS_ALFRED_SIZE (lib/redis/config.rb),
+ * SMTP_OPENSSL_VERIFY_MODE, SMTP_OPEN_TIMEOUT and SMTP_READ_TIMEOUT (config/initializers/mailer.rb).
+ */
+export const EXTRA_ENV_ALLOWED = ["POSTGRES_STATEMENT_TIMEOUT", "REDIS_ALFRED_SIZE", "SMTP_OPENSSL_VERIFY_MODE", "SMTP_OPEN_TIMEOUT", "SMTP_READ_TIMEOUT"] as const;
+
+/**
+ * Families Chatwoot v4.15.1 reads from its installation configs (config/installation_config.yml,
+ * lib/global_config_service.rb): once db:migrate has seeded their rows, the environment is never
+ * read again, so setting them in the env file does nothing. They are set in /super_admin.
+ */
+export const DATABASE_READ_ENV_PREFIXES = ["FB_", "SLACK_", "WHATSAPP_", "INSTAGRAM_"] as const;
+
+/**
  * Adopting another installation's database (scripts/adopt.sh). v4.0.0's first migration
  * (db/migrate/20250104200055_create_captain_tables.rb) makes pgvector mandatory: a dump whose
  * newest migration is older is from 3.x. Upgrades from 3.x straight to 4.2 or later fail on

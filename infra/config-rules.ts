@@ -5,7 +5,7 @@
  * secret.
  */
 import { parse as parseDomain } from "tldts";
-import { chatwoot } from "./chatwoot-facts";
+import { chatwoot, DATABASE_READ_ENV_PREFIXES } from "./chatwoot-facts";
 import { adoptFileProblems, adoptProblems, adoptWarnings } from "./config-adopt";
 import { signInSecretRules, signInUpProblems, signInWarnings } from "./config-sign-in";
 import { storageProblems, storageSecretRules, storageUpProblems } from "./config-storage";
@@ -455,6 +455,21 @@ export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string,
   } else if (c.smtp.port === 25 || c.smtp.port === 465) {
     warnings.push(
       `${p}smtp.port ${c.smtp.port}: Hetzner blocks outgoing ports 25 and 465 on new Cloud accounts until you ask them to lift it; port 587 with STARTTLS works`,
+    );
+  }
+  const dbRead = [...Object.keys(c.extraEnv), ...(extraSecretEnvNames(secrets.extraSecretEnv) ?? [])].filter((n) =>
+    DATABASE_READ_ENV_PREFIXES.some((prefix) => n.startsWith(prefix)),
+  );
+  if (dbRead.length > 0) {
+    warnings.push(
+      `${dbRead.join(", ")} (in ${p}extraEnv or ${p}extraSecretEnv): Chatwoot ${chatwoot.factsVersion} reads ${dbRead.length === 1 ? "it" : "them"} from its installation configs, ` +
+        `not its environment, once db:migrate has seeded them: set ${dbRead.length === 1 ? "it" : "them"} in the super admin console (/super_admin/app_configs) instead`,
+    );
+  }
+  if ((c.installation.name !== undefined || c.installation.brandName !== undefined) && !c.chatwootVersion.endsWith("-ce")) {
+    warnings.push(
+      `${p}installation.name and brandName are paid-plan settings in Chatwoot's default (enterprise) image: on the free plan it resets them every night ` +
+        `and shows the super admin "Unauthorized premium changes detected"; use the community image (${p}chatwootVersion ${c.chatwootVersion}-ce) or a paid plan`,
     );
   }
   const release = c.chatwootVersion.replace(/-ce$/, "");

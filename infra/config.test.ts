@@ -605,6 +605,23 @@ describe("values typed into the wrong key, and mail in clear text", () => {
     for (const v of ["v4.15.1", "v4.15.1-ce", "v4.14.0"]) expect(load(with_({ chatwootVersion: v })).warnings.join("\n")).not.toContain("facts were read at");
   });
 
+  it("lets extraEnv set the variables Chatwoot reads that have no setting, and warns on those it reads from its database", () => {
+    const c = load(with_({ extraEnv: { POSTGRES_STATEMENT_TIMEOUT: "30s", REDIS_ALFRED_SIZE: "10", SMTP_OPENSSL_VERIFY_MODE: "peer", SMTP_OPEN_TIMEOUT: "15", SMTP_READ_TIMEOUT: "30" } }));
+    expect(c.extraEnv.POSTGRES_STATEMENT_TIMEOUT).toBe("30s");
+    const fb = load(with_({ extraEnv: { FB_APP_ID: "1234", SLACK_CLIENT_ID: "5678" } })).warnings.join("\n");
+    expect(fb).toContain("FB_APP_ID, SLACK_CLIENT_ID (in chatwoot:extraEnv or chatwoot:extraSecretEnv): Chatwoot v4.15.1 reads them from its installation configs");
+    const secret = load(baseConfig, { ...baseSecrets, extraSecretEnv: JSON.stringify({ WHATSAPP_APP_SECRET: "0123456789abcdef" }) }).warnings.join("\n");
+    expect(secret).toContain("WHATSAPP_APP_SECRET (in chatwoot:extraEnv or chatwoot:extraSecretEnv)");
+    expect(secret).not.toContain("0123456789abcdef");
+  });
+
+  it("warns that installation names are paid-plan settings in the enterprise image, and not with a -ce tag", () => {
+    expect(load(with_({ installation: { name: "Acme Support" } })).warnings.join("\n")).toContain(
+      "chatwoot:installation.name and brandName are paid-plan settings in Chatwoot's default (enterprise) image",
+    );
+    expect(load(with_({ installation: { name: "Acme Support" }, chatwootVersion: "v4.15.1-ce" })).warnings.join("\n")).not.toContain("paid-plan");
+  });
+
   it("warns that smtp.security none sends the login in clear text, naming the key", () => {
     const smtp = { address: "smtp.example.com", port: 25, username: "mailer", senderEmail: "support@example.com", security: "none" };
     expect(load(with_({ smtp })).warnings.join("\n")).toContain('chatwoot:smtp.security is "none" with chatwoot:smtp.username set: the SMTP login and password cross the network in clear text');

@@ -11,7 +11,7 @@
  * and bash in infra/checks/env-parsers.test.ts. The file ends with ENV_FILE_END, so the host can
  * tell a complete file from a cut one.
  */
-import { chatwoot, INBOUND_EMAIL_SECRET_ENV, type INBOUND_EMAIL_SERVICES } from "../chatwoot-facts";
+import { chatwoot, EXTRA_ENV_ALLOWED, INBOUND_EMAIL_SECRET_ENV, type INBOUND_EMAIL_SERVICES } from "../chatwoot-facts";
 
 type InboundEmailService = (typeof INBOUND_EMAIL_SERVICES)[number];
 
@@ -370,6 +370,7 @@ function extraSecretEntries(names: string[], secrets: EnvSecrets): Entry[] {
  * owns (database, Redis, secrets, storage, mail, backups, alerts, the domain and its URLs).
  */
 export function ownedEnvName(name: string, rendered: ReadonlySet<string>): boolean {
+  if ((EXTRA_ENV_ALLOWED as readonly string[]).includes(name) && !rendered.has(name)) return false;
   return (
     rendered.has(name) ||
     (ENV_SECRET_NAMES as readonly string[]).includes(name) ||
