@@ -58,7 +58,7 @@ describeWithTools("the watchdog under faults", ["python3", "openssl", "flock"], 
   });
 
   const checksOf = () => Object.fromEntries(Object.entries(w.state().checks).map(([k, v]) => [k, v.state]));
-  const deadline = { WATCHDOG_TEST_DEADLINE: "2" };
+  const deadline = { WATCHDOG_TEST_DEADLINE: "1" };
 
   it.each(Object.keys(BAD_ANSWERS) as Mode[])("a webhook and a ping endpoint answering %s: the run completes, saves, tells the other channel, and names no URL", async (m) => {
     mode = m;
