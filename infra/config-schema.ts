@@ -68,6 +68,20 @@ export function cidrProblem(v: string): string | undefined {
   return undefined;
 }
 
+/** A non-empty list of network CIDRs, everyone by default; `why` says why it cannot be empty. */
+const cidrList = (why: string) =>
+  z
+    .array(
+      z.string().superRefine((v, ctx) => {
+        const problem = cidrProblem(v);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
+      { message: "must be a list of CIDRs" },
+    )
+    .min(1, { message: `must list at least one CIDR (${why})` })
+    .max(64, { message: "must list at most 64 CIDRs" })
+    .default(["0.0.0.0/0", "::/0"]);
+
 /** A duration such as 15m, 1h or 7d, as seconds; between `minSeconds` and 90 days. */
 const duration = (minSeconds: number) =>
   z
@@ -269,31 +283,12 @@ export const publicSchema = z
           if (blobs.indexOf(b) !== i) ctx.addIssue({ code: "custom", path: [i], message: `lists the same key as entry ${blobs.indexOf(b)}` });
         });
       }),
-    sshAllowedCidrs: z
-      .array(
-        z.string().superRefine((v, ctx) => {
-          const problem = cidrProblem(v);
-          if (problem) ctx.addIssue({ code: "custom", message: problem });
-        }),
-        { message: "must be a list of CIDRs" },
-      )
-      .min(1, { message: "must list at least one CIDR (SSH is how every deploy reaches the server)" })
-      .default(["0.0.0.0/0", "::/0"]),
+    sshAllowedCidrs: cidrList("SSH is how every deploy reaches the server"),
     /**
      * Who may reach /super_admin and Sidekiq's dashboard (/monitoring/sidekiq) through Caddy; the
      * rest of the site stays public. Open by default, with a warning: both need a SuperAdmin login.
      */
-    adminAllowedCidrs: z
-      .array(
-        z.string().superRefine((v, ctx) => {
-          const problem = cidrProblem(v);
-          if (problem) ctx.addIssue({ code: "custom", message: problem });
-        }),
-        { message: "must be a list of CIDRs" },
-      )
-      .min(1, { message: "must list at least one CIDR (the SuperAdmin console is how installation settings change)" })
-      .max(64, { message: "must list at most 64 CIDRs" })
-      .default(["0.0.0.0/0", "::/0"]),
+    adminAllowedCidrs: cidrList("the SuperAdmin console is how installation settings change"),
     serverBackups: z.boolean({ message: "must be true or false" }).default(true),
     /**
      * Pulumi `protect` and Hetzner delete protection on the data volume and the primary IPs. Only

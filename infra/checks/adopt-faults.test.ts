@@ -10,12 +10,12 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
+import { beforeAll, beforeEach, expect, it } from "vitest";
 import { repoRoot } from "../artifacts";
-import { adoptArgs, adoptRunner } from "../test/adopt-run";
+import { adoptArgs, adoptionRig } from "../test/adopt-run";
 import { adoptionSql, dataSql, FINGERPRINT_SQL, SCHEMA_SQL } from "../test/chatwoot-dataset";
-import { fakeHost, type FakeHost } from "../test/fake-host";
-import { postgres16BinDir, startPostgres, type RunningPostgres } from "../test/postgres";
+import type { FakeHost } from "../test/fake-host";
+import type { RunningPostgres } from "../test/postgres";
 import { describeWithTools, run, tempDir } from "../test/tools";
 
 const V4_NEWEST = "20260611184600";
@@ -27,7 +27,8 @@ describeWithTools("adoption under faults: real pg_dump, psql and PostgreSQL 16",
   let files: string;
   let host: FakeHost;
   const d = { custom: "", plain: "", storage: "", cutStorage: "", v40: "", v41: "", newer: "", roles: "" };
-  const { stage, adopt, deploy, staged, state, env: adoptEnv } = adoptRunner(() => host, () => target.port);
+  const rig = adoptionRig("adopt-faults");
+  const { stage, adopt, deploy, staged, state, env: adoptEnv } = rig;
 
   const dump = (db: string, args: string[], out: string) => {
     const r = run("pg_dump", [...args, "-f", out, db], { env: { ...process.env, ...source.env } });
@@ -40,9 +41,7 @@ describeWithTools("adoption under faults: real pg_dump, psql and PostgreSQL 16",
   };
 
   beforeAll(async () => {
-    files = tempDir("adopt-faults");
-    source = await startPostgres();
-    target = await startPostgres({}, postgres16BinDir());
+    ({ source, target, files } = rig);
     database("cw", V4_NEWEST);
     d.custom = dump("cw", ["-Fc"], path.join(files, "cw.dump"));
     d.plain = dump("cw", [], path.join(files, "cw.sql"));
@@ -75,18 +74,9 @@ describeWithTools("adoption under faults: real pg_dump, psql and PostgreSQL 16",
       GRANT SELECT ON accounts TO granter_role WITH GRANT OPTION;`);
     d.roles = dump("cwroles", [], path.join(files, "roles.sql"));
   });
-  afterAll(() => {
-    source?.stop();
-    target?.stop();
-    fs.rmSync(files, { recursive: true, force: true });
-  });
   beforeEach(() => {
-    target.sql("postgres", "DROP DATABASE IF EXISTS chatwoot");
-    target.sql("postgres", "CREATE DATABASE chatwoot");
-    host = fakeHost();
-    fs.mkdirSync(path.join(host.dataDir, "adopt"), { recursive: true });
+    host = rig.host;
   });
-  afterEach(() => host.cleanup());
 
   const tables = () => Number(target.sql("chatwoot", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
   const storageDir = () => path.join(host.dataDir, "storage");

@@ -12,13 +12,13 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
+import { beforeAll, beforeEach, expect, it } from "vitest";
 import { repoRoot } from "../artifacts";
 import { ADOPTION } from "../chatwoot-facts";
 import { ADOPTED, adoptionSql, dataSql, FINGERPRINT_SQL, SCHEMA_SQL, SEQUENCES_SQL } from "../test/chatwoot-dataset";
-import { adoptArgs, adoptRunner, POSTGRES_EXEC_HOOK as HOOK } from "../test/adopt-run";
-import { fakeHost, type FakeHost } from "../test/fake-host";
-import { pgDump13, postgres13BinDir, postgres16BinDir, startPostgres, type RunningPostgres } from "../test/postgres";
+import { adoptArgs, adoptionRig, POSTGRES_EXEC_HOOK as HOOK } from "../test/adopt-run";
+import type { FakeHost } from "../test/fake-host";
+import { pgDump13, postgres13BinDir, startPostgres, type RunningPostgres } from "../test/postgres";
 import { describeWithTools, run, tempDir } from "../test/tools";
 
 const MODELS = path.join(repoRoot, "infra/test/chatwoot_models.rb");
@@ -33,6 +33,8 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
   let target: RunningPostgres;
   let files: string;
   let host: FakeHost;
+  const rig = adoptionRig("adopt-src");
+  const { stage, adopt, deploy, staged, state } = rig;
   const before = { rows: "", sequences: "", adopted: "" };
   const dumps = { custom: "", plain: "", plainGz: "", v3: "", storageTgz: "", storageDotTar: "" };
 
@@ -42,9 +44,7 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
   };
 
   beforeAll(async () => {
-    files = tempDir("adopt-src");
-    source = await startPostgres();
-    target = await startPostgres({}, postgres16BinDir());
+    ({ source, target, files } = rig);
     // The old installation: tables owned by its own role, one granted to a reporting role.
     source.sql("postgres", "CREATE ROLE chatwoot LOGIN; CREATE ROLE metabase NOLOGIN");
     source.sql("postgres", "CREATE DATABASE chatwoot_production");
@@ -83,21 +83,10 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
     dumps.storageDotTar = path.join(files, "storage-contents.tar");
     expect(run("tar", ["-cf", dumps.storageDotTar, "-C", storage, "."]).status).toBe(0);
   });
-  afterAll(() => {
-    source?.stop();
-    target?.stop();
-    fs.rmSync(files, { recursive: true, force: true });
-  });
-
   beforeEach(() => {
-    target.sql("postgres", "DROP DATABASE IF EXISTS chatwoot");
-    target.sql("postgres", "CREATE DATABASE chatwoot");
-    host = fakeHost();
-    fs.mkdirSync(path.join(host.dataDir, "adopt"), { recursive: true });
+    host = rig.host;
   });
-  afterEach(() => host.cleanup());
 
-  const { stage, adopt, deploy, staged, state } = adoptRunner(() => host, () => target.port);
   const tables = () => Number(target.sql("chatwoot", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
   const storedFiles = () => {
     const dir = path.join(host.dataDir, "storage");

@@ -5,9 +5,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { repoRoot } from "../artifacts";
 import { ADOPTION } from "../chatwoot-facts";
-import type { FakeHost } from "./fake-host";
+import { fakeHost, type FakeHost } from "./fake-host";
+import { postgres16BinDir, startPostgres, type RunningPostgres } from "./postgres";
+import { tempDir } from "./run";
 
 export const POSTGRES_EXEC_HOOK = path.join(repoRoot, "infra/test/standin-postgres-exec.sh");
 
@@ -32,3 +35,36 @@ export function adoptRunner(host: () => FakeHost, port: () => number) {
     state: () => (fs.existsSync(path.join(host().dataDir, "adopt.state")) ? fs.readFileSync(path.join(host().dataDir, "adopt.state"), "utf8") : ""),
   };
 }
+
+/**
+ * The old installation's server (Debian's PostgreSQL) and the new one (PostgreSQL 16, production's
+ * major), a scratch directory, and per test an empty target database and a fresh fake host. Call
+ * it inside a describe(): its hooks run before the caller's own.
+ */
+export function adoptionRig(name: string) {
+  const rig = {
+    source: undefined as unknown as RunningPostgres,
+    target: undefined as unknown as RunningPostgres,
+    host: undefined as unknown as FakeHost,
+    files: "",
+  };
+  beforeAll(async () => {
+    rig.files = tempDir(name);
+    rig.source = await startPostgres();
+    rig.target = await startPostgres({}, postgres16BinDir());
+  });
+  afterAll(() => {
+    rig.source?.stop();
+    rig.target?.stop();
+    fs.rmSync(rig.files, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    rig.target.sql("postgres", "DROP DATABASE IF EXISTS chatwoot");
+    rig.target.sql("postgres", "CREATE DATABASE chatwoot");
+    rig.host = fakeHost();
+    fs.mkdirSync(path.join(rig.host.dataDir, "adopt"), { recursive: true });
+  });
+  afterEach(() => rig.host.cleanup());
+  return Object.assign(rig, adoptRunner(() => rig.host, () => rig.target.port));
+}
+
