@@ -10,6 +10,9 @@
 #   - prints the text after the tab of the first line of $STANDIN_REPLIES ("regex<TAB>text") whose
 #     regex matches the call line; lines with the same regex answer successive calls in order (the
 #     last one repeats), so a query can answer differently before and after a migration;
+#   - for "compose … exec -T [-e CHATWOOT_UPSTREAM=X] caddy caddy reload" that does not fail, writes the
+#     configuration Caddy's admin API would then serve (upstream X, or Rails') to $STANDIN_CADDY_CONFIG,
+#     which the stand-in curl (infra/test/standin-curl.sh) answers with; a refused reload changes nothing.
 # Everything else succeeds silently.
 #   - with STANDIN_HOOK set, lets that program handle the call first (exit 100: not handled);
 #   - with STANDIN_JOB_LOCK set, marks a call made while someone holds that lock: " [job lock held]".
