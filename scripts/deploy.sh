@@ -130,6 +130,16 @@ fi
 step datastores "starting postgres and redis"
 "$compose" up -d --wait postgres redis || fail datastores-unhealthy "postgres or redis did not become healthy; see: compose.sh logs postgres redis"
 
+# Attachments already moved to a bucket are served only through it: with chatwoot:storage back on
+# the volume every one of them would break. Refused before anything changes.
+if grep -qx "ACTIVE_STORAGE_SERVICE='local'" "$app_dir/.env"; then
+  in_bucket=$("$compose" exec -T postgres psql -U postgres -d chatwoot -XAt \
+    -c "select count(*) from active_storage_blobs where service_name <> 'local'" 2>/dev/null | tr -d '[:space:]' || true)
+  if [[ "$in_bucket" =~ ^[1-9][0-9]*$ ]]; then
+    fail storage-in-bucket "$in_bucket attachment(s) live in a bucket, but chatwoot:storage now says local: they would all break. Set chatwoot:storage back to that bucket, or copy them onto the volume and point their rows at 'local' first (docs/operations.md); nothing was changed"
+  fi
+fi
+
 if [[ -n "$upgrade_backup" ]]; then
   step backup "backing up the database before upgrading from $previous_image, while $new_image downloads"
   pull_log=$(mktemp)

@@ -31,6 +31,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "pull --quiet")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "build --quiet backup")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait postgres redis")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "exec -T postgres psql -U postgres -d chatwoot -XAt -c select count(*) from active_storage_blobs where service_name <> 'local'")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, SCHEMA_QUERY)}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "run --rm --no-deps -e POSTGRES_STATEMENT_TIMEOUT=600s rails bundle exec rails db:chatwoot_prepare")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, SCHEMA_QUERY)}`,
@@ -372,6 +373,21 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     host.resetCalls();
     expect(host.exec("deploy.sh", ["--version", "v4.17.0"]).status).toBe(0);
     expect(host.calls().some((c) => c.includes("db:chatwoot_prepare"))).toBe(true);
+  });
+
+  it("refuses to go back to local storage while attachments live in a bucket, before anything changes", () => {
+    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.resetCalls();
+    host.reply([["from active_storage_blobs where service_name <> 'local'$", "42"]]);
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("42 attachment(s) live in a bucket, but chatwoot:storage now says local: they would all break");
+    expect(host.calls().some((c) => /db:chatwoot_prepare|up -d --wait --remove-orphans/.test(c))).toBe(false);
+    expect(host.release("current")).toBe(OLD);
+    expect(host.deployLog().at(-1)).toContain("result=storage-in-bucket");
+    // With nothing in a bucket, it goes on.
+    host.reply([["from active_storage_blobs where service_name <> 'local'$", "0"]]);
+    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
   });
 
   it("touches nothing when the pull fails", () => {
