@@ -57,8 +57,10 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
 
 /** What the bootstrap converges to (its secrets are added by the deployment). */
 export function bootstrapSettingsFor(c: ChatwootConfig): BootstrapSettings {
-  const installationConfigs: Record<string, string> = {
+  const installationConfigs: Record<string, string | boolean> = {
     ...(c.installation.name === undefined ? {} : { INSTALLATION_NAME: c.installation.name }),
+    // Chatwoot reads it from its installation configs, not the env (the env line alone did nothing).
+    ...(c.storage.service === "s3Compatible" ? { DIRECT_UPLOADS_ENABLED: c.storage.directUploads === true } : {}),
     ...(c.installation.brandName === undefined ? {} : { BRAND_NAME: c.installation.brandName }),
     ...signInInstallationConfigs(c),
   };

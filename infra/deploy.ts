@@ -46,7 +46,7 @@ export interface BootstrapSettings {
   webhook?: { url: string; name: string; subscriptions: string[] };
   disableFeatures: string[];
   /** Installation configs to set (INSTALLATION_NAME, BRAND_NAME); absent ones are left alone. */
-  installationConfigs: Record<string, string>;
+  installationConfigs: Record<string, string | boolean>;
 }
 
 export interface ChatwootDeploymentArgs {

@@ -1,7 +1,7 @@
 /** chatwoot:storage: its validation and the variables config/storage.yml's s3_compatible service reads. */
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "./config";
-import { envSettingsFor, maskedEnvFileFor } from "./artifacts";
+import { bootstrapSettingsFor, envSettingsFor, maskedEnvFileFor } from "./artifacts";
 import { renderEnvFile } from "./render/env";
 import { baseConfig, baseSecrets, pulumiConfig, type PublicValues } from "./test/fixtures";
 
@@ -23,6 +23,12 @@ function problems(values: PublicValues, secrets: Record<string, string> = {}, fo
 }
 
 describe("chatwoot:storage", () => {
+  it("sets direct uploads where Chatwoot reads them, its installation configs (a boolean), and leaves it alone on the volume", () => {
+    expect(bootstrapSettingsFor(load({ storage: { ...BUCKET, directUploads: true } }, KEYS)).installationConfigs).toMatchObject({ DIRECT_UPLOADS_ENABLED: true });
+    expect(bootstrapSettingsFor(load({ storage: BUCKET }, KEYS)).installationConfigs).toMatchObject({ DIRECT_UPLOADS_ENABLED: false });
+    expect(bootstrapSettingsFor(load({})).installationConfigs).not.toHaveProperty("DIRECT_UPLOADS_ENABLED");
+  });
+
   it("defaults to the data volume", () => {
     expect(load({}).storage).toEqual({ service: "local", forcePathStyle: false, directUploads: false });
     expect(maskedEnvFileFor(load({}))).toContain("ACTIVE_STORAGE_SERVICE='local'");

@@ -36,7 +36,10 @@ module ChatwootBootstrap
   INSTALLATION_CONFIGS = %w[
     INSTALLATION_NAME BRAND_NAME CAPTAIN_OPEN_AI_API_KEY
     GOOGLE_OAUTH_CLIENT_ID GOOGLE_OAUTH_CLIENT_SECRET AZURE_APP_ID AZURE_APP_SECRET
+    DIRECT_UPLOADS_ENABLED
   ].freeze
+  # Those the dashboard reads as booleans (installation_config.yml seeds them false).
+  BOOLEAN_INSTALLATION_CONFIGS = %w[DIRECT_UPLOADS_ENABLED].freeze
 
   module_function
 
@@ -93,8 +96,12 @@ module ChatwootBootstrap
     raise InputError, 'disable_features must be a list of names' unless features.is_a?(Array) && features.all?(String)
 
     installation = config.fetch('installation_configs', {})
-    unless installation.is_a?(Hash) && (installation.keys - INSTALLATION_CONFIGS).empty? && installation.values.all?(String)
-      raise InputError, "installation_configs must map some of #{INSTALLATION_CONFIGS.join(', ')} to strings"
+    typed = installation.is_a?(Hash) && installation.all? do |name, value|
+      BOOLEAN_INSTALLATION_CONFIGS.include?(name) ? [true, false].include?(value) : value.is_a?(String)
+    end
+    unless typed && (installation.keys - INSTALLATION_CONFIGS).empty?
+      raise InputError, "installation_configs must map some of #{INSTALLATION_CONFIGS.join(', ')} to strings " \
+                        "(#{BOOLEAN_INSTALLATION_CONFIGS.join(', ')}: true or false)"
     end
 
     config

@@ -73,6 +73,23 @@ describeWithTools("bootstrap.rb with in-memory stand-ins of Chatwoot's models", 
     expect(bad.stderr).toContain(`installation_configs must map some of ${chatwootFacts.installationConfigs.values.join(", ")} to strings`);
   });
 
+  it("turns direct uploads on and off as the boolean the dashboard reads, over ConfigLoader's seeded false", () => {
+    const models = path.join(repoRoot, "infra/test/chatwoot_models.rb");
+    const env = { PATH: process.env.PATH, FAKE_CHATWOOT_DB: path.join(host.root, "db"), FAKE_CHATWOOT_LOG: path.join(host.root, "writes.log") };
+    const stored = () => run("ruby", ["-r", models, "-e", "p GlobalConfigService.load('DIRECT_UPLOADS_ENABLED', nil)"], { env }).stdout.trim();
+    run("ruby", ["-r", models, "-e", "InstallationConfig.create!(name: 'DIRECT_UPLOADS_ENABLED', value: false, locked: false)"], { env });
+    const on = bootstrap(config({ installation_configs: { DIRECT_UPLOADS_ENABLED: true } }));
+    expect(on.stderr).toBe("");
+    expect(on.result.installation_configs_set).toEqual(["DIRECT_UPLOADS_ENABLED"]);
+    expect(stored()).toBe("true");
+    expect(bootstrap(config({ installation_configs: { DIRECT_UPLOADS_ENABLED: true } })).result.installation_configs_set).toEqual([]);
+    expect(bootstrap(config({ installation_configs: { DIRECT_UPLOADS_ENABLED: false } })).result.installation_configs_set).toEqual(["DIRECT_UPLOADS_ENABLED"]);
+    // A string would be truthy in the dashboard's JavaScript whatever it says: refused.
+    const text = bootstrap(config({ installation_configs: { DIRECT_UPLOADS_ENABLED: "false" } }));
+    expect(text.status).toBe(2);
+    expect(text.stderr).toContain("(DIRECT_UPLOADS_ENABLED: true or false)");
+  });
+
   it("sets the sign-in clients where Chatwoot reads them, which an env file alone cannot once ConfigLoader has seeded the table", () => {
     const models = path.join(repoRoot, "infra/test/chatwoot_models.rb");
     const probeEnv = { FAKE_CHATWOOT_DB: path.join(host.root, "db"), FAKE_CHATWOOT_LOG: path.join(host.root, "writes.log") };
