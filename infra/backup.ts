@@ -92,8 +92,17 @@ export class OffsiteBackup extends pulumi.ComponentResource {
         deleteProtection: true,
         labels: args.labels,
       },
-      // protect: it holds every backup. deleteProtection above guards against the console too.
-      { parent: this, protect: true },
+      {
+        parent: this,
+        // protect: it holds every backup. deleteProtection above guards against the console too.
+        protect: true,
+        // ignoreChanges: the default location follows the server's ("another location than the
+        // server's"), and a location change replaces a box. Pinned where it was created, a server
+        // that moves never drags its backups along (the move is a restore from this box). A
+        // location set explicitly in backup.storageBox.location is not ignored: changing it is a
+        // deliberate replacement, which protect then stops at preview.
+        ignoreChanges: args.config.storageBox.location === undefined ? ["location"] : [],
+      },
     );
     const repository = pulumi.interpolate`sftp://${box.username}@${box.server}:${STORAGE_BOX_SSH_PORT}/${storageBoxRepositoryPath(args.stack)}`;
     return {

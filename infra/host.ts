@@ -139,9 +139,16 @@ export class HetznerHost extends pulumi.ComponentResource {
           deleteProtection: this.args.deleteProtection,
           labels: this.args.labels,
         },
-        // protect: losing the address breaks DNS, rDNS and every allowlist that names it
-        // (lifted only with chatwoot:deleteProtection false, for a deliberate move).
-        { parent: this, protect: this.args.deleteProtection },
+        {
+          parent: this,
+          // protect: losing the address breaks DNS, rDNS and every allowlist that names it
+          // (lifted only with chatwoot:deleteProtection false, for a deliberate move).
+          protect: this.args.deleteProtection,
+          // deleteBeforeReplace: a primary IP is replaced only by a move to another location, and
+          // its name is unique per project; created first, the new one would fail with Hetzner's
+          // 409 uniqueness_error. The server it belongs to is replaced in the same move anyway.
+          deleteBeforeReplace: true,
+        },
       );
     return { v4: ip("ipv4"), v6: ip("ipv6") };
   }

@@ -138,6 +138,17 @@ describe("the stack with a production-like config", () => {
     for (const ip of byType(ev, T.primaryIp)) expect(ip.options.protect).toBe(true);
   });
 
+  it("replaces a primary IP (a move to another location) only after deleting the old one: its name is unique", () => {
+    for (const ip of byType(ev, T.primaryIp)) expect(ip.options.deleteBeforeReplace).toBe(true);
+  });
+
+  it("pins the Storage Box where it was created unless its location is set explicitly: a server move never replaces it", async () => {
+    const box = one(ev, "hcloud:index/storageBox:StorageBox");
+    expect(box.options).toMatchObject({ protect: true, ignoreChanges: ["location"] });
+    const explicit = await evaluate({ stack: "production", ...pulumiConfig({ ...baseConfig, backup: { storageBox: { location: "fsn1" } } }) });
+    expect(one(explicit, "hcloud:index/storageBox:StorageBox").options.ignoreChanges).toEqual([]);
+  });
+
   it("keeps every child inside a component", () => {
     for (const r of ev.resources.filter((x) => x.custom)) {
       expect(r.options.parent, r.name).toMatch(/^chatwoot:index:/);
