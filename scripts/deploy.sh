@@ -338,7 +338,7 @@ if [[ -z "$started_ok" ]]; then
       surge) serving="$previous_image (from rails-surge)" ;;
       *) serving="unknown (Caddy's admin API did not answer)" ;;
     esac
-    [[ "$switch_state" == untouched ]] && record_serving "$new_image" >/dev/null 2>&1
+    if [[ "$switch_state" == untouched ]]; then record_serving "$new_image" >/dev/null 2>&1 || true; fi
     fail unhealthy-switch-back-failed "$unhealthy; switching the web tier back to $previous_image failed: what serves is $serving; see: compose.sh ps"
   fi
   if CHATWOOT_IMAGE="$previous_image" between_backups "$compose" up -d --wait --remove-orphans; then
