@@ -129,6 +129,19 @@ describe("the upgrade switch under faults", () => {
     expect(host.release("current")).toBe(NEW);
   });
 
+  it("the same schema, Sidekiq fails after a complete switch, and the old release cannot come back beside it: the new one serves, and the record says so", () => {
+    host.reply([...RUNNING, SIDEKIQ_RUNNING, ...SAME_SCHEMA]);
+    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], {
+      fail: `^CHATWOOT_IMAGE=${NEW} .* up -d --wait --remove-orphans|^CHATWOOT_IMAGE=${OLD} .* up -d --wait --no-deps rails-surge$`,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`switching the web tier back to ${OLD} failed: what serves is ${NEW}`);
+    expect(r.stderr).not.toContain("is serving again");
+    expect(host.caddyUpstream()).toBe("127.0.0.1:3000");
+    expect(host.release("current")).toBe(NEW);
+    expect(host.deployLog().at(-1)).toContain("result=unhealthy-switch-back-failed");
+  });
+
   describe("rollback.sh", () => {
     beforeEach(() => {
       expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
