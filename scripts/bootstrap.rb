@@ -32,7 +32,7 @@ module ChatwootBootstrap
   # OAuth clients that connect Gmail and Microsoft 365 inboxes. Chatwoot reads these through
   # GlobalConfigService, which copies an environment value into the table on first read and
   # prefers the table from then on, so an env file alone could never change them again.
-  # (The same list, with its upstream source, is infra/facts/chatwoot.json installationConfigs.)
+  # (The same list, with its upstream source, is infra/facts/chatwoot-upstream.json installationConfigs.)
   INSTALLATION_CONFIGS = %w[
     INSTALLATION_NAME BRAND_NAME CAPTAIN_OPEN_AI_API_KEY
     GOOGLE_OAUTH_CLIENT_ID GOOGLE_OAUTH_CLIENT_SECRET AZURE_APP_ID AZURE_APP_SECRET

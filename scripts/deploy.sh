@@ -16,6 +16,10 @@
 #    release is NOT started on it (Chatwoot's migrations drop and rename), and the message says how
 #    to go forward or restore
 # 5. record the release (the previous one stays for rollback) and append to deploy.log
+#
+# Longer than ~300 lines on purpose: the steps above are one ordered sequence whose failure paths
+# refer to each other (what serves, what migrated); the reusable parts (the web-tier switch, the
+# lock, the live files) are in lib.sh.
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -23,7 +27,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 release_dir="$app_dir/release"
 deploy_log="$app_dir/deploy.log"
 image_repo="${CHATWOOT_IMAGE_REPOSITORY:-chatwoot/chatwoot}"
-# Chatwoot's onboarding flag, as Redis::Alfred stores it (infra/facts/chatwoot.json).
+# Chatwoot's onboarding flag, as Redis::Alfred stores it (infra/facts/chatwoot-upstream.json).
 onboarding_key="alfred:CHATWOOT_INSTALLATION_ONBOARDING"
 
 version=""

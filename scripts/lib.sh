@@ -35,6 +35,7 @@ sync_live_files() {
       { rm -f "${tmp:-}"; echo "could not install $to from the bundle" >&2; return 1; }
   done <<'FILES'
 docker/Caddyfile caddy/Caddyfile
+docker/backup/restore.sh backup/restore.sh
 docker/backup/chatwoot-backup backup/chatwoot-backup
 FILES
 }

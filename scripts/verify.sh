@@ -15,6 +15,8 @@
 # With --backup-state (the backup service's state directory), it also fails when the last
 # successful backup is older than twice its interval. With --watchdog, it also fails when the
 # watchdog's timer is not active or one run of it (started here, as the timer would) fails.
+#
+# Slightly over ~300 lines: one numbered section per check, each a few lines, read top to bottom.
 set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -27,7 +27,9 @@ Under faults: every check and channel has a total deadline, so a run ends well i
 TimeoutStartSec; the state is saved on every path (SIGTERM included), before anything is sent, so
 a run that crashes while sending never makes the next one send it again.
 
-Only the standard library: Ubuntu's python3 runs it as it is.
+Only the standard library: Ubuntu's python3 runs it as it is. This module is the run and the
+operator's commands (about 320 lines besides this text): they share the paths and the state, while
+what is checked, where alerts go and how state is kept are modules of their own.
 """
 import fcntl
 import hashlib
@@ -55,7 +57,7 @@ MAX_SILENCE_MINUTES = 24 * 60
 DEFAULT_LOCK_MAX_MINUTES = 30
 # Each check's total time. The worst run, every check and channel out of time, is
 # 10 x CHECK_SECONDS + 2 x DELIVERY_SECONDS + 2 x PING_SECONDS = 190 s, inside the unit's
-# TimeoutStartSec=240 (infra/render/commands.ts).
+# TimeoutStartSec=240 (infra/server/commands.ts).
 CHECK_SECONDS = 15
 CHECKS = [
     ("site", checks.check_site),
@@ -79,7 +81,7 @@ def on_sigterm(_signum, _frame):
 
 
 def read_env(path):
-    """NAME='value' lines, as infra/render/env.ts writes them (no quote inside a value)."""
+    """NAME='value' lines, as infra/chatwoot/env.ts writes them (no quote inside a value)."""
     values = {}
     with open(path, encoding="utf-8") as f:
         for line in f:
