@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "./config";
+import { ConfigError } from "./config/load";
 import { chatwootStack } from "./program";
 import { evaluate, mockId, type Evaluation } from "./plan/engine";
 import { byType, knownSecretValues, one, plainStrings } from "./test/evaluation";

@@ -3,17 +3,18 @@
  * the offline plan and the tests call it under Pulumi's mocks, so all three run the same code.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { INBOUND_EMAIL_SECRET_ENV } from "./chatwoot-facts";
-import { bootstrapSettingsFor, bundleFiles, cloudInitFor, envSettingsFor, maskedEnvFileFor } from "./artifacts";
-import { OffsiteBackup } from "./backup";
-import { ConfigError, loadConfig, type ChatwootConfig } from "./config";
-import { SIGN_IN_SECRET_INSTALLATION_CONFIGS } from "./config-sign-in";
-import { stackNames } from "./config-rules";
-import { ChatwootDeployment } from "./deploy";
-import { HetznerHost } from "./host";
-import type { BundleFile } from "./render/bundle";
-import type { EnvSecrets } from "./render/env";
-import { ChatwootSecrets } from "./secrets";
+import { INBOUND_EMAIL_SECRET_ENV } from "./facts/chatwoot";
+import { bootstrapSettingsFor } from "./chatwoot/bootstrap";
+import { bundleFiles, cloudInitFor, envSettingsFor, maskedEnvFileFor } from "./server/artifacts";
+import { OffsiteBackup } from "./server/backup";
+import { ConfigError, loadConfig, type ChatwootConfig } from "./config/load";
+import { SIGN_IN_SECRET_INSTALLATION_CONFIGS } from "./config/sign-in";
+import { stackNames } from "./config/names";
+import { ChatwootDeployment } from "./server/deploy";
+import { HetznerHost } from "./server/host";
+import type { BundleFile } from "./server/bundle";
+import type { EnvSecrets } from "./chatwoot/env-settings";
+import { ChatwootSecrets } from "./chatwoot/secrets";
 
 export interface StackOutputs {
   url: pulumi.Output<string>;

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./artifacts";
+import { repoRoot } from "./lib/repo";
 import { tempDir } from "./test/run";
 
 const TS_RUN = path.join(repoRoot, "infra/ts-run.cjs");

@@ -18,7 +18,7 @@
 # the command. Exit status: that of the remote command; 2 for usage errors.
 set -euo pipefail
 
-# Where the bundle lives on the server (infra/layout.ts).
+# Where the bundle lives on the server (infra/server/layout.ts).
 SCRIPTS=/opt/chatwoot/bundle/scripts
 SERVICES=(rails sidekiq postgres redis caddy backup)
 USAGE="usage: chatwoot.sh [--stack NAME] [--host ADDR] ssh | logs [service…] | console | exec <command…> | backup:now | snapshots | restore <latest|snapshot id> | rollback | status | alerts:test | alerts:silence <minutes>"

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, beforeEach, expect, it } from "vitest";
-import { repoRoot } from "../artifacts";
+import { repoRoot } from "../lib/repo";
 import { adoptArgs, adoptionRig } from "../test/adopt-run";
 import { adoptionSql, dataSql, FINGERPRINT_SQL, SCHEMA_SQL } from "../test/chatwoot-dataset";
 import type { FakeHost } from "../test/fake-host";

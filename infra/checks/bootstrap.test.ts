@@ -5,8 +5,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import chatwootFacts from "../facts/chatwoot.json";
-import { repoRoot } from "../artifacts";
+import chatwootFacts from "../facts/chatwoot-upstream.json";
+import { repoRoot } from "../lib/repo";
 import { fakeHost } from "../test/fake-host";
 import { OLD } from "../test/deploy-calls";
 import { describeWithTools, run } from "../test/tools";

@@ -1,12 +1,15 @@
 /**
  * docker/Caddyfile checked by the real caddy: `caddy validate`, then a live Caddy on loopback
- * (TLS from its internal CA) in front of a Chatwoot stand-in.
+ * (TLS from its internal CA) in front of a Chatwoot stand-in. Each group of cases shares one live
+ * Caddy and all share the helpers, so they stay in one file (a little over ~300 lines).
  */
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NO_ALERTS, parseEnvFile, renderMaskedEnvFile, type EnvSettings } from "../render/env";
+import { NO_ALERTS, type EnvSettings } from "../chatwoot/env-settings";
+import { parseEnvFile } from "../chatwoot/env-file";
+import { renderMaskedEnvFile } from "../chatwoot/env";
 import { CADDYFILE, caddyBinary, caddyEnv, startCaddy, type RunningCaddy } from "../test/caddy";
 import { startChatwootStub, WIDGET_CSP, type ChatwootStub } from "../test/chatwoot-stub";
 import { describeWithTools, run, tempDir } from "../test/tools";

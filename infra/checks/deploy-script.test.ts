@@ -1,27 +1,23 @@
 /**
- * deploy.sh's control flow against the TEST STAND-IN docker (records calls, fails on demand).
- * (Split from one file so that vitest runs them side by side.)
+ * deploy.sh's control flow against the TEST STAND-IN docker (records calls, fails on demand): the
+ * order of a deploy and its failure paths on one release. Across releases: deploy-upgrade.test.ts.
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import chatwootFacts from "../facts/chatwoot.json";
-import { ENV_FILE_END, envScope } from "../render/env";
-import { envSettings } from "../test/fixtures";
-import { repoRoot } from "../artifacts";
-import { fakeHost } from "../test/fake-host";
-import { CLOSE_ONBOARDING, NEW, OLD, RUNNING, SCHEMA_QUERY, SCHEMA_RE, SWITCH as switchCalls, compose } from "../test/deploy-calls";
+import { describe, expect, it } from "vitest";
+import chatwootFacts from "../facts/chatwoot-upstream.json";
+import { ENV_FILE_END, envScope } from "../chatwoot/env-file";
+import { repoRoot } from "../lib/repo";
+import { fakeHostPerTest, type FakeHost } from "../test/fake-host";
+import { CLOSE_ONBOARDING, NEW, OLD, SCHEMA_QUERY, SCHEMA_RE, compose } from "../test/deploy-calls";
 import { run } from "../test/tools";
 const SCRIPTS = path.join(repoRoot, "scripts");
 
 describe("deploy.sh with a stand-in docker (records calls, fails on demand)", () => {
-  let host: ReturnType<typeof fakeHost>;
-  beforeEach(() => {
-    host = fakeHost();
-  });
-  afterEach(() => host.cleanup());
+  let host: FakeHost;
+  fakeHostPerTest((h) => (host = h));
 
   it("pulls, starts the datastores, migrates with the new image, then starts it, in that order", () => {
     const r = host.exec("deploy.sh", ["--version", "v4.16.0"]);
@@ -263,201 +259,5 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
     const again = host.exec("deploy.sh", ["--version", "v4.16.0"], { input: `${sha}\n` });
     expect(again.status).toBe(1);
     expect(again.stderr).toContain("this configuration came up unhealthy before and was set aside as");
-  });
-
-  describe("while Rails and Caddy serve", () => {
-    const SWITCH = (image: string) => switchCalls(host.app, image);
-    const afterPs = (calls: string[]) => calls.slice(calls.findIndex((c) => c.includes("ps -q --status running rails")) + 1);
-
-    it("an upgrade switches the web tier beside the serving Rails, then recreates Sidekiq and the rest", () => {
-      expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
-      host.resetCalls();
-      host.reply(RUNNING);
-      const r = host.exec("deploy.sh", ["--version", "v4.16.0"]);
-      expect(r.stderr).toBe("");
-      expect(r.status).toBe(0);
-      expect(afterPs(host.calls())).toEqual([...SWITCH(NEW), `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`]);
-      expect(host.deployLog().at(-1)).toMatch(/result=ok .*steps=.*switch:\d+,start:\d+$/);
-    });
-
-    it("a configuration change the app reads switches the same way; one only Caddy or the backup reads does not", () => {
-      expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
-      host.reply(RUNNING);
-      const envFile = path.join(host.app, ".env");
-      const appChange = host.env.replace("LOG_LEVEL='info'", "LOG_LEVEL='debug'");
-      expect(appChange).not.toBe(host.env);
-      fs.writeFileSync(envFile, appChange);
-      host.resetCalls();
-      expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
-      expect(afterPs(host.calls()).slice(0, 5)).toEqual(SWITCH(NEW));
-
-      const proxyChange = appChange.replace(/^CHATWOOT_FRAME_MODE='(any|allowlist)'$/m, (_l, mode) => `CHATWOOT_FRAME_MODE='${mode === "any" ? "allowlist" : "any"}'`);
-      expect(proxyChange).not.toBe(appChange);
-      fs.writeFileSync(envFile, proxyChange);
-      host.resetCalls();
-      expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
-      expect(host.calls().some((c) => c.includes("rails-surge"))).toBe(false);
-    });
-
-    it("when the new release does not come up beside the old one, the old one never stopped serving", () => {
-      expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
-      host.resetCalls();
-      host.reply([...RUNNING, [SCHEMA_RE, "20261101000000"]]);
-      const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: "up -d --wait --no-deps rails-surge$" });
-      expect(r.status).toBe(1);
-      const calls = afterPs(host.calls());
-      expect(calls.slice(0, 2)).toEqual([SWITCH(NEW)[0], SWITCH(NEW)[4]]);
-      // Neither Caddy nor the serving Rails was touched by the new release.
-      expect(calls.filter((c) => c.startsWith(`CHATWOOT_IMAGE=${NEW} `) && /caddy reload|--no-deps rails$/.test(c))).toEqual([]);
-      expect(r.stderr).toContain("did not become healthy beside the serving release (or port 3001 is taken); nothing was switched");
-      expect(host.release("current")).toBe(OLD);
-    });
-
-    it("when the recreated Rails is unhealthy, Caddy goes back to Rails and rails-surge is removed before the fallback", () => {
-      expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
-      host.resetCalls();
-      host.reply([...RUNNING, [SCHEMA_RE, "20261101000000"]]);
-      const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: `^CHATWOOT_IMAGE=${NEW} .* up -d --wait --no-deps rails$` });
-      expect(r.status).toBe(1);
-      // rails-surge serves while the previous release takes Rails back; Caddy's upstream is read
-      // back before rails-surge goes.
-      expect(afterPs(host.calls())).toEqual([
-        ...SWITCH(NEW).slice(0, 3),
-        `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails")}`,
-        `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
-        `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "rm --stop --force rails-surge")}`,
-        `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`,
-      ]);
-      expect(host.caddyUpstream()).toBe("127.0.0.1:3000");
-      expect(host.deployLog().at(-1)).toContain("result=unhealthy-previous-restored");
-    });
-  });
-
-  it("when something fails after the switch, the web tier switches back without downtime before the previous release starts", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
-    host.resetCalls();
-    host.reply([
-      ["ps -q --status running rails$", "rails-container-id"],
-      ["ps -q --status running caddy$", "caddy-container-id"],
-      [SCHEMA_RE, "20261101000000"],
-    ]);
-    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: `^CHATWOOT_IMAGE=${NEW} .* up -d --wait --remove-orphans$` });
-    expect(r.status).toBe(1);
-    const calls = host.calls();
-    const back = calls.slice(calls.findIndex((c) => c.startsWith(`CHATWOOT_IMAGE=${OLD} `)));
-    expect(back).toEqual([
-      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails-surge")}`,
-      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T -e CHATWOOT_UPSTREAM=127.0.0.1:3001 caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
-      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps rails")}`,
-      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "exec -T caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`,
-      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "rm --stop --force rails-surge")}`,
-      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`,
-    ]);
-    expect(host.deployLog().at(-1)).toContain("result=unhealthy-previous-restored");
-  });
-
-  it("migrates only when the release changed or the schema is not the one it left", () => {
-    host.reply([[SCHEMA_RE, "20261101000000"]]);
-    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
-    expect(host.release("schema")).toBe("20261101000000");
-    host.resetCalls();
-    const same = host.exec("deploy.sh", ["--version", "v4.16.0"]);
-    expect(same.status).toBe(0);
-    expect(same.stdout).toContain("already migrated this database (schema 20261101000000): no migration");
-    expect(host.calls().some((c) => c.includes("db:chatwoot_prepare"))).toBe(false);
-    // A restore put an older schema back: the same release migrates it again.
-    host.reply([[SCHEMA_RE, "20260101000000"]]);
-    host.resetCalls();
-    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
-    expect(host.calls().some((c) => c.includes("db:chatwoot_prepare"))).toBe(true);
-    host.resetCalls();
-    expect(host.exec("deploy.sh", ["--version", "v4.17.0"]).status).toBe(0);
-    expect(host.calls().some((c) => c.includes("db:chatwoot_prepare"))).toBe(true);
-  });
-
-  it("refuses to go back to local storage while attachments live in a bucket, before anything changes", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
-    host.resetCalls();
-    host.reply([["from active_storage_blobs where service_name <> 'local'$", "42"]]);
-    const r = host.exec("deploy.sh", ["--version", "v4.16.0"]);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain("42 attachment(s) live in a bucket, but chatwoot:storage now says local: they would all break");
-    expect(host.calls().some((c) => /db:chatwoot_prepare|up -d --wait --remove-orphans/.test(c))).toBe(false);
-    expect(host.release("current")).toBe(OLD);
-    expect(host.deployLog().at(-1)).toContain("result=storage-in-bucket");
-    // With nothing in a bucket, it goes on.
-    host.reply([["from active_storage_blobs where service_name <> 'local'$", "0"]]);
-    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
-  });
-
-  it("touches nothing when the pull fails", () => {
-    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: " pull " });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain("could not pull images; nothing was changed");
-    expect(host.calls()).toHaveLength(1);
-  });
-
-  it("refuses to run with an env file other than the one planned", () => {
-    const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { input: `${"0".repeat(64)}\n` });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain("is not the env file this deploy was planned with");
-    expect(host.calls()).toEqual([]);
-    const good = createHash("sha256").update(host.env).digest("hex");
-    expect(host.exec("deploy.sh", ["--version", "v4.16.0"], { input: `${good}\n` }).status).toBe(0);
-  });
-
-  it("rejects a malformed version before doing anything", () => {
-    const r = host.exec("deploy.sh", ["--version", "latest"]);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain("--version must be a release tag such as v4.15.1, got 'latest'");
-    expect(host.calls()).toEqual([]);
-  });
-
-  it("backs up the database before migrating to another release, and stops if that fails", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
-    host.resetCalls();
-    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
-    const calls = host.calls();
-    const backup = calls.findIndex((c) => c.endsWith("chatwoot-backup run database"));
-    const migrate = calls.findIndex((c) => c.includes("db:chatwoot_prepare"));
-    expect(backup).toBeGreaterThan(calls.findIndex((c) => c.includes("up -d --wait postgres redis")));
-    expect(backup).toBeLessThan(migrate);
-    // The new Chatwoot image downloads beside the backup; the small images come first.
-    expect(calls[0]).toBe(`CHATWOOT_IMAGE=${NEW} ${compose(host.app, "pull --quiet postgres redis caddy")}`);
-    const bigPull = calls.findIndex((c) => c.endsWith("pull --quiet rails sidekiq"));
-    expect(bigPull).toBeGreaterThan(calls.findIndex((c) => c.includes("up -d --wait postgres redis")));
-    expect(bigPull).toBeLessThan(migrate);
-
-    host.resetCalls();
-    const pullFailed = host.exec("deploy.sh", ["--version", "v4.17.0"], { fail: "pull --quiet rails sidekiq$" });
-    expect(pullFailed.status).toBe(1);
-    expect(pullFailed.stderr).toContain("could not pull chatwoot/chatwoot:v4.17.0; nothing was changed (a backup was taken)");
-    expect(host.calls().some((c) => c.endsWith("chatwoot-backup run database"))).toBe(true);
-    expect(host.calls().some((c) => c.includes("db:chatwoot_prepare"))).toBe(false);
-    expect(host.deployLog().at(-1)).toContain("result=pull-failed");
-
-    host.resetCalls();
-    const r = host.exec("deploy.sh", ["--version", "v4.17.0"], { fail: "chatwoot-backup run database$" });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain("the backup before the upgrade failed; nothing was changed");
-    expect(host.calls().some((c) => c.includes("db:chatwoot_prepare"))).toBe(false);
-    expect(host.release("current")).toBe(NEW);
-    expect(host.deployLog().at(-1)).toContain("result=pre-upgrade-backup-failed");
-  });
-
-  it("neither builds nor keeps the backup service when backups are disabled", () => {
-    host.cleanup();
-    host = fakeHost({ ...envSettings, backup: undefined });
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
-    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
-    const calls = host.calls();
-    expect(calls.some((c) => c.includes("build") || c.includes("chatwoot-backup"))).toBe(false);
-    expect(calls.at(-1)).toBe(`CHATWOOT_IMAGE=${NEW} ${compose(host.app, "rm --stop --force backup")}`);
-  });
-
-  it("compose.sh explains what is missing before a first deploy", () => {
-    const r = host.exec("compose.sh", ["ps"]);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain("no release deployed yet");
   });
 });

@@ -7,7 +7,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, expect, it } from "vitest";
-import { envLine, envValueProblem, renderEnvFile } from "../render/env";
+import { envLine, envValueProblem } from "../chatwoot/env-file";
+import { renderEnvFile } from "../chatwoot/env";
 import { dotenvCheckBinary } from "../test/go-tools";
 import { envSecrets, envSettings } from "../test/fixtures";
 import { describeWithTools, run, tempDir } from "../test/tools";

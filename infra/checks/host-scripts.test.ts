@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { renderMaskedEnvFile } from "../render/env";
+import { renderMaskedEnvFile } from "../chatwoot/env";
 import { envSettings } from "../test/fixtures";
 import { fakeHost } from "../test/fake-host";
 import { NEW, OLD, compose } from "../test/deploy-calls";

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../artifacts";
+import { repoRoot } from "../lib/repo";
 import { describeWithTools, run, tempDir } from "../test/tools";
 
 const OPS = path.join(repoRoot, "ops/chatwoot.sh");

@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { repoRoot } from "../artifacts";
-import { chatwoot } from "../chatwoot-facts";
+import { repoRoot } from "../lib/repo";
+import { chatwoot } from "../facts/chatwoot";
 
 type Rule = Record<string, unknown> & { matchDepNames?: string[]; matchPackageNames?: string[]; matchUpdateTypes?: string[] };
 type CustomManager = { fileMatch: string[]; matchStrings: string[]; depNameTemplate: string; datasourceTemplate: string };
@@ -47,7 +47,7 @@ describe("renovate.json", () => {
     const m = config.customManagers.find((x) => x.depNameTemplate === "chatwoot/chatwoot")!;
     expect(m.datasourceTemplate).toBe("docker");
     const found = extract(m);
-    expect(found["infra/chatwoot-facts.ts"]).toEqual([chatwoot.defaultVersion]);
+    expect(found["infra/facts/chatwoot.ts"]).toEqual([chatwoot.defaultVersion]);
     const stackFiles = trackedFiles.filter((f) => /^Pulumi\.[^/]+\.yaml$/.test(f));
     expect(stackFiles.length).toBeGreaterThan(0);
     for (const f of stackFiles) {
@@ -76,12 +76,12 @@ describe("renovate.json", () => {
   });
 
   it("fails CI on a Chatwoot bump until the facts are read again at the new release", () => {
-    // Renovate bumps defaultVersion and the stack files; facts/chatwoot.json names the release its
+    // Renovate bumps defaultVersion and the stack files; facts/chatwoot-upstream.json names the release its
     // feature names, locales, installation configs and adoption bounds were read at.
     const bumped = Object.values(extract(config.customManagers.find((m) => m.depNameTemplate === "chatwoot/chatwoot")!)).flat();
     expect(bumped.length).toBeGreaterThan(0);
     for (const version of bumped) {
-      expect(version, `a Chatwoot release newer than the facts (${chatwoot.factsVersion}): re-read infra/facts/chatwoot.json and ADOPTION in infra/chatwoot-facts.ts at ${version}`).toBe(chatwoot.factsVersion);
+      expect(version, `a Chatwoot release newer than the facts (${chatwoot.factsVersion}): re-read infra/facts/chatwoot-upstream.json and ADOPTION in infra/facts/chatwoot.ts at ${version}`).toBe(chatwoot.factsVersion);
     }
     expect(chatwoot.defaultVersion).toBe(chatwoot.factsVersion);
   });

@@ -5,8 +5,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect, it } from "vitest";
-import { repoRoot } from "../artifacts";
-import { renderBundle, readBundleFiles } from "../render/bundle";
+import { repoRoot } from "../lib/repo";
+import { renderBundle, readBundleFiles } from "../server/bundle";
 import { describeWithTools, run } from "../test/tools";
 const SCRIPTS = path.join(repoRoot, "scripts");
 

@@ -5,7 +5,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ENV_SECRET_NAMES, renderEnvFile, type EnvSecrets } from "../render/env";
+import { ENV_SECRET_NAMES, type EnvSecrets } from "../chatwoot/env-settings";
+import { renderEnvFile } from "../chatwoot/env";
 import { envSettings } from "../test/fixtures";
 import { fakeHost } from "../test/fake-host";
 import { NEW, OLD } from "../test/deploy-calls";

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import { repoRoot } from "../artifacts";
+import { repoRoot } from "../lib/repo";
 import { fakeHost } from "../test/fake-host";
 import { envSettings } from "../test/fixtures";
 import { describeWithTools, run, runAsync, tempDir } from "../test/tools";

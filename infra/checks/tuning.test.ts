@@ -1,8 +1,9 @@
 /** scripts/tuning.sh, run for real: what each size of server gets, and that overrides win. */
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoRoot } from "../artifacts";
-import { envScope, parseEnvFile, renderEnvFile } from "../render/env";
+import { repoRoot } from "../lib/repo";
+import { envScope, parseEnvFile } from "../chatwoot/env-file";
+import { renderEnvFile } from "../chatwoot/env";
 import { envSecrets, envSettings } from "../test/fixtures";
 import { run } from "../test/run";
 

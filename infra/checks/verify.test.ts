@@ -5,8 +5,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { repoRoot } from "../artifacts";
-import { parseEnvFile, renderMaskedEnvFile } from "../render/env";
+import { repoRoot } from "../lib/repo";
+import { parseEnvFile } from "../chatwoot/env-file";
+import { renderMaskedEnvFile } from "../chatwoot/env";
 import { caddyBinary, startCaddy, type RunningCaddy } from "../test/caddy";
 import { HEALTHY, startChatwootStub, type ChatwootStub } from "../test/chatwoot-stub";
 import { envSettings } from "../test/fixtures";

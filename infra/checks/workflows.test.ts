@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { validateWorkflow } from "@action-validator/core";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { repoRoot } from "../artifacts";
+import { repoRoot } from "../lib/repo";
 import { run, tempDir } from "../test/tools";
 
 const DIR = path.join(repoRoot, ".github/workflows");

@@ -4,9 +4,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { repoRoot } from "../artifacts";
-import { renderCloudInit } from "../render/cloud-init";
-import { parseEnvFile, SECRET_MARKER } from "../render/env";
+import { repoRoot } from "../lib/repo";
+import { renderCloudInit } from "../server/cloud-init";
+import { parseEnvFile } from "../chatwoot/env-file";
+import { SECRET_MARKER } from "../chatwoot/env";
 import { baseConfig, baseSecrets } from "../test/fixtures";
 import { tempDir } from "../test/tools";
 

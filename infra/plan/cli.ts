@@ -16,9 +16,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { repoRoot } from "../artifacts";
-import { ConfigError, loadConfig } from "../config";
-import { exitAfterFlush } from "../process";
+import { repoRoot } from "../lib/repo";
+import { ConfigError, loadConfig } from "../config/load";
+import { exitAfterFlush } from "../lib/process";
 import { diffSnapshots } from "./diff";
 import { evaluate } from "./engine";
 import { snapshotOfRevision } from "./revision";

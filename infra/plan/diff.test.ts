@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { repoRoot } from "../artifacts";
+import { repoRoot } from "../lib/repo";
 import { runAsync, tempDir } from "../test/tools";
 
 let repo: string;

@@ -4,11 +4,11 @@
  * run and why; unified diffs of the files that land on the host, secrets masked. Pure.
  */
 import { createTwoFilesPatch } from "diff";
-import { parseEnvFile } from "../render/env";
+import { parseEnvFile } from "../chatwoot/env-file";
 import { displayValue } from "./format";
 import type { PlanSnapshot, SnapshotResource } from "./snapshot";
 import { factsFor, replacementCascades } from "./resource-facts";
-import { stepsOfBundleFile, type StepWithFiles } from "../step-files";
+import { stepsOfBundleFile, type StepWithFiles } from "../server/step-files";
 
 export interface PlanDiff {
   changed: boolean;
@@ -46,7 +46,7 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
   const paths = [...new Set([...Object.keys(base.bundle), ...Object.keys(head.bundle)])].sort();
   const files = paths.filter((p) => base.bundle[p] !== head.bundle[p]);
   if (files.length) reasons.bundle.push(`bundle file${files.length > 1 ? "s" : ""} changed: ${files.join(", ")}`);
-  // Each step re-runs for the files it runs (step-files.ts); verify also for deploy's.
+  // Each step re-runs for the files it runs (server/step-files.ts); verify also for deploy's.
   const filesOf = (...steps: StepWithFiles[]) => {
     const used = files.filter((f) => stepsOfBundleFile(f).some((s) => steps.includes(s)));
     return used.length ? [`file${used.length > 1 ? "s" : ""} it runs changed: ${used.join(", ")}`] : [];
@@ -79,7 +79,7 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
   if (base.settings.restoreFrom !== head.settings.restoreFrom) {
     reasons.restore.push(`restoreFrom ${base.settings.restoreFrom ?? "unset"} → ${head.settings.restoreFrom ?? "unset"}`);
   }
-  // Which step each kind of change re-runs (see the header of infra/deploy.ts).
+  // Which step each kind of change re-runs (see the header of infra/server/deploy.ts).
   return {
     "wait-ready": reasons.host,
     upload: reasons.bundle,

@@ -9,10 +9,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { ConfigError, loadConfig } from "../config";
-import { stackNames } from "../config-rules";
+import { ConfigError, loadConfig } from "../config/load";
+import { stackNames } from "../config/names";
 import { chatwootStack } from "../program";
-import { formatPrivateKeyArmour } from "../validate";
+import { formatPrivateKeyArmour } from "../config/validate";
 
 export const PROJECT = "chatwoot";
 

@@ -1,5 +1,5 @@
 /** Turns an Evaluation into the text a reviewer reads. Pure. */
-import { shortHash } from "../render/hash";
+import { shortHash } from "../lib/hash";
 import { isSecretValue, isUnknownValue, type Evaluation, type PlannedResource } from "./engine";
 import { factsFor } from "./resource-facts";
 

@@ -8,8 +8,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { repoRoot } from "../artifacts";
-import { runCollect } from "../process";
+import { repoRoot } from "../lib/repo";
+import { runCollect } from "../lib/process";
 import type { PlanSnapshot } from "./snapshot";
 
 function git(args: string[]): string {

@@ -5,10 +5,11 @@
  * steps run. Each revision computes its own snapshot with its own code (`plan --json`).
  */
 import * as fs from "node:fs";
-import { bootstrapSettingsFor, bundleFiles, cloudInitFor, maskedEnvFileFor } from "../artifacts";
-import { loadConfig } from "../config";
-import { renderBundle } from "../render/bundle";
-import { shortHash } from "../render/hash";
+import { bootstrapSettingsFor } from "../chatwoot/bootstrap";
+import { bundleFiles, cloudInitFor, maskedEnvFileFor } from "../server/artifacts";
+import { loadConfig } from "../config/load";
+import { renderBundle } from "../server/bundle";
+import { shortHash } from "../lib/hash";
 import { evaluate, isSecretValue, isUnknownValue, type ResourceOptionsSummary } from "./engine";
 import { readStackFile } from "./stack-file";
 

@@ -5,8 +5,8 @@
  */
 import * as fs from "node:fs";
 import { type Document, isPair, isScalar, parseDocument, visit } from "yaml";
-import { ConfigError, UNREADABLE_SECRET } from "../config";
-import { shortHash } from "../render/hash";
+import { ConfigError, UNREADABLE_SECRET } from "../config/load";
+import { shortHash } from "../lib/hash";
 
 export interface StackConfig {
   config: Record<string, string>;

@@ -1,9 +1,9 @@
 /** Writes what would land on the server, with every secret masked, for review or for the real tools. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { bundleFiles, cloudInitFor, maskedEnvFileFor } from "../artifacts";
-import type { ChatwootConfig } from "../config";
-import { renderBundle } from "../render/bundle";
+import { bundleFiles, cloudInitFor, maskedEnvFileFor } from "../server/artifacts";
+import type { ChatwootConfig } from "../config/load";
+import { renderBundle } from "../server/bundle";
 
 export function writeArtifacts(config: ChatwootConfig, dir: string): { dir: string; files: string[] } {
   const files = bundleFiles();

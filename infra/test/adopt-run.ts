@@ -1,13 +1,13 @@
 /**
  * Runs scripts/adopt.sh on a fake host against a real PostgreSQL (the stand-in docker hands
  * "compose exec -T postgres …" to the real psql and pg_restore: infra/test/standin-postgres-exec.sh),
- * with the arguments pulumi up renders for v4.15.1 (infra/render/commands.ts).
+ * with the arguments pulumi up renders for v4.15.1 (infra/server/commands.ts).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
-import { repoRoot } from "../artifacts";
-import { ADOPTION } from "../chatwoot-facts";
+import { repoRoot } from "../lib/repo";
+import { ADOPTION } from "../facts/chatwoot";
 import { fakeHost, type FakeHost } from "./fake-host";
 import { postgres16BinDir, startPostgres, type RunningPostgres } from "./postgres";
 import { tempDir } from "./run";

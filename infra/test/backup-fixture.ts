@@ -1,8 +1,8 @@
 /** A host's backup setup for the tests that run docker/backup/chatwoot-backup for real. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { repoRoot } from "../artifacts";
-import { renderEnvFile } from "../render/env";
+import { repoRoot } from "../lib/repo";
+import { renderEnvFile } from "../chatwoot/env";
 import { envSecrets, envSettings } from "./fixtures";
 import type { RunningPostgres } from "./postgres";
 import { run, tempDir } from "./run";

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tls from "node:tls";
-import { repoRoot } from "../artifacts";
+import { repoRoot } from "../lib/repo";
 import { freePort } from "./chatwoot-stub";
 import { caddyDir } from "./go-tools";
 import { tempDir } from "./run";

@@ -1,11 +1,14 @@
 # frozen_string_literal: true
 
+# Over ~300 lines: one small class per model the bootstrap touches, kept together because they
+# reference one another the way Chatwoot's models do.
+#
 # TEST STAND-INS, NOT CHATWOOT. In-memory imitations of the Chatwoot v4.15.1 models that
 # scripts/bootstrap.rb touches, with just the ActiveRecord surface it uses (find_by, where,
 # find_or_initialize_by, create!, save!, changed?, …) and the validations that matter to it
 # (password rules, webhook URL and events). They behave as Chatwoot v4.15.1 does where the
 # bootstrap depends on it (verified against upstream source; the lists come from
-# infra/facts/chatwoot.json, the same data the config validation uses):
+# infra/facts/chatwoot-upstream.json, the same data the config validation uses):
 #   - Account#locale= raises ArgumentError for anything but the 42 locale keys (Rails enum);
 #   - passwords follow devise-secure_password: 6..128 characters, upper, lower, digit and one of
 #     its 33 specials, and ANY other character is rejected, with a message quoting it;
@@ -19,7 +22,7 @@ require 'digest'
 require 'json'
 require 'securerandom'
 
-CHATWOOT_FACTS = JSON.parse(File.read(File.join(__dir__, '..', 'facts', 'chatwoot.json')))
+CHATWOOT_FACTS = JSON.parse(File.read(File.join(__dir__, '..', 'facts', 'chatwoot-upstream.json')))
 
 module ActiveRecord
   class RecordInvalid < StandardError

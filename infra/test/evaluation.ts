@@ -1,6 +1,7 @@
 /** Helpers for reading an Evaluation in tests. */
 import { isSecretValue, type Evaluation, type PlannedResource } from "../plan/engine";
-import { ENV_SECRET_NAMES, parseEnvFile } from "../render/env";
+import { ENV_SECRET_NAMES } from "../chatwoot/env-settings";
+import { parseEnvFile } from "../chatwoot/env-file";
 
 export function byType(ev: Evaluation, type: string): PlannedResource[] {
   return ev.resources.filter((r) => r.type === type);

@@ -2,7 +2,7 @@
  * Test fixtures: a valid production-like configuration and helpers to vary it. The key pair is a
  * throwaway generated for these tests; it protects nothing.
  */
-import type { EnvSecrets, EnvSettings } from "../render/env";
+import type { EnvSecrets, EnvSettings } from "../chatwoot/env-settings";
 
 export const TEST_PUBLIC_KEY =
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPv3C+70TnPFt/FLoCqrUgPV65VmbSsZoh325x67VlUX test-only";

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { repoRoot } from "../artifacts";
+import { repoRoot } from "../lib/repo";
 import { hasTool, run, tempDir } from "./run";
 
 /** Docker Compose v2 as Ubuntu 24.04's docker-compose-v2 package ships it (2.24.6 at release). */

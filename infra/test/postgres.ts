@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { repoRoot } from "../artifacts";
+import { repoRoot } from "../lib/repo";
 import { run, tempDir } from "./run";
 import { freePort } from "./chatwoot-stub";
 

@@ -8,13 +8,14 @@
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
-import { repoRoot } from "../artifacts";
+import { repoRoot } from "../lib/repo";
 import { envSettings } from "./fixtures";
 import { caddyBinary, startCaddy, type RunningCaddy } from "./caddy";
 import { freePort } from "./chatwoot-stub";
 import { fakeHost, type FakeHost } from "./fake-host";
 import { runAsync } from "./run";
-import { parseEnvFile, renderMaskedEnvFile } from "../render/env";
+import { parseEnvFile } from "../chatwoot/env-file";
+import { renderMaskedEnvFile } from "../chatwoot/env";
 
 export interface UpgradeResult {
   /** Requests sent while the switch ran (and just before and after it). */
