@@ -184,7 +184,8 @@ module ChatwootBootstrap
       created << 'admin'
     end
     user.name = cfg['name'] if user.name != cfg['name']
-    user.type = 'SuperAdmin' if user.type != 'SuperAdmin'
+    # An adopted installation's admin keeps its user type unless the config asks for SuperAdmin.
+    user.type = 'SuperAdmin' if cfg['superAdmin'] != false && user.type != 'SuperAdmin'
     user.skip_confirmation! if user.respond_to?(:confirmed?) && !user.confirmed?
     user.save! if user.new_record? || user.changed?
     user
@@ -202,7 +203,8 @@ module ChatwootBootstrap
       created << 'account'
     end
     account.name = cfg['name']
-    account.locale = cfg['locale'] || 'en'
+    # Without a locale (an adopted account), the account keeps its own; a new one starts in English.
+    account.locale = cfg['locale'] || 'en' if cfg['locale'] || account.new_record?
     attrs = account.custom_attributes || {}
     account.custom_attributes = attrs.merge('managed_by' => MANAGED_BY) unless attrs['managed_by'] == MANAGED_BY
     account.save! if account.new_record? || account.changed?

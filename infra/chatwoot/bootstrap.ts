@@ -9,9 +9,10 @@ import { sha256 } from "../lib/hash";
 
 /** What the bootstrap converges to (non-secret part). */
 export interface BootstrapSettings {
-  /** `id`: an adopted installation's account, which must exist. */
-  account: { name: string; locale: string; id?: number };
-  admin: { email: string; name: string };
+  /** `id`: an adopted installation's account, which must exist; without `locale` it keeps its own. */
+  account: { name: string; locale?: string; id?: number };
+  /** `superAdmin: false`: the admin's user type is left as it is (default: made a SuperAdmin). */
+  admin: { email: string; name: string; superAdmin?: false };
   /** `id`: an adopted installation's API inbox. */
   inbox: { name: string; id?: number };
   /** The platform app whose token the outputs carry (default chatwoot-hetzner). */
@@ -31,9 +32,15 @@ export function bootstrapSettingsFor(c: ChatwootConfig): BootstrapSettings {
     ...(c.installation.brandName === undefined ? {} : { BRAND_NAME: c.installation.brandName }),
     ...signInInstallationConfigs(c),
   };
+  // An adopted account keeps what the old installation had (its locale, its admin's user type)
+  // unless the config says otherwise; a new one gets the defaults. (Key order as before: the
+  // settings' hash decides whether the bootstrap re-runs.)
+  const adopted = c.account.id !== undefined;
+  const locale = c.account.locale ?? (adopted ? undefined : "en");
+  const superAdmin = c.admin.superAdmin ?? !adopted;
   return {
-    account: c.account,
-    admin: c.admin,
+    account: { name: c.account.name, ...(locale === undefined ? {} : { locale }), ...(c.account.id === undefined ? {} : { id: c.account.id }) },
+    admin: { email: c.admin.email, name: c.admin.name, ...(superAdmin ? {} : { superAdmin: false as const }) },
     inbox: c.inbox,
     ...(c.platformApp === undefined ? {} : { platformAppName: c.platformApp.name }),
     webhook: c.webhook,

@@ -265,6 +265,9 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
   it("the bootstrap adopts the existing account, inbox, webhook and platform app by id and name: same ids and tokens, nothing created, a re-run writes nothing", () => {
     stage(dumps.custom);
     expect(adopt(["--database", "chatwoot.dump"]).status).toBe(0);
+    // Here the old installation's account 1 is German (Account.locale enum 4), and its admin a
+    // plain user (the dataset makes it a SuperAdmin).
+    target.sql("chatwoot", "UPDATE accounts SET locale = 4 WHERE id = 1; UPDATE users SET type = NULL WHERE id = 1");
     const db = path.join(host.root, "models.db");
     const imported = run("ruby", ["-r", MODELS, IMPORTER], {
       input: tableJson(target, "chatwoot"),
@@ -274,8 +277,9 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
     fs.mkdirSync(path.join(host.app, "release"), { recursive: true });
     fs.writeFileSync(path.join(host.app, "release/current"), "chatwoot/chatwoot:v4.15.1");
     const config = JSON.stringify({
-      account: { id: ADOPTED.accountId, name: "Account 1", locale: "en" },
-      admin: { email: ADOPTED.adminEmail, name: "Agent 1", password: "Unused!Passw0rd" },
+      // As the program renders it for an adopted account whose config sets neither.
+      account: { id: ADOPTED.accountId, name: "Account 1" },
+      admin: { email: ADOPTED.adminEmail, name: "Agent 1", password: "Unused!Passw0rd", superAdmin: false },
       inbox: { id: ADOPTED.inboxId, name: "API" },
       platform_app: { name: ADOPTED.platformAppName },
       webhook: { url: ADOPTED.webhookUrl, name: "platform", subscriptions: ["message_created", "conversation_status_changed"], secret: "oldWebhookSecret0123456789abcdef" },
@@ -297,6 +301,10 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
     });
     // Only the managed-by tags were added; no record was created or deleted.
     expect(host.writes().filter((w) => /^(create|destroy) /.test(w))).toEqual([]);
+    // The account keeps its locale and the admin its user type.
+    const model = (code: string) => run("ruby", ["-r", MODELS, "-e", code], { env: { ...process.env, FAKE_CHATWOOT_DB: db } }).stdout.trim();
+    expect(model("print Account.find_by(id: 1).locale")).toBe("de");
+    expect(model("p User.from_email('agent1@example.com').type")).toBe("nil");
     fs.writeFileSync(path.join(host.root, "writes.log"), "");
     const second = host.exec("bootstrap.sh", [], { input: config, db });
     expect(JSON.parse(second.stdout.trim())).toMatchObject({ account_id: 1, inbox_id: 1, webhook_id: 1, created: [] });

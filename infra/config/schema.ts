@@ -96,18 +96,26 @@ export const publicSchema = z
       .object(
         {
           name: z.string().trim().min(1, { message: "must not be empty" }).max(255),
-          locale: locale.default("en"),
+          /** Default "en"; an adopted account (with `id`) keeps the locale it has unless this is set. */
+          locale: locale.optional(),
           /** An adopted installation's account id (what its apps use as CHATWOOT_ACCOUNT_ID): it must exist. */
           id: z.number({ message: "must be a positive whole number" }).int().positive({ message: "must be a positive whole number" }).optional(),
         },
         { message: 'must be an object like {"name": "Acme Support", "locale": "en"}' },
       )
-      .strict(),
+      .strict()
+      // English unless set, except for an adopted account, which keeps its own.
+      .transform((a) => (a.id === undefined && a.locale === undefined ? { ...a, locale: "en" } : a)),
     admin: z
       .object(
         {
           email: z.email({ message: "must be an email address" }),
           name: z.string().trim().min(1, { message: "must not be empty" }).max(255),
+          /**
+           * Whether the bootstrap makes the admin a SuperAdmin (the /super_admin console). Default:
+           * true, except for an adopted account (with `account.id`), whose users keep their type.
+           */
+          superAdmin: z.boolean({ message: "must be true or false" }).optional(),
         },
         { message: 'must be an object like {"email": "ops@example.com", "name": "Ops"}' },
       )

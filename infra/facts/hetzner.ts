@@ -75,6 +75,13 @@ export const STORAGE_BOX_LOCATIONS = ["fsn1", "nbg1", "hel1"] as const;
  */
 export const LABEL_VALUE = /^(([a-z0-9A-Z](?:[-_.]|[a-z0-9A-Z]){0,62})?[a-z0-9A-Z]$|$)/;
 
+/**
+ * How long the provider waits for a server's ACPI shutdown (`shutdownBeforeDeletion`) before it
+ * deletes the server anyway: about 31 s of polling (terraform-provider-hcloud v1.68.0's server
+ * delete, as the review under the real engine measured it). Whatever stops on shutdown must fit.
+ */
+export const SHUTDOWN_BEFORE_DELETION_SECONDS = 31;
+
 /** Server names must be valid RFC 1123 hostnames (API reference, "Create a Server"). */
 export const SERVER_NAME = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 

@@ -9,7 +9,8 @@
  *   npm run plan -- --diff origin/main         # what changes from that revision to the working tree
  *
  * Exit codes: 0 planned, 1 invalid configuration (the message names the key), 2 any other error.
- * With --diff: 0 no changes, 2 changes, 1 error (invalid configuration on either side included),
+ * With --diff: 0 no changes, 2 changes, 1 error (invalid configuration on either side included, and
+ * a change Hetzner would refuse half-way through pulumi up, such as a volume shrink),
  * like `terraform plan -detailed-exitcode`, so CI can tell the three apart.
  * --json prints the secret-free snapshot the diff compares (the other revision is evaluated by its
  * own code this way).
@@ -19,7 +20,7 @@ import * as path from "node:path";
 import { repoRoot } from "../lib/repo";
 import { ConfigError, loadConfig } from "../config/load";
 import { exitAfterFlush } from "../lib/process";
-import { diffSnapshots } from "./diff";
+import { diffSnapshots, refusedChanges } from "./diff";
 import { evaluate } from "./engine";
 import { snapshotOfRevision } from "./revision";
 import { takeSnapshot } from "./snapshot";
@@ -134,6 +135,9 @@ async function planDiff(args: Args, ref: string): Promise<number> {
     const head = headResult.value;
     const diff = diffSnapshots(base.snapshot, head, { base: base.label, head: "working tree" });
     process.stdout.write(diff.text);
+    const refused = refusedChanges(base.snapshot, head);
+    for (const r of refused) console.error(`refused: ${r}`);
+    if (refused.length > 0) return 1;
     return diff.changed ? 2 : 0;
   } catch (e) {
     console.error(e instanceof ConfigError ? `working tree: ${e.message}` : `plan diff failed: ${(e as Error).message}`);

@@ -180,6 +180,18 @@ describe("plan --diff against a fixture revision", () => {
     }
   });
 
+  it("refuses a volume shrink loudly (exit 1): Hetzner would refuse it half-way through pulumi up", async () => {
+    editStack((c) => (c["chatwoot:volumeSizeGb"] = 10));
+    try {
+      const r = await planDiff();
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("refused: chatwoot:volumeSizeGb 20 → 10: a Hetzner volume cannot shrink");
+      expect(r.stdout).not.toContain("the filesystem is grown");
+    } finally {
+      reset();
+    }
+  });
+
   it("a bundle file change names the file, shows its diff, and re-runs upload, deploy and verify", async () => {
     const caddyfile = path.join(repo, "docker/Caddyfile");
     fs.appendFileSync(caddyfile, "# a reviewer should see this line\n");

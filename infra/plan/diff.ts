@@ -29,12 +29,28 @@ function changedInputs(a: SnapshotResource, b: SnapshotResource): string[] {
   return [...keys].filter((k) => JSON.stringify(a.inputs[k]) !== JSON.stringify(b.inputs[k])).sort();
 }
 
+/**
+ * Changes the plan can show but Hetzner refuses only when pulumi up applies them, half-way through:
+ * the diff refuses them up front (exit 1). Messages name keys and numbers, never secrets.
+ */
+export function refusedChanges(base: PlanSnapshot, head: PlanSnapshot): string[] {
+  const refused: string[] = [];
+  const [from, to] = [base.settings.volumeSizeGb, head.settings.volumeSizeGb];
+  if (from !== undefined && to !== undefined && to < from) {
+    refused.push(
+      `chatwoot:volumeSizeGb ${from} → ${to}: a Hetzner volume cannot shrink, so pulumi up would fail when it applies this; ` +
+        `keep ${from} or more (a smaller volume means a restore onto a new one: docs/disaster-recovery.md)`,
+    );
+  }
+  return refused;
+}
+
 /** Why each remote step runs, from the settings and files both revisions put on the host. */
 function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, string[]> {
   const reasons = { host: [] as string[], version: [] as string[], bundle: [] as string[], env: [] as string[], bootstrap: [] as string[], restore: [] as string[] };
   // (Both sides must know a setting: a revision from before it was recorded says nothing about it.)
   const known = (k: keyof PlanSnapshot["settings"]) => base.settings[k] !== undefined && head.settings[k] !== undefined;
-  if (known("volumeSizeGb") && base.settings.volumeSizeGb !== head.settings.volumeSizeGb) {
+  if (known("volumeSizeGb") && head.settings.volumeSizeGb! > base.settings.volumeSizeGb!) {
     reasons.host.push(`volume ${base.settings.volumeSizeGb} → ${head.settings.volumeSizeGb} GB (the filesystem is grown)`);
   }
   if (known("sshPublicKeys") && JSON.stringify(base.settings.sshPublicKeys) !== JSON.stringify(head.settings.sshPublicKeys)) {

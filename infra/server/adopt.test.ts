@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../config/load";
-import { evaluate, type Evaluation } from "../plan/engine";
+import { evaluate, mockId, type Evaluation } from "../plan/engine";
 import { renderAdoptCommand } from "./commands";
 import { byType, plainStrings } from "../test/evaluation";
 import { baseConfig, baseSecrets, pulumiConfig, type PublicValues } from "../test/fixtures";
@@ -137,13 +137,46 @@ describe("chatwoot:adopt in the program", () => {
     expect(deps("chatwoot-deploy")).toContain("chatwoot-adopt");
   });
 
+  it("starting over works: uploading a file again re-runs the adoption, and a new adoption re-runs deploy, bootstrap and verify", () => {
+    // A resource's id is in a step's triggers: replacing that resource replaces (re-runs) the step.
+    const CMD = "command:remote:Command";
+    const triggers = (n: string) => named(ev, n)!.inputs.triggers as string[];
+    const server = mockId("hcloud:index/server:Server", "chatwoot-server");
+    const copies = ["database", "storage"].map((w) => mockId("command:remote:CopyToRemote", `chatwoot-adopt-${w}-file`));
+    expect(triggers("chatwoot-adopt")).toEqual([server, ...copies]);
+    for (const step of ["chatwoot-deploy", "chatwoot-bootstrap", "chatwoot-verify"]) {
+      expect(triggers(step), step).toEqual([server, mockId(CMD, "chatwoot-adopt")]);
+    }
+    // Without adoption, only a new server re-runs the steps.
+    expect(triggers("chatwoot-upload")).toEqual([server]);
+  });
+
   it("keeps the old keys and webhook secret instead of generating them, and bootstraps by id", () => {
     const names = ev.resources.map((r) => r.name);
     for (const n of ["chatwoot-secret-key-base", "chatwoot-ar-primary-key", "chatwoot-webhook-secret"]) expect(names).not.toContain(n);
     const input = JSON.parse((named(ev, "chatwoot-bootstrap")!.inputs.stdin as { value: string }).value);
-    expect(input.account).toEqual({ name: "Acme Support", locale: "en", id: 1 });
+    // The adopted account keeps its own locale, and the admin its user type: neither is in the config.
+    expect(input.account).toEqual({ name: "Acme Support", id: 1 });
+    expect(input.admin).toMatchObject({ email: "ops@example.com", superAdmin: false });
     expect(input.inbox).toEqual({ name: "Escalations", id: 1 });
     expect(input.webhook.secret).toBe("oldWebhookSecret0123456789abcdef");
+  });
+
+  it("sets the adopted account's locale and makes its admin a SuperAdmin only when the config says so", async () => {
+    const explicit = await evaluate({
+      stack: "production",
+      ...pulumiConfig(
+        { ...baseConfig, account: { name: "Acme Support", id: 1, locale: "de" }, admin: { email: "ops@example.com", name: "Ops", superAdmin: true } },
+        { ...baseSecrets, ...OLD_KEYS },
+      ),
+    });
+    const input = JSON.parse((named(explicit, "chatwoot-bootstrap")!.inputs.stdin as { value: string }).value);
+    expect(input.account).toEqual({ name: "Acme Support", locale: "de", id: 1 });
+    expect(input.admin).not.toHaveProperty("superAdmin");
+    // A new installation (no account id) gets the defaults: English, and a SuperAdmin.
+    const fresh = JSON.parse((named(await evaluate({ stack: "production", ...pulumiConfig() }), "chatwoot-bootstrap")!.inputs.stdin as { value: string }).value);
+    expect(fresh.account).toEqual({ name: "Acme Support", locale: "en" });
+    expect(fresh.admin).not.toHaveProperty("superAdmin");
   });
 
   it("with a URL, passes it only on the adopt step's secret stdin", async () => {

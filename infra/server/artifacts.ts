@@ -15,7 +15,7 @@ export function envSettingsFor(c: ChatwootConfig): EnvSettings {
   return {
     domain: c.domain,
     ...(c.helpCenterDomain === undefined ? {} : { helpCenterDomain: c.helpCenterDomain }),
-    locale: c.account.locale,
+    locale: c.account.locale ?? "en",
     dataDir: hostLayout.dataDir,
     embedAllowedOrigins: c.embedAllowedOrigins,
     adminAllowedCidrs: c.adminAllowedCidrs,

@@ -9,8 +9,11 @@ import { bundleFiles } from "./artifacts";
 import { describeWithTools, run, tempDir } from "../test/tools";
 import { manifestSummary, renderBundle, type BundleFile } from "./bundle";
 import { ENV_FILE_END } from "../chatwoot/env-file";
+import { SHUTDOWN_BEFORE_DELETION_SECONDS } from "../facts/hetzner";
+import { repoRoot } from "../lib/repo";
 import {
   CHATWOOT_UNIT,
+  SHUTDOWN_STOP_SECONDS,
   renderShutdownUnit,
   renderBootstrapCommand,
   renderDeployCommand,
@@ -226,6 +229,22 @@ describe("the shutdown unit wait-ready installs", () => {
     expect(unit).toContain(`RequiresMountsFor=${paths.dataDir}`);
     expect(unit).toContain(`ExecStop=-${paths.appDir}/bundle/scripts/compose.sh stop`);
     expect(unit).toMatch(/TimeoutStopSec=\d+/);
+  });
+
+  it("stops everything within the provider's wait before it deletes a server being replaced", () => {
+    const stops = [...unit.matchAll(/^ExecStop=-\S+ stop -t (\d+)(.*)$/gm)].map((m) => ({ seconds: Number(m[1]), services: m[2]!.trim() }));
+    // First the app tier, then everything else (the datastores last).
+    expect(stops).toEqual([
+      { seconds: SHUTDOWN_STOP_SECONDS.app, services: "caddy rails sidekiq" },
+      { seconds: SHUTDOWN_STOP_SECONDS.datastores, services: "" },
+    ]);
+    // A few seconds are left for systemd and Docker themselves.
+    expect(stops.reduce((t, s) => t + s.seconds, 0)).toBeLessThanOrEqual(SHUTDOWN_BEFORE_DELETION_SECONDS - 3);
+    // Sidekiq's own shutdown timeout ends first: it pushes unfinished jobs back before Docker kills it.
+    const compose = fs.readFileSync(path.join(repoRoot, "docker/compose.yaml"), "utf8");
+    const sidekiqTimeout = Number(/"sidekiq", "-C", "config\/sidekiq\.yml", "-t", "(\d+)"/.exec(compose)?.[1]);
+    expect(sidekiqTimeout).toBeGreaterThan(0);
+    expect(sidekiqTimeout).toBeLessThanOrEqual(SHUTDOWN_STOP_SECONDS.app - 3);
   });
 
   it("starts them again at boot, and never fails a boot or a shutdown on a host with nothing deployed", () => {

@@ -30,15 +30,28 @@ const comment = (lines: string[]) => lines.map((l) => `# ${l}`.trimEnd()).join("
 export const CHATWOOT_UNIT = "chatwoot.service";
 
 /**
+ * The shutdown's budget, in two stages that together fit inside the provider's wait before it
+ * deletes a server being replaced (SHUTDOWN_BEFORE_DELETION_SECONDS): first everything that uses the
+ * database (Sidekiq's own shutdown timeout, `-t` in compose.yaml, is shorter, so it pushes the jobs
+ * it could not finish back to Redis before Docker would kill it), then the datastores (PostgreSQL's
+ * fast shutdown and Redis's last append-only write take seconds).
+ */
+export const SHUTDOWN_STOP_SECONDS = { app: 18, datastores: 10 } as const;
+// Services without a profile only: naming a profiled one (rails-surge, backup) is left to the
+// second stage, which stops whatever still runs.
+const APP_SERVICES = ["caddy", "rails", "sidekiq"];
+
+/**
  * Ordered after docker and the data volume's mount: at shutdown systemd stops units in reverse
- * order, so the containers stop (Postgres with its own grace period) while Docker still runs and
- * before the volume is unmounted, and only then does the server power off and Hetzner detach the
- * volume. At boot it starts the containers again (compose's stop leaves them "stopped", which
- * restart: unless-stopped would otherwise respect). Both ends tolerate a host with nothing
- * deployed yet (the "-" prefix), so the unit never blocks a boot or a shutdown.
+ * order, so the containers stop while Docker still runs and before the volume is unmounted, and
+ * only then does the server power off and Hetzner detach the volume. At boot it starts the
+ * containers again (compose's stop leaves them "stopped", which restart: unless-stopped would
+ * otherwise respect). Both ends tolerate a host with nothing deployed yet (the "-" prefix), so the
+ * unit never blocks a boot or a shutdown.
  */
 export function renderShutdownUnit(p: HostPaths): string {
   const compose = `${p.appDir}/bundle/scripts/compose.sh`;
+  const { app, datastores } = SHUTDOWN_STOP_SECONDS;
   return `[Unit]
 Description=Chatwoot containers, stopped cleanly before Docker and ${p.dataDir} go away
 After=docker.service
@@ -49,8 +62,9 @@ RequiresMountsFor=${p.dataDir}
 Type=oneshot
 RemainAfterExit=yes
 ExecStart=-${compose} start
-ExecStop=-${compose} stop
-TimeoutStopSec=180
+ExecStop=-${compose} stop -t ${app} ${APP_SERVICES.join(" ")}
+ExecStop=-${compose} stop -t ${datastores}
+TimeoutStopSec=${2 * (app + datastores)}
 
 [Install]
 WantedBy=multi-user.target

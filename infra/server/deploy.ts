@@ -133,17 +133,19 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     const restore = args.restoreFrom ? [this.restore(name, args.restoreFrom, [upload, writeEnv])] : [];
     const adopt = args.adopt ? [this.adoptExisting(name, args.adopt, ready, [upload, writeEnv])] : [];
     // Each step is keyed on the files it runs: editing verify.sh re-runs verify, not a deploy.
-    const deploy = this.deploy(name, { bundleHash: stepFilesHash(args.bundle, "deploy"), maskedEnvHash: sha256(maskedEnv), envFile }, [
-      upload,
-      writeEnv,
-      ...restore,
-      ...adopt,
-    ]);
-    const bootstrap = this.runBootstrap(name, deploy);
+    // A new adoption migrates the loaded database and converges it: deploy, bootstrap and verify
+    // run again whenever the adopt step is replaced.
+    const deploy = this.deploy(
+      name,
+      { bundleHash: stepFilesHash(args.bundle, "deploy"), maskedEnvHash: sha256(maskedEnv), envFile },
+      [upload, writeEnv, ...restore, ...adopt],
+      adopt,
+    );
+    const bootstrap = this.runBootstrap(name, deploy, adopt);
     const result = bootstrap.stdout.apply(parseBootstrapResult);
     // Verify checks what deploy produced too: it re-runs with deploy's files and its own.
     const verifyFiles = sha256(stepFilesHash(args.bundle, "deploy") + stepFilesHash(args.bundle, "verify"));
-    this.verify(name, { bundleHash: verifyFiles, maskedEnvHash: sha256(maskedEnv), envFile, result }, bootstrap);
+    this.verify(name, { bundleHash: verifyFiles, maskedEnvHash: sha256(maskedEnv), envFile, result }, bootstrap, adopt);
 
     // Ids are not secret, though they come from a secret stdout.
     this.accountId = pulumi.unsecret(result.apply((r) => r.account_id));
@@ -160,15 +162,16 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     name: string,
     args: Omit<command.remote.CommandArgs, "connection" | "triggers" | "addPreviousOutputInEnv">,
     dependsOn: pulumi.Resource[],
-    opts: { secretOutput: boolean },
+    opts: { secretOutput: boolean; rerunWhenReplaced?: pulumi.CustomResource[] },
   ): command.remote.Command {
     return new command.remote.Command(
       name,
       {
         ...args,
         connection: this.connection,
-        // Only "new host" replaces a step; every content change is an in-place update.
-        triggers: [this.args.serverId],
+        // Only "new host" replaces a step; every content change is an in-place update. A step
+        // that must run again after another is replaced (adopting anew) names it here.
+        triggers: [this.args.serverId, ...(opts.rerunWhenReplaced ?? []).map((r) => r.id)],
         // Default sshd refuses Setenv of PULUMI_COMMAND_*; the previous output is never needed.
         addPreviousOutputInEnv: false,
         ...(opts.secretOutput ? { logging: "none" as const } : {}),
@@ -268,8 +271,9 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
         ...(urlsOnStdin ? { stdin: pulumi.secret(urls) } : {}),
       },
       [...after, ...copies],
-      // pg_restore and tar progress; the URLs are never printed.
-      { secretOutput: false },
+      // pg_restore and tar progress; the URLs are never printed. Files uploaded again (starting
+      // over, docs/migrate-existing.md) are adopted again.
+      { secretOutput: false, rerunWhenReplaced: copies },
     );
   }
 
@@ -277,6 +281,7 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     name: string,
     d: { bundleHash: string; maskedEnvHash: string; envFile: pulumi.Output<string> },
     after: pulumi.Resource[],
+    rerunWhenReplaced: pulumi.CustomResource[],
   ): command.remote.Command {
     return this.step(
       `${name}-deploy`,
@@ -287,11 +292,11 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
       },
       after,
       // Deploy output (pulls, migrations, health) is for operators; it carries no secrets.
-      { secretOutput: false },
+      { secretOutput: false, rerunWhenReplaced },
     );
   }
 
-  private runBootstrap(name: string, deploy: pulumi.Resource): command.remote.Command {
+  private runBootstrap(name: string, deploy: pulumi.Resource, rerunWhenReplaced: pulumi.CustomResource[]): command.remote.Command {
     const b = this.args.bootstrap;
     const input = pulumi
       .all([this.args.adminPassword, this.args.webhookSecret, pulumi.all(this.args.secretInstallationConfigs ?? {})])
@@ -320,7 +325,7 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
       },
       [deploy],
       // stdout carries the API and platform tokens.
-      { secretOutput: true },
+      { secretOutput: true, rerunWhenReplaced },
     );
   }
 
@@ -328,6 +333,7 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     name: string,
     v: { bundleHash: string; maskedEnvHash: string; envFile: pulumi.Output<string>; result: pulumi.Output<BootstrapResult> },
     bootstrap: pulumi.Resource,
+    rerunWhenReplaced: pulumi.CustomResource[],
   ): command.remote.Command {
     const a = this.args;
     const checked = sha256(
@@ -358,6 +364,6 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
         env_sha256: sha256(env),
       }),
     );
-    return this.step(`${name}-verify`, { create, stdin: pulumi.secret(probe) }, [bootstrap], { secretOutput: true });
+    return this.step(`${name}-verify`, { create, stdin: pulumi.secret(probe) }, [bootstrap], { secretOutput: true, rerunWhenReplaced });
   }
 }
