@@ -128,7 +128,10 @@ switch_web_without_downtime() {
   esac
   switch_state=surge
   printf '==> %s\n' "recreating Rails with $CHATWOOT_IMAGE (it gets requests again once healthy)"
-  if ! "$compose" up -d --wait --no-deps rails; then
+  # CHATWOOT_SWITCH_RECREATE: a restart for a setting Rails reads only when it boots (bootstrap.sh).
+  local recreate=()
+  [[ -n "${CHATWOOT_SWITCH_RECREATE:-}" ]] && recreate=(--force-recreate)
+  if ! "$compose" up -d --wait --no-deps "${recreate[@]}" rails; then
     echo "Rails did not become healthy with $CHATWOOT_IMAGE; rails-surge ($CHATWOOT_IMAGE) keeps serving" >&2
     return 1
   fi

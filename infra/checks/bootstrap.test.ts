@@ -8,7 +8,7 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import chatwootFacts from "../facts/chatwoot-upstream.json";
 import { repoRoot } from "../lib/repo";
 import { fakeHost } from "../test/fake-host";
-import { OLD } from "../test/deploy-calls";
+import { OLD, SWITCH, compose } from "../test/deploy-calls";
 import { describeWithTools, run } from "../test/tools";
 const MODELS = path.join(repoRoot, "infra/test/chatwoot_models.rb");
 
@@ -59,7 +59,10 @@ describeWithTools("bootstrap.rb with in-memory stand-ins of Chatwoot's models", 
   it("sets the installation's names and Captain's key once, changes them in place, and returns only their names", () => {
     const key = "sk-test-0123456789abcdefghij";
     const first = bootstrap(config({ installation_configs: { INSTALLATION_NAME: "Acme Support", BRAND_NAME: "Acme", CAPTAIN_OPEN_AI_API_KEY: key } }));
-    expect(first.stderr).toBe("");
+    // Nothing but the restart for Captain's key (tested below) is said.
+    expect(first.stderr.trim().split("\n").filter((l) => !l.startsWith("==> "))).toEqual([
+      "bootstrap.sh: Captain's key changed: restarting Rails (without downtime) and Sidekiq so that every process reads it",
+    ]);
     expect(first.result.installation_configs_set).toEqual(["BRAND_NAME", "CAPTAIN_OPEN_AI_API_KEY", "INSTALLATION_NAME"]);
     expect(first.stdout).not.toContain(key);
     const again = bootstrap(config({ installation_configs: { INSTALLATION_NAME: "Acme Support", BRAND_NAME: "Acme", CAPTAIN_OPEN_AI_API_KEY: key } }));
@@ -71,6 +74,41 @@ describeWithTools("bootstrap.rb with in-memory stand-ins of Chatwoot's models", 
     const bad = bootstrap(config({ installation_configs: { LOGO: "x" } }));
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain(`installation_configs must map some of ${chatwootFacts.installationConfigs.values.join(", ")} to strings`);
+  });
+
+  it("restarts Rails beside itself and Sidekiq when Captain's key changes, so that every process reads it, and only then", () => {
+    const key = "sk-test-0123456789abcdefghij";
+    const withKey = (k: string) => config({ installation_configs: { CAPTAIN_OPEN_AI_API_KEY: k } });
+    const restart = [
+      ...SWITCH(host.app, OLD).map((c) => c.replace("up -d --wait --no-deps rails", "up -d --wait --no-deps --force-recreate rails").replace("--force-recreate rails-surge", "rails-surge")),
+      `CHATWOOT_IMAGE=${OLD} ${compose(host.app, "up -d --wait --no-deps --force-recreate sidekiq")}`,
+    ];
+    const restartCalls = () => host.calls().filter((c) => / (up|rm|exec -T (-e \S+ )?caddy) /.test(c));
+    const first = bootstrap(withKey(key));
+    expect(first.status).toBe(0);
+    expect(first.stdout.trim().split("\n")).toHaveLength(1);
+    expect(first.stderr).toContain("Captain's key changed: restarting Rails (without downtime) and Sidekiq");
+    expect(first.stdout + first.stderr).not.toContain(key);
+    expect(restartCalls()).toEqual(restart);
+    host.resetCalls();
+    expect(bootstrap(withKey(key)).status).toBe(0);
+    expect(restartCalls()).toEqual([]);
+  });
+
+  it("a failed restart for Captain's key fails the step, and the next run restarts although the key is set", () => {
+    const input = config({ installation_configs: { CAPTAIN_OPEN_AI_API_KEY: "sk-test-0123456789abcdefghij" } });
+    const failed = host.exec("bootstrap.sh", [], { input, fail: "up -d --wait --no-deps rails-surge$" });
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain("the restart for Captain's key failed; the key is set, and the next pulumi up restarts again");
+    expect(host.caddyUpstream()).toBe("127.0.0.1:3000");
+    host.resetCalls();
+    const retried = bootstrap(input);
+    expect(retried.status).toBe(0);
+    expect(retried.result.installation_configs_set).toEqual([]);
+    expect(host.calls().some((c) => c.endsWith("up -d --wait --no-deps --force-recreate sidekiq"))).toBe(true);
+    host.resetCalls();
+    expect(bootstrap(input).status).toBe(0);
+    expect(host.calls().some((c) => c.includes("--force-recreate"))).toBe(false);
   });
 
   it("turns direct uploads on and off as the boolean the dashboard reads, over ConfigLoader's seeded false", () => {

@@ -47,6 +47,18 @@ describeWithTools("every docker compose call the host scripts make, parsed by th
     record(deployed, "restore.sh", ["--yes", "--snapshot", "latest"]);
     record(deployed, "restore.sh", ["--before-deploy", "--snapshot", "latest"]);
     record(deployed, "bootstrap.sh", [], { input: "{}" });
+    // Captain's key changed: Rails and Sidekiq are recreated for it.
+    const captain = JSON.stringify({
+      account: { name: "Acme", locale: "en" },
+      admin: { email: "ops@example.com", name: "Ops", password: "Initial!Passw0rd" },
+      inbox: { name: "API" },
+      disable_features: [],
+      installation_configs: { CAPTAIN_OPEN_AI_API_KEY: "sk-test-0123456789abcdefghij" },
+    });
+    record(deployed, "bootstrap.sh", [], { input: captain });
+    expect([...calls].filter((c) => c.includes("--force-recreate")).map((c) => c.replace(/^.* up /, "up "))).toEqual(
+      expect.arrayContaining(["up -d --wait --no-deps --force-recreate rails", "up -d --wait --no-deps --force-recreate sidekiq"]),
+    );
     expect(calls.size).toBeGreaterThan(15);
 
     const host = fakeHost();
