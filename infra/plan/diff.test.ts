@@ -122,9 +122,10 @@ describe("plan --diff against a fixture revision", () => {
       expect(r.stdout).toContain("!! 2 RESOURCES WILL BE REPLACED");
       expect(r.stdout).toMatch(/!! +hcloud:index\/server:Server +chatwoot-server +\(forced by image; deleted first\)/);
       expect(r.stdout).toContain("!!       image: ubuntu-24.04 → ubuntu-22.04");
-      expect(r.stdout).toMatch(/!! +hcloud:index\/volumeAttachment:VolumeAttachment +chatwoot-data-attachment +\(new server\)/);
+      // Along the dependency graph: the attachment names the server, every step's triggers too.
+      expect(r.stdout).toMatch(/!! +hcloud:index\/volumeAttachment:VolumeAttachment +chatwoot-data-attachment +\(new chatwoot-server \(serverId\)\)/);
       for (const step of ["wait-ready", "upload", "write-env", "deploy", "bootstrap", "verify"]) {
-        expect(r.stdout).toMatch(new RegExp(`> chatwoot-${step} +new server: every remote step runs again`));
+        expect(r.stdout).toMatch(new RegExp(`> chatwoot-${step} +new chatwoot-server \\(triggers\\)`));
       }
       // The volume, IPs and backups survive.
       expect(r.stdout).not.toMatch(/chatwoot-data +\(|chatwoot-ipv4|storage-box/);
@@ -162,6 +163,27 @@ describe("plan --diff against a fixture revision", () => {
       }
     } finally {
       reset();
+    }
+  });
+
+  it("with the DNS zone managed, a location move also rewrites the A and AAAA records of the new IPs", async () => {
+    // A base revision that manages the zone, then the move.
+    editStack((c) => (c["chatwoot:dnsZone"] = "example.com"));
+    git("commit", "--quiet", "-am", "manage the zone");
+    editStack((c) => {
+      c["chatwoot:location"] = "hel1";
+      c["chatwoot:deleteProtection"] = false;
+    });
+    try {
+      const r = await planDiff();
+      expect(r.status).toBe(2);
+      expect(r.stdout).toMatch(/!! +hcloud:index\/rdns:Rdns +chatwoot-rdns-v6 +\(new chatwoot-ipv6 \(ipAddress\)/);
+      const updates = r.stdout.slice(r.stdout.indexOf("To update in place:"));
+      expect(updates).toMatch(/~ hcloud:index\/zoneRrset:ZoneRrset +chatwoot-dns-aaaa\n +records changes with the new chatwoot-ipv6/i);
+      expect(updates).toMatch(/~ hcloud:index\/zoneRrset:ZoneRrset +chatwoot-dns-a\n +records changes with the new chatwoot-ipv4/i);
+    } finally {
+      reset();
+      git("reset", "--quiet", "--hard", "HEAD~1");
     }
   });
 

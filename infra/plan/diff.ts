@@ -7,7 +7,7 @@ import { createTwoFilesPatch } from "diff";
 import { parseEnvFile } from "../chatwoot/env-file";
 import { displayValue } from "./format";
 import type { PlanSnapshot, SnapshotResource } from "./snapshot";
-import { factsFor, replacementCascades } from "./resource-facts";
+import { factsFor } from "./resource-facts";
 import { stepsOfBundleFile, type StepWithFiles } from "../server/step-files";
 
 export interface PlanDiff {
@@ -127,14 +127,27 @@ export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot, labels: { 
     if (forcing.length) replace.set(key, [`forced by ${forcing.join(", ")}`]);
     else update.set(key, changed);
   }
-  // Replacements (and creations) that take others with them.
-  for (const key of [...replace.keys(), ...created]) {
-    const type = (b.get(key) ?? a.get(key))!.type;
-    for (const cascade of replacementCascades[type] ?? []) {
-      for (const [k, r] of b) {
-        if (r.type !== cascade.type || !a.has(k)) continue;
-        replace.set(k, [...(replace.get(k) ?? []), cascade.why]);
-        update.delete(k);
+  // What a replacement takes with it, along the dependency graph the program registers (the head's):
+  // an input built from a replaced resource's outputs changes too. Ids and computed values look the
+  // same offline (stand-ins by name), so nothing else shows it. A new resource takes nothing along.
+  const viaDependency = new Map<string, string[]>(); // key → "<input> changes with the new <name>"
+  const queue = [...replace.keys()];
+  while (queue.length > 0) {
+    const replaced = queue.shift()!;
+    const from = b.get(replaced)!.name;
+    for (const [key, r] of b) {
+      if (!a.has(key) || key === replaced) continue;
+      for (const [input, deps] of Object.entries(r.inputDependencies ?? {})) {
+        if (!deps.includes(replaced) || r.options.ignoreChanges.includes(input)) continue;
+        if (factsFor(r.type).replaceOn.includes(input)) {
+          if (!replace.has(key)) queue.push(key);
+          replace.set(key, [...new Set([...(replace.get(key) ?? []), `new ${from} (${input})`])]);
+          update.delete(key);
+          viaDependency.delete(key);
+        } else if (!replace.has(key)) {
+          update.set(key, [...new Set([...(update.get(key) ?? []), input])]);
+          viaDependency.set(key, [...(viaDependency.get(key) ?? []), `${input} changes with the new ${from}`]);
+        }
       }
     }
   }
@@ -146,7 +159,10 @@ export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot, labels: { 
     const step = r.name.replace(/^chatwoot-/, "");
     if (created.includes(key)) steps[r.name] = ["new step", ...(reasons[step] ?? [])];
     else if (replace.has(key)) steps[r.name] = [...replace.get(key)!, ...(reasons[step] ?? [])];
-    else if (update.has(key)) steps[r.name] = reasons[step]?.length ? reasons[step]! : [`inputs changed: ${update.get(key)!.join(", ")}`];
+    else if (update.has(key)) {
+      const own = reasons[step]?.length ? reasons[step]! : [];
+      steps[r.name] = own.length || viaDependency.has(key) ? [...own, ...(viaDependency.get(key) ?? [])] : [`inputs changed: ${update.get(key)!.join(", ")}`];
+    }
   }
 
   // A changed secret re-runs the steps that carry it, though the masked inputs look the same:
@@ -193,9 +209,12 @@ export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot, labels: { 
   };
   section("To create:", infra(created), "+");
   section("To delete:", infra(deleted), "-", (k) => (a.get(k)!.options.protect ? ["PROTECTED: pulumi up will refuse until it is unprotected"] : []));
-  section("To update in place:", infra([...update.keys()]), "~", (k) =>
-    update.get(k)!.map((input) => `${input}: ${displayValue(a.get(k)!.inputs[input])} → ${displayValue(b.get(k)!.inputs[input])}`),
-  );
+  section("To update in place:", infra([...update.keys()]), "~", (k) => [
+    ...changedInputs(a.get(k)!, b.get(k)!)
+      .filter((input) => update.get(k)!.includes(input))
+      .map((input) => `${input}: ${displayValue(a.get(k)!.inputs[input])} → ${displayValue(b.get(k)!.inputs[input])}`),
+    ...(viaDependency.get(k) ?? []),
+  ]);
   const removedSteps = deleted.filter((k) => a.get(k)!.type === STEP_TYPE);
   if (Object.keys(steps).length || removedSteps.length) {
     out.push("Remote steps that will run on the server:");

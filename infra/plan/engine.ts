@@ -52,6 +52,11 @@ export interface PlannedResource {
   custom: boolean;
   /** Inputs as the engine received them; secrets are `{ [SECRET_SIG]: SECRET_VALUE, value }`. */
   inputs: Record<string, unknown>;
+  /**
+   * For each top-level input built from other resources' outputs, those resources ("type::name",
+   * custom resources only): the dependency graph the engine sees, which a replacement follows.
+   */
+  inputDependencies: Record<string, string[]>;
   options: ResourceOptionsSummary;
 }
 
@@ -175,6 +180,30 @@ function summarizeOptions(opts: pulumi.ResourceOptions): ResourceOptionsSummary 
   };
 }
 
+/** The custom resources each top-level input's Outputs come from, as "type::name". */
+async function inputDependencies(props: Record<string, unknown>): Promise<Record<string, string[]>> {
+  const outputsIn = (v: unknown, found: pulumi.Output<unknown>[] = []): pulumi.Output<unknown>[] => {
+    if (pulumi.Output.isInstance(v)) found.push(v);
+    else if (Array.isArray(v)) v.forEach((x) => outputsIn(x, found));
+    else if (v && typeof v === "object" && !pulumi.Resource.isInstance(v)) Object.values(v).forEach((x) => outputsIn(x, found));
+    return found;
+  };
+  const result: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(props)) {
+    const sets = await Promise.all(
+      outputsIn(value).map((o) => (o as unknown as { allResources(): Promise<Set<pulumi.Resource>> }).allResources()),
+    );
+    const names = new Set<string>();
+    for (const r of sets.flatMap((set) => [...set])) {
+      if (!pulumi.CustomResource.isInstance(r)) continue;
+      const res = r as unknown as { __pulumiType?: string; __name?: string };
+      names.add(`${res.__pulumiType}::${res.__name}`);
+    }
+    if (names.size > 0) result[key] = [...names].sort();
+  }
+  return result;
+}
+
 /** Evaluates the program once. Throws what the program throws (e.g. a ConfigError). */
 export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
   const mode = o.mode ?? "apply";
@@ -184,8 +213,9 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
   loadConfig({ values: o.config, isSecret: (k) => secretKeys.has(k) }, mode === "apply");
   const names = stackNames(o.stack);
   if ("problem" in names) throw new ConfigError([names.problem]);
-  const registered: Omit<PlannedResource, "options">[] = [];
+  const registered: Omit<PlannedResource, "options" | "inputDependencies">[] = [];
   const options = new Map<string, ResourceOptionsSummary>();
+  const dependencies = new Map<string, Promise<Record<string, string[]>>>();
 
   await pulumi.runtime.setMocks(
     {
@@ -230,6 +260,7 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
     await pulumi.runtime.runInPulumiStack(async () => {
       pulumi.runtime.registerStackTransformation((args) => {
         options.set(`${args.type}::${args.name}`, summarizeOptions(args.opts));
+        dependencies.set(`${args.type}::${args.name}`, inputDependencies(args.props as Record<string, unknown>));
         return undefined;
       });
       programOutputs = program() as unknown as Record<string, unknown>;
@@ -262,9 +293,13 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
     }
   }
 
-  const resources = registered.map((r) => ({
-    ...r,
-    options: options.get(r.key) ?? summarizeOptions({}),
-  }));
+  // In preview mode an unknown value never settles, nor do its resources: such an input then
+  // shows no dependency (the diff evaluates in compare mode, where every value is known).
+  const settled = async (p: Promise<Record<string, string[]>> | undefined) =>
+    p === undefined ? {} : Promise.race([p, new Promise<Record<string, string[]>>((resolve) => setImmediate(() => setImmediate(() => resolve({}))))]);
+  const resources: PlannedResource[] = [];
+  for (const r of registered) {
+    resources.push({ ...r, inputDependencies: await settled(dependencies.get(r.key)), options: options.get(r.key) ?? summarizeOptions({}) });
+  }
   return { resources, outputs, secretOutputs: secretOutputs.sort(), warnings };
 }

@@ -36,22 +36,6 @@ export const resourceFacts: Record<string, ResourceFacts> = {
   "command:remote:Command": { show: ["create"], replaceOn: ["triggers"] },
 };
 
-/**
- * What a replacement takes with it: resources whose inputs hold the replaced one's id, which the
- * offline plan cannot see change (ids are unknown, or stand-ins that stay the same).
- */
-export const replacementCascades: Record<string, { type: string; why: string }[]> = {
-  "hcloud:index/server:Server": [
-    { type: "hcloud:index/volumeAttachment:VolumeAttachment", why: "new server" },
-    { type: "command:remote:Command", why: "new server: every remote step runs again" },
-  ],
-  "hcloud:index/volume:Volume": [{ type: "hcloud:index/volumeAttachment:VolumeAttachment", why: "new volume" }],
-  // A new primary IP (a location change) takes its reverse DNS entry along (ipAddress and
-  // primaryIpId force a new Rdns).
-  "hcloud:index/primaryIp:PrimaryIp": [{ type: "hcloud:index/rdns:Rdns", why: "new IP address" }],
-  "tls:index/privateKey:PrivateKey": [{ type: "hcloud:index/storageBox:StorageBox", why: "new Storage Box key" }],
-};
-
 export function factsFor(type: string): ResourceFacts {
   return resourceFacts[type] ?? { show: [], replaceOn: [] };
 }

@@ -22,6 +22,8 @@ export interface SnapshotResource {
   name: string;
   custom: boolean;
   inputs: Record<string, unknown>;
+  /** Input → the resources ("type::name") its value comes from; absent in older revisions' snapshots. */
+  inputDependencies?: Record<string, string[]>;
   options: Pick<ResourceOptionsSummary, "protect" | "deleteBeforeReplace" | "ignoreChanges">;
 }
 
@@ -80,6 +82,7 @@ export async function takeSnapshot(stack: string, configFile: string): Promise<P
       name: r.name,
       custom: r.custom,
       inputs: compact(safe(r.inputs) as Record<string, unknown>),
+      inputDependencies: r.inputDependencies,
       options: { protect: r.options.protect, deleteBeforeReplace: r.options.deleteBeforeReplace, ignoreChanges: r.options.ignoreChanges },
     })),
     outputs: Object.fromEntries(Object.entries(ev.outputs).map(([k, v]) => [k, ev.secretOutputs.includes(k) ? SECRET : safe(v)])),
