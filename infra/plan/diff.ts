@@ -19,6 +19,8 @@ export interface PlanDiff {
   updated: string[];
   /** Remote step name → why it runs. */
   steps: Record<string, string[]>;
+  /** Every replaced resource as "type::name", remote steps included (for apply-order.ts). */
+  replacements: string[];
 }
 
 const STEP_TYPE = "command:remote:Command";
@@ -110,7 +112,8 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
   };
 }
 
-export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot, labels: { base: string; head: string }): PlanDiff {
+/** `forceReplace`: resource names replaced as `pulumi up --replace <urn>` would (a runbook's step). */
+export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot, labels: { base: string; head: string }, forceReplace: string[] = []): PlanDiff {
   const a = new Map(base.resources.filter((r) => r.custom).map((r) => [r.key, r]));
   const b = new Map(head.resources.filter((r) => r.custom).map((r) => [r.key, r]));
   const created = [...b.keys()].filter((k) => !a.has(k));
@@ -126,6 +129,11 @@ export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot, labels: { 
     const forcing = changed.filter((k) => factsFor(after.type).replaceOn.includes(k));
     if (forcing.length) replace.set(key, [`forced by ${forcing.join(", ")}`]);
     else update.set(key, changed);
+  }
+  for (const [key, r] of b) {
+    if (!a.has(key) || !forceReplace.includes(r.name)) continue;
+    replace.set(key, ["--replace"]);
+    update.delete(key);
   }
   // What a replacement takes with it, along the dependency graph the program registers (the head's):
   // an input built from a replaced resource's outputs changes too. Ids and computed values look the
@@ -264,5 +272,6 @@ export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot, labels: { 
     deleted: infra(deleted).map((k) => a.get(k)!.name),
     updated: infra([...update.keys()]).map((k) => b.get(k)!.name),
     steps,
+    replacements: [...replace.keys()],
   };
 }

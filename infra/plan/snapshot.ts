@@ -24,7 +24,8 @@ export interface SnapshotResource {
   inputs: Record<string, unknown>;
   /** Input → the resources ("type::name") its value comes from; absent in older revisions' snapshots. */
   inputDependencies?: Record<string, string[]>;
-  options: Pick<ResourceOptionsSummary, "protect" | "deleteBeforeReplace" | "ignoreChanges">;
+  options: Pick<ResourceOptionsSummary, "protect" | "deleteBeforeReplace" | "ignoreChanges"> &
+    Partial<Pick<ResourceOptionsSummary, "dependsOn" | "deletedWith">>;
 }
 
 export interface PlanSnapshot {
@@ -83,7 +84,13 @@ export async function takeSnapshot(stack: string, configFile: string): Promise<P
       custom: r.custom,
       inputs: compact(safe(r.inputs) as Record<string, unknown>),
       inputDependencies: r.inputDependencies,
-      options: { protect: r.options.protect, deleteBeforeReplace: r.options.deleteBeforeReplace, ignoreChanges: r.options.ignoreChanges },
+      options: {
+        protect: r.options.protect,
+        deleteBeforeReplace: r.options.deleteBeforeReplace,
+        ignoreChanges: r.options.ignoreChanges,
+        dependsOn: r.options.dependsOn,
+        ...(r.options.deletedWith ? { deletedWith: r.options.deletedWith } : {}),
+      },
     })),
     outputs: Object.fromEntries(Object.entries(ev.outputs).map(([k, v]) => [k, ev.secretOutputs.includes(k) ? SECRET : safe(v)])),
     warnings: ev.warnings,

@@ -1,0 +1,136 @@
+/**
+ * The runbooks of docs/disaster-recovery.md walked step by step under the mock harness: each
+ * `pulumi up` of a runbook is a plan diff between the stack's config before and after that step
+ * (with `--replace` where the runbook says so), carried out in the engine's order with Pulumi's
+ * protection and Hetzner's delete-protection and name rules (apply-order.ts). A walk must complete.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { repoRoot } from "../lib/repo";
+import { tempDir } from "../test/run";
+import { walkApply } from "./apply-order";
+import { diffSnapshots } from "./diff";
+import { takeSnapshot, type PlanSnapshot } from "./snapshot";
+
+const dir = tempDir("runbooks");
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const production = parse(fs.readFileSync(path.join(repoRoot, "Pulumi.production.yaml"), "utf8")) as { config: Record<string, unknown> };
+
+/** The production stack's snapshot after `pulumi config set` of each key (undefined: config rm). */
+let n = 0;
+async function stackWith(changes: Record<string, unknown>): Promise<PlanSnapshot> {
+  const config = { ...production.config };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined) delete config[`chatwoot:${k}`];
+    else config[`chatwoot:${k}`] = v;
+  }
+  const file = path.join(dir, `Pulumi.step${n++}.yaml`);
+  fs.writeFileSync(file, stringify({ config }));
+  return takeSnapshot("production", file);
+}
+
+/** One `pulumi up` from `before` to `after`. */
+const up = (before: PlanSnapshot, after: PlanSnapshot, replace: string[] = []) =>
+  walkApply(before, after, diffSnapshots(before, after, { base: "before", head: "after" }, replace));
+const at = (ops: string[], op: string) => {
+  const i = ops.indexOf(op);
+  if (i < 0) throw new Error(`"${op}" is not among: ${ops.join("; ")}`);
+  return i;
+};
+
+let deployed: PlanSnapshot;
+let unprotected: PlanSnapshot;
+beforeAll(async () => {
+  deployed = await stackWith({});
+  unprotected = await stackWith({ deleteProtection: false });
+});
+
+describe("docs/disaster-recovery.md, walked", () => {
+  it("lifting the protection is an update in place, and nothing is replaced", () => {
+    const walk = up(deployed, unprotected);
+    expect(walk.problems).toEqual([]);
+    expect(walk.operations.filter((o) => !o.startsWith("update "))).toEqual([]);
+    expect(walk.operations).toEqual(expect.arrayContaining(["update chatwoot-data", "update chatwoot-ipv4", "update chatwoot-ipv6"]));
+  });
+
+  it("moving to another location completes: the old IPs go before the new ones come, and the restore runs before deploy", async () => {
+    const moved = await stackWith({ deleteProtection: false, location: "hel1", restoreFrom: "latest" });
+    const walk = up(unprotected, moved);
+    expect(walk.problems).toEqual([]);
+    const ops = walk.operations;
+    for (const ip of ["chatwoot-ipv4", "chatwoot-ipv6"]) {
+      // The server releases the address, the old IP goes, then the new one (same name) comes.
+      expect(at(ops, "delete chatwoot-server")).toBeLessThan(at(ops, `delete ${ip}`));
+      expect(at(ops, `delete ${ip}`)).toBeLessThan(at(ops, `create ${ip}`));
+      expect(at(ops, `create ${ip}`)).toBeLessThan(at(ops, "create chatwoot-server"));
+    }
+    expect(at(ops, "delete chatwoot-data")).toBeLessThan(at(ops, "create chatwoot-data"));
+    // The attachment is never detached on its own: it goes with the old server.
+    expect(ops).toContain("delete chatwoot-data-attachment (with chatwoot-server)");
+    expect(at(ops, "create chatwoot-restore")).toBeLessThan(at(ops, "create chatwoot-deploy"));
+    // The Storage Box stays where it was created, so the new server restores from it.
+    expect(ops.filter((o) => o.includes("storage-box"))).toEqual([]);
+    // Protect again.
+    const reprotected = await stackWith({ location: "hel1", restoreFrom: "latest" });
+    expect(up(moved, reprotected).problems).toEqual([]);
+  });
+
+  it("moving without lifting the protection first stops before anything is touched", async () => {
+    const walk = up(deployed, await stackWith({ location: "hel1", restoreFrom: "latest" }));
+    expect(walk.operations).toEqual([]);
+    expect(walk.problems).toEqual(
+      expect.arrayContaining([expect.stringContaining("chatwoot-data: Pulumi refuses to replace a protected resource")]),
+    );
+  });
+
+  it("scenario 1, the server is lost: its replacement deletes it first, with the attachment, and runs every step again", () => {
+    const walk = up(deployed, deployed, ["chatwoot-server"]);
+    expect(walk.problems).toEqual([]);
+    const ops = walk.operations;
+    expect(at(ops, "delete chatwoot-data-attachment (with chatwoot-server)")).toBeLessThan(at(ops, "delete chatwoot-server"));
+    expect(at(ops, "delete chatwoot-server")).toBeLessThan(at(ops, "create chatwoot-server"));
+    expect(at(ops, "create chatwoot-server")).toBeLessThan(at(ops, "create chatwoot-data-attachment"));
+    for (const step of ["wait-ready", "upload", "write-env", "deploy", "bootstrap", "verify"]) expect(ops).toContain(`create chatwoot-${step}`);
+    expect(ops.filter((o) => /chatwoot-(data|ipv4|ipv6)$/.test(o))).toEqual([]);
+  });
+
+  it("scenario 2, the volume is lost: with the protection lifted, volume and server are replaced and the restore runs before deploy", async () => {
+    const restoring = await stackWith({ deleteProtection: false, restoreFrom: "latest" });
+    const walk = up(unprotected, restoring, ["chatwoot-data", "chatwoot-server"]);
+    expect(walk.problems).toEqual([]);
+    const ops = walk.operations;
+    expect(at(ops, "delete chatwoot-data")).toBeLessThan(at(ops, "create chatwoot-data"));
+    expect(at(ops, "create chatwoot-restore")).toBeLessThan(at(ops, "create chatwoot-deploy"));
+    // Without step 1 it stops at the protection.
+    expect(up(deployed, await stackWith({ restoreFrom: "latest" }), ["chatwoot-data", "chatwoot-server"]).problems).toEqual(
+      expect.arrayContaining([expect.stringContaining("chatwoot-data: Pulumi refuses to replace a protected resource")]),
+    );
+  });
+
+  it("scenario 3, the project is lost: a new project gets everything, with the restored secrets", async () => {
+    const empty: PlanSnapshot = { ...deployed, resources: [] };
+    const restored = await stackWith({ restoreFrom: "latest" });
+    const walk = up(empty, restored);
+    expect(walk.problems).toEqual([]);
+    expect(walk.operations.every((o) => o.startsWith("create "))).toBe(true);
+    expect(at(walk.operations, "create chatwoot-restore")).toBeLessThan(at(walk.operations, "create chatwoot-deploy"));
+  });
+});
+
+describe("the walk's own rules", () => {
+  it("finds the 409 a create-first replacement of a named Hetzner resource meets", () => {
+    const moved = { ...unprotected, resources: unprotected.resources.map((r) => (r.name === "chatwoot-ipv4" ? { ...r, options: { ...r.options, deleteBeforeReplace: false } } : r)) };
+    const diff = diffSnapshots(unprotected, moved, { base: "a", head: "b" }, ["chatwoot-ipv4"]);
+    expect(walkApply(unprotected, moved, diff).problems).toEqual([
+      'chatwoot-ipv4: Hetzner answers 409 uniqueness_error: "chatwoot-production-ipv4" still exists when its replacement is created',
+    ]);
+  });
+
+  it("finds Hetzner's delete protection when only Pulumi's protect was lifted", () => {
+    const pulumiOnly = { ...deployed, resources: deployed.resources.map((r) => ({ ...r, options: { ...r.options, protect: false } })) };
+    const diff = diffSnapshots(pulumiOnly, pulumiOnly, { base: "a", head: "b" }, ["chatwoot-data"]);
+    expect(walkApply(pulumiOnly, pulumiOnly, diff).problems).toEqual(["chatwoot-data: Hetzner refuses to delete it while its delete protection is on"]);
+  });
+});
