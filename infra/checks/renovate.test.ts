@@ -43,12 +43,12 @@ describe("renovate.json", () => {
     expect(rule.matchUpdateTypes).toEqual(["major", "minor"]);
   });
 
-  it("finds the Chatwoot version in the code's default and in every stack file", () => {
+  it("finds the Chatwoot version in the code's default, in every stack file and in its explained copy", () => {
     const m = config.customManagers.find((x) => x.depNameTemplate === "chatwoot/chatwoot")!;
     expect(m.datasourceTemplate).toBe("docker");
     const found = extract(m);
     expect(found["infra/facts/chatwoot.ts"]).toEqual([chatwoot.defaultVersion]);
-    const stackFiles = trackedFiles.filter((f) => /^Pulumi\.[^/]+\.yaml$/.test(f));
+    const stackFiles = trackedFiles.filter((f) => /^Pulumi\.[^/]+\.yaml$/.test(f) || f === "docs/stack-config.example.yaml");
     expect(stackFiles.length).toBeGreaterThan(0);
     for (const f of stackFiles) {
       const configured = (parse(fs.readFileSync(path.join(repoRoot, f), "utf8")) as { config: Record<string, string> }).config["chatwoot:chatwootVersion"];
