@@ -8,7 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { envSettings } from "../test/fixtures";
-import { fakeHost, fakeHostPerTest, type FakeHost } from "../test/fake-host";
+import { fakeHost, type FakeHost } from "../test/fake-host";
+import { fakeHostPerTest } from "../test/fake-host-per-test";
 import { NEW, OLD, RUNNING, SCHEMA_RE, SWITCH as switchCalls, compose } from "../test/deploy-calls";
 
 describe("deploy.sh across releases, with a stand-in docker", () => {

@@ -4,7 +4,6 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterEach, beforeEach } from "vitest";
 import { repoRoot } from "../lib/repo";
 import { readBundleFiles } from "../server/bundle";
 import { renderMaskedEnvFile } from "../chatwoot/env";
@@ -17,13 +16,6 @@ const STANDIN_CURL = path.join(repoRoot, "infra/test/standin-curl.sh");
 const MODELS = path.join(repoRoot, "infra/test/chatwoot_models.rb");
 
 export type FakeHost = ReturnType<typeof fakeHost>;
-
-/** A new fake host for every test of the enclosing describe block, handed to `use`, removed after it. */
-export function fakeHostPerTest(use: (host: FakeHost) => void): void {
-  let current: FakeHost | undefined;
-  beforeEach(() => use((current = fakeHost())));
-  afterEach(() => current?.cleanup());
-}
 
 /** A host's app directory as the upload and write-env steps leave it, with a stand-in docker. */
 export function fakeHost(settings: EnvSettings = envSettings, envText?: string) {

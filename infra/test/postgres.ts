@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { MemoryCgroup } from "./memory-cgroup";
 import { repoRoot } from "../lib/repo";
 import { run, tempDir } from "./run";
 import { freePort } from "./chatwoot-stub";
@@ -17,6 +18,13 @@ export interface RunningPostgres {
   env: Record<string, string>;
   /** Runs SQL through psql and returns its unaligned, tuples-only output. */
   sql(database: string, statement: string): string;
+  /** The data directory (benchmarks evict it from the page cache between runs). */
+  dataDir: string;
+  /**
+   * Stops the server and starts it again on the same data with other settings, optionally inside a
+   * cgroup, running `whileStopped` in between.
+   */
+  restart(settings: Record<string, string>, opts?: { cgroup?: MemoryCgroup; whileStopped?: () => void }): void;
   stop(): void;
 }
 
@@ -85,10 +93,15 @@ export async function startPostgres(settings: Record<string, string> = {}, binDi
   const init = run(...as(path.join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]));
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const port = await freePort();
-  const extra = Object.entries(settings).map(([k, v]) => ` -c ${k}=${v}`).join("");
-  const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c max_wal_size=2GB${extra}`;
-  const start = run(...as(path.join(bin, "pg_ctl"), ["-D", data, "-o", opts, "-l", path.join(dir, "log"), "-w", "start"]));
-  if (start.status !== 0) throw new Error(`pg_ctl start failed: ${start.stderr}\n${fs.readFileSync(path.join(dir, "log"), "utf8")}`);
+  const startServer = (with_: Record<string, string>, cgroup?: MemoryCgroup) => {
+    const extra = Object.entries(with_).map(([k, v]) => ` -c ${k}=${v}`).join("");
+    const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c max_wal_size=2GB${extra}`;
+    const command = as(path.join(bin, "pg_ctl"), ["-D", data, "-o", opts, "-l", path.join(dir, "log"), "-w", "start"]);
+    const start = run(...(cgroup ? cgroup.wrap(...command) : command));
+    if (start.status !== 0) throw new Error(`pg_ctl start failed: ${start.stderr}\n${fs.readFileSync(path.join(dir, "log"), "utf8")}`);
+  };
+  const stopServer = () => run(...as(path.join(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]));
+  startServer(settings);
 
   const env = { PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: "postgres" };
   return {
@@ -103,8 +116,14 @@ export async function startPostgres(settings: Record<string, string> = {}, binDi
       if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
       return r.stdout.trim();
     },
+    dataDir: data,
+    restart(with_, opts = {}) {
+      stopServer();
+      opts.whileStopped?.();
+      startServer(with_, opts.cgroup);
+    },
     stop() {
-      run(...as(path.join(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]));
+      stopServer();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -6,9 +6,15 @@
  *     does) but resets them, and /health does not answer 200;
  *   - once booted, every request takes --work-ms and answers 200 with the release it runs;
  *   - on SIGTERM it stops accepting, finishes the requests in flight (Puma's graceful stop),
- *     closes idle keep-alive connections and exits 0.
+ *     closes idle keep-alive connections and exits 0;
+ *   - with --schema-file, it notices a schema change the way an old Rails does when a migration
+ *     adds columns under it: the file names the schema; once it differs from the one the stub
+ *     booted on, each of its --db-pool database connections fails the first transaction it runs
+ *     (a POST here), as ActiveRecord raises PreparedStatementCacheExpired inside a transaction for
+ *     a cached plan whose result type changed; reads outside a transaction are retried and pass.
  *
  *   node rails-stub.cjs --port 3000 --release v4.16.0 [--boot-ms 1500] [--work-ms 20] [--pid-file F]
+ *                       [--schema-file F --db-pool 5]
  */
 "use strict";
 const http = require("node:http");
@@ -23,6 +29,18 @@ const bootMs = Number(args["boot-ms"] ?? 1500);
 const workMs = Number(args["work-ms"] ?? 20);
 let ready = false;
 let inFlight = 0;
+const schemaFile = args["schema-file"];
+const readSchema = () => (schemaFile ? fs.readFileSync(schemaFile, "utf8").trim() : "");
+const bootedSchema = readSchema();
+// Connections whose cached statements still expect the schema the stub booted on.
+let staleConnections = Number(args["db-pool"] ?? 5);
+
+/** Whether this request fails on a cached plan of a schema that changed under it. */
+function failsOnStaleSchema(req) {
+  if (!schemaFile || req.method !== "POST" || staleConnections === 0 || readSchema() === bootedSchema) return false;
+  staleConnections--;
+  return true;
+}
 
 const server = http.createServer((req, res) => {
   if (!ready) {
@@ -33,8 +51,13 @@ const server = http.createServer((req, res) => {
   req.resume();
   req.on("end", () => {
     setTimeout(() => {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ release, path: req.url }));
+      if (failsOnStaleSchema(req)) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ release, error: "PreparedStatementCacheExpired" }));
+      } else {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ release, path: req.url }));
+      }
       inFlight--;
     }, req.url === "/health" ? 0 : workMs);
   });

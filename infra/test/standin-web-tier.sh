@@ -5,6 +5,8 @@
 # $RIG_MAIN_PORT (rails) or $RIG_SURGE_PORT (rails-surge), Caddy is the real Caddy the test runs
 # with this project's Caddyfile. Like Compose, "up --wait" returns when the health check passes,
 # "up" recreates Rails only when its release changed, and a stop waits for the process to exit.
+# With RIG_SCHEMA_CHANGE, the migration changes the schema under the serving Rails (rails-stub.cjs,
+# --schema-file).
 # Other calls exit 100: the stand-in docker handles them.
 set -uo pipefail
 call=" $* "
@@ -15,8 +17,10 @@ start_rails() {
   local name=$1 port=$2 i
   rm -f "$RIG_DIR/$name.pid"
   # Like a container, the process holds none of its caller's file descriptors (fd 9 is the host lock).
+  local schema=()
+  [[ -n "${RIG_SCHEMA_CHANGE:-}" ]] && schema=(--schema-file "$RIG_DIR/schema" --db-pool 5)
   node "$RIG_STUB" --port "$port" --release "$release" --boot-ms "$RIG_BOOT_MS" --work-ms "$RIG_WORK_MS" \
-    --pid-file "$RIG_DIR/$name.pid" >>"$RIG_DIR/$name.log" 2>&1 9>&- &
+    --pid-file "$RIG_DIR/$name.pid" "${schema[@]}" >>"$RIG_DIR/$name.log" 2>&1 9>&- &
   printf '%s\n' "$release" >"$RIG_DIR/$name.release"
   # Up to five minutes, like a health check's start period on a loaded host.
   for ((i = 0; i < 6000; i++)); do
@@ -39,6 +43,11 @@ caddy_reload() {
 }
 
 case "$call" in
+  # The migration: with RIG_SCHEMA_CHANGE, the new release's schema replaces the old one's under
+  # the serving Rails (the stand-in docker then records the call as usual).
+  *" rails bundle exec rails db:chatwoot_prepare "*)
+    [[ -n "${RIG_SCHEMA_CHANGE:-}" ]] && printf '%s\n' "$release" >"$RIG_DIR/schema"
+    exit 100 ;;
   *" ps -q --status running rails "*) running rails && echo rails-container; exit 0 ;;
   *" ps -q --status running caddy "*) echo caddy-container; exit 0 ;;
   *" up -d --wait --no-deps rails-surge "*) start_rails rails-surge "$RIG_SURGE_PORT"; exit ;;

@@ -54,6 +54,11 @@ export interface UpgradeOptions {
   bootMs: number;
   /** Upper bound on the whole run; the load stops at it whatever happened. */
   deadlineMs?: number;
+  /**
+   * The migration changes the schema under the old release, which notices it (a failed
+   * transaction per database connection, rails-stub.cjs); without it, the upgrade is a restart.
+   */
+  schemaChange?: boolean;
 }
 
 const HOOK = path.join(repoRoot, "infra/test/standin-web-tier.sh");
@@ -78,6 +83,7 @@ export async function upgradeUnderLoad(opts: UpgradeOptions): Promise<UpgradeRes
       RIG_SURGE_PORT: String(surgePort),
       RIG_BOOT_MS: String(opts.bootMs),
       RIG_WORK_MS: "20",
+      ...(opts.schemaChange ? { RIG_SCHEMA_CHANGE: "1" } : {}),
       RIG_CADDY: caddyBinary(),
       RIG_CADDYFILE: caddy.caddyfile,
       // The real Caddy's admin API answers deploy.sh's read-back (no stand-in curl).
@@ -86,6 +92,7 @@ export async function upgradeUnderLoad(opts: UpgradeOptions): Promise<UpgradeRes
       CHATWOOT_RAILS_DIAL: `127.0.0.1:${mainPort}`,
       CHATWOOT_SURGE_DIAL: `127.0.0.1:${surgePort}`,
     };
+    fs.writeFileSync(path.join(rig, "schema"), "v4.15.1\n");
     // The release serving before the upgrade, deployed the same way.
     const first = host.exec("deploy.sh", ["--version", "v4.15.1"], { env });
     if (first.status !== 0) throw new Error(`the first deploy failed: ${first.stderr}`);
