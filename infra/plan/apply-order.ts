@@ -12,7 +12,8 @@
  *   flag: lifting `protect` takes its own run), and Hetzner refuses to delete one with delete
  *   protection (the provider does not lift it first).
  * - Hetzner names are unique per project and type: creating one while the old one still exists
- *   fails with 409 uniqueness_error.
+ *   fails with 409 uniqueness_error (unless the name is built from a replaced resource's outputs,
+ *   as the deploy SSH key's is from its public key: then it is a new name).
  */
 import type { PlanDiff } from "./diff";
 import type { PlanSnapshot, SnapshotResource } from "./snapshot";
@@ -88,9 +89,11 @@ export function walkApply(base: PlanSnapshot, head: PlanSnapshot, diff: PlanDiff
     else operations.push(`delete ${old.name}`);
     remove(old);
   };
+  // A name built from a replaced resource's outputs is a new name (offline it only looks the same).
+  const nameIsNew = (r: SnapshotResource) => (r.inputDependencies?.name ?? []).some((d) => replaced.has(d));
   const create = (r: SnapshotResource, verb: string) => {
     const name = nameOf(r);
-    if (name !== undefined && live.get(r.type)?.has(name)) {
+    if (name !== undefined && !nameIsNew(r) && live.get(r.type)?.has(name)) {
       problems.push(`${r.name}: Hetzner answers 409 uniqueness_error: "${name}" still exists when its replacement is created`);
     }
     operations.push(`${verb} ${r.name}`);

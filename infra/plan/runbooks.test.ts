@@ -1,5 +1,6 @@
 /**
- * The runbooks of docs/disaster-recovery.md walked step by step under the mock harness: each
+ * The runbooks of docs/disaster-recovery.md and docs/operations.md walked step by step under the
+ * mock harness: each
  * `pulumi up` of a runbook is a plan diff between the stack's config before and after that step
  * (with `--replace` where the runbook says so), carried out in the engine's order with Pulumi's
  * protection and Hetzner's delete-protection and name rules (apply-order.ts). A walk must complete.
@@ -116,6 +117,52 @@ describe("docs/disaster-recovery.md, walked", () => {
     expect(walk.problems).toEqual([]);
     expect(walk.operations.every((o) => o.startsWith("create "))).toBe(true);
     expect(at(walk.operations, "create chatwoot-restore")).toBeLessThan(at(walk.operations, "create chatwoot-deploy"));
+  });
+});
+
+describe("docs/operations.md, walked", () => {
+  const only = (ops: string[], allowed: RegExp) => ops.filter((o) => !allowed.test(o));
+
+  it("rotating the operators' SSH keys re-runs only wait-ready, in both steps", async () => {
+    const keys = production.config["chatwoot:sshPublicKeys"] as string[];
+    const second = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeUL4C/gzLxtCqqAf4mo7k0pBsTwcJ3ZmQl5hN3C0Ox second";
+    const both = await stackWith({ sshPublicKeys: [...keys, second] });
+    const newOnly = await stackWith({ sshPublicKeys: [second] });
+    for (const [before, after] of [[deployed, both], [both, newOnly]] as const) {
+      const walk = up(before, after);
+      expect(walk.problems).toEqual([]);
+      expect(walk.operations).toEqual(["update chatwoot-wait-ready"]);
+    }
+  });
+
+  it("rotating the deploy key builds a new server with it, and keeps the volume and the IPs", () => {
+    const walk = up(deployed, deployed, ["chatwoot-deploy-key"]);
+    expect(walk.problems).toEqual([]);
+    expect(at(walk.operations, "delete chatwoot-server")).toBeLessThan(at(walk.operations, "create chatwoot-server"));
+    expect(walk.operations.filter((o) => /chatwoot-(data|ipv4|ipv6|backup-storage-box)$/.test(o))).toEqual([]);
+  });
+
+  it("resizing the server updates it in place; growing the volume too, and a Storage Box type change", async () => {
+    for (const change of [{ serverType: "cx43" }, { volumeSizeGb: 40 }, { backup: { ...(production.config["chatwoot:backup"] as object), storageBox: { type: "bx21" } } }]) {
+      const walk = up(deployed, await stackWith(change));
+      expect(walk.problems, JSON.stringify(change)).toEqual([]);
+      expect(only(walk.operations, /^update /), JSON.stringify(change)).toEqual([]);
+      expect(walk.operations.length, JSON.stringify(change)).toBeGreaterThan(0);
+    }
+  });
+
+  it("rotating the Redis password or the webhook secret replaces only that value and re-runs the steps that carry it", () => {
+    for (const secret of ["chatwoot-redis-password", "chatwoot-webhook-secret"]) {
+      const walk = up(deployed, deployed, [secret]);
+      expect(walk.problems, secret).toEqual([]);
+      expect(only(walk.operations, /^(update chatwoot-|create replacement of chatwoot-(redis-password|webhook-secret)$|delete chatwoot-(redis-password|webhook-secret)$)/), secret).toEqual([]);
+    }
+  });
+
+  it("the protected secrets refuse a rotation", () => {
+    for (const secret of ["chatwoot-secret-key-base", "chatwoot-postgres-password", "chatwoot-backup-restic-password"]) {
+      expect(up(deployed, deployed, [secret]).problems, secret).toEqual([expect.stringContaining(`${secret}: Pulumi refuses to replace a protected resource`)]);
+    }
   });
 });
 
