@@ -77,7 +77,7 @@ export interface TuningOverrides {
   webConcurrency?: number;
   railsMaxThreads?: number;
   sidekiqConcurrency?: number;
-  postgres: { sharedBuffersMb?: number; effectiveCacheSizeMb?: number; workMemMb?: number; maintenanceWorkMemMb?: number; maxConnections?: number };
+  postgres: { sharedBuffersMb?: number; effectiveCacheSizeMb?: number; randomPageCost?: number; workMemMb?: number; maintenanceWorkMemMb?: number; maxConnections?: number };
   memoryLimitsMb: { rails?: number; sidekiq?: number; postgres?: number; redis?: number };
 }
 

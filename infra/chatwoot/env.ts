@@ -24,6 +24,7 @@ function tuningEntries(t: TuningOverrides | undefined): Entry[] {
     ["SIDEKIQ_CONCURRENCY", t.sidekiqConcurrency?.toString()],
     ["PG_SHARED_BUFFERS", mb(t.postgres.sharedBuffersMb)],
     ["PG_EFFECTIVE_CACHE_SIZE", mb(t.postgres.effectiveCacheSizeMb)],
+    ["PG_RANDOM_PAGE_COST", t.postgres.randomPageCost?.toString()],
     ["PG_WORK_MEM", mb(t.postgres.workMemMb)],
     ["PG_MAINTENANCE_WORK_MEM", mb(t.postgres.maintenanceWorkMemMb)],
     ["PG_MAX_CONNECTIONS", t.postgres.maxConnections?.toString()],

@@ -165,12 +165,12 @@ describeWithTools("compose.yaml, read by Docker Compose v2", ["go"], () => {
     expect(result.stderr).toBe("");
     const sized = JSON.parse(result.stdout) as { services: Record<string, { command?: string[]; mem_limit?: string | number }> };
     expect(sized.services.postgres!.command).toEqual([
-      "postgres", "-c", "shared_buffers=608MB", "-c", "effective_cache_size=2048MB", "-c", "work_mem=8MB",
+      "postgres", "-c", "shared_buffers=128MB", "-c", "effective_cache_size=1074MB", "-c", "random_page_cost=1.1", "-c", "work_mem=8MB",
       "-c", "maintenance_work_mem=204MB", "-c", "max_connections=100",
     ]);
     expect(String(sized.services.rails!.mem_limit)).toBe(String(1433 * 1024 * 1024));
     expect(String(sized.services.sidekiq!.mem_limit)).toBe(String(1024 * 1024 * 1024));
-    expect(String(sized.services.postgres!.mem_limit)).toBe(String(1427 * 1024 * 1024));
+    expect(String(sized.services.postgres!.mem_limit)).toBe(String(1433 * 1024 * 1024));
     expect(String(sized.services.redis!.mem_limit)).toBe(String(409 * 1024 * 1024));
     // Without compose.sh: PostgreSQL's own defaults, no limits.
     expect((config.services.postgres as { command?: string[] }).command).toContain("shared_buffers=128MB");

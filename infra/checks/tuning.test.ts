@@ -17,19 +17,20 @@ function sized(cpus: number, memoryMb: number, env: Record<string, string> = {})
 }
 
 describe("tuning.sh", () => {
-  it("keeps a 4 GB / 2 vCPU server (cx23) in Puma's single mode, with PostgreSQL at 15 % of memory", () => {
+  it("keeps a 4 GB / 2 vCPU server (cx23) in Puma's single mode; PostgreSQL gets 35 % of memory, a tenth of it as buffers", () => {
     expect(sized(2, 4096)).toEqual({
       WEB_CONCURRENCY: "0",
       RAILS_MAX_THREADS: "5",
       SIDEKIQ_CONCURRENCY: "10",
-      PG_SHARED_BUFFERS: "608MB",
-      PG_EFFECTIVE_CACHE_SIZE: "2048MB",
+      PG_SHARED_BUFFERS: "128MB",
+      PG_EFFECTIVE_CACHE_SIZE: "1074MB",
+      PG_RANDOM_PAGE_COST: "1.1",
       PG_WORK_MEM: "8MB",
       PG_MAINTENANCE_WORK_MEM: "204MB",
       PG_MAX_CONNECTIONS: "100",
       RAILS_MEMORY_LIMIT: "1433m",
       SIDEKIQ_MEMORY_LIMIT: "1024m",
-      POSTGRES_MEMORY_LIMIT: "1427m",
+      POSTGRES_MEMORY_LIMIT: "1433m",
       REDIS_MEMORY_LIMIT: "409m",
     });
   });
@@ -96,12 +97,12 @@ describe("chatwoot:tuning and tuning.sh agree on names", () => {
   it("every override the .env can carry is a setting tuning.sh prints, and replaces it", () => {
     const all = {
       webConcurrency: 1, railsMaxThreads: 2, sidekiqConcurrency: 3,
-      postgres: { sharedBuffersMb: 64, effectiveCacheSizeMb: 128, workMemMb: 5, maintenanceWorkMemMb: 70, maxConnections: 50 },
+      postgres: { sharedBuffersMb: 64, effectiveCacheSizeMb: 128, randomPageCost: 2, workMemMb: 5, maintenanceWorkMemMb: 70, maxConnections: 50 },
       memoryLimitsMb: { rails: 300, sidekiq: 400, postgres: 500, redis: 600 },
     };
     const overrides = Object.fromEntries(parseEnvFile(envScope(renderEnvFile({ ...envSettings, tuning: all }, envSecrets), "host")));
     const tuningEnv = Object.fromEntries(Object.entries(overrides).filter(([k]) => k.startsWith("TUNING_")));
-    expect(Object.keys(tuningEnv)).toHaveLength(12);
+    expect(Object.keys(tuningEnv)).toHaveLength(13);
     const out = sized(2, 4096, tuningEnv);
     expect(Object.keys(out).map((k) => `TUNING_${k}`).sort()).toEqual(Object.keys(tuningEnv).sort());
     for (const [k, v] of Object.entries(tuningEnv)) expect(out[k.slice("TUNING_".length)], k).toBe(v);

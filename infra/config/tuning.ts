@@ -12,6 +12,8 @@ export const tuningSchema = z
         .object({
           sharedBuffersMb: z.number().int().min(32).max(262144, { message: "must be 32 to 262144 (MB)" }).optional(),
           effectiveCacheSizeMb: z.number().int().min(64).max(1048576, { message: "must be 64 to 1048576 (MB)" }).optional(),
+          /** PostgreSQL's random_page_cost (computed: 1.1, for SSD-backed volumes). */
+          randomPageCost: z.number({ message: "must be a number from 0.1 to 100" }).min(0.1, { message: "must be a number from 0.1 to 100" }).max(100, { message: "must be a number from 0.1 to 100" }).optional(),
           workMemMb: z.number().int().min(1).max(2048, { message: "must be 1 to 2048 (MB)" }).optional(),
           maintenanceWorkMemMb: z.number().int().min(16).max(8192, { message: "must be 16 to 8192 (MB)" }).optional(),
           maxConnections: z.number().int().min(20).max(5000, { message: "must be 20 to 5000" }).optional(),
