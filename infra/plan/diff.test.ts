@@ -32,6 +32,15 @@ function editStack(edit: (config: Record<string, unknown>) => void): void {
 function reset(): void {
   git("checkout", "--quiet", "--", ".");
 }
+/** The plan diff after one change to the stack file, which is undone afterwards. */
+async function planDiffAfter(edit: (config: Record<string, unknown>) => void) {
+  editStack(edit);
+  try {
+    return await planDiff();
+  } finally {
+    reset();
+  }
+}
 
 beforeAll(() => {
   repo = tempDir("plan-diff");
@@ -150,11 +159,15 @@ describe("plan --diff against a fixture revision", () => {
     }
   });
 
-  it("a location change (protection lifted) lists every replacement, reverse DNS included", async () => {
+  /** The move of docs/disaster-recovery.md, protection lifted. */
+  const moveToHelsinki = () =>
     editStack((c) => {
       c["chatwoot:location"] = "hel1";
       c["chatwoot:deleteProtection"] = false;
     });
+
+  it("a location change (protection lifted) lists every replacement, reverse DNS included", async () => {
+    moveToHelsinki();
     try {
       const r = await planDiff();
       expect(r.status).toBe(2);
@@ -170,10 +183,7 @@ describe("plan --diff against a fixture revision", () => {
     // A base revision that manages the zone, then the move.
     editStack((c) => (c["chatwoot:dnsZone"] = "example.com"));
     git("commit", "--quiet", "-am", "manage the zone");
-    editStack((c) => {
-      c["chatwoot:location"] = "hel1";
-      c["chatwoot:deleteProtection"] = false;
-    });
+    moveToHelsinki();
     try {
       const r = await planDiff();
       expect(r.status).toBe(2);
@@ -203,15 +213,10 @@ describe("plan --diff against a fixture revision", () => {
   });
 
   it("refuses a volume shrink loudly (exit 1): Hetzner would refuse it half-way through pulumi up", async () => {
-    editStack((c) => (c["chatwoot:volumeSizeGb"] = 10));
-    try {
-      const r = await planDiff();
-      expect(r.status).toBe(1);
-      expect(r.stderr).toContain("refused: chatwoot:volumeSizeGb 20 → 10: a Hetzner volume cannot shrink");
-      expect(r.stdout).not.toContain("the filesystem is grown");
-    } finally {
-      reset();
-    }
+    const r = await planDiffAfter((c) => (c["chatwoot:volumeSizeGb"] = 10));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("refused: chatwoot:volumeSizeGb 20 → 10: a Hetzner volume cannot shrink");
+    expect(r.stdout).not.toContain("the filesystem is grown");
   });
 
   it("a bundle file change names the file, shows its diff, and re-runs upload, deploy and verify", async () => {
