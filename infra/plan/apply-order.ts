@@ -55,7 +55,8 @@ function topological(resources: Map<string, SnapshotResource>): string[] {
   return order;
 }
 
-export function walkApply(base: PlanSnapshot, head: PlanSnapshot, diff: PlanDiff): ApplyWalk {
+/** `outsideState`: Hetzner resources that exist but are in no state (a runbook's leftovers). */
+export function walkApply(base: PlanSnapshot, head: PlanSnapshot, diff: PlanDiff, outsideState: { type: string; name: string }[] = []): ApplyWalk {
   const a = new Map(base.resources.filter((r) => r.custom).map((r) => [r.key, r]));
   const b = new Map(head.resources.filter((r) => r.custom).map((r) => [r.key, r]));
   const replaced = new Set(diff.replacements);
@@ -77,6 +78,7 @@ export function walkApply(base: PlanSnapshot, head: PlanSnapshot, diff: PlanDiff
   const add = (r: SnapshotResource) => nameOf(r) !== undefined && live.set(r.type, (live.get(r.type) ?? new Set()).add(nameOf(r)));
   const remove = (r: SnapshotResource) => nameOf(r) !== undefined && live.get(r.type)?.delete(nameOf(r));
   a.forEach(add);
+  for (const r of outsideState) live.set(r.type, (live.get(r.type) ?? new Set()).add(r.name));
 
   const deletedOld = new Set<string>();
   const deleteOld = (key: string) => {

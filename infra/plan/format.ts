@@ -9,6 +9,8 @@ const UNKNOWN = "(known after apply)";
 export function displayValue(v: unknown): string {
   if (isSecretValue(v)) return "[secret]";
   if (isUnknownValue(v)) return UNKNOWN;
+  // An input one side does not have (an imported resource's create-only input, a new setting).
+  if (v === undefined) return "(not set)";
   if (typeof v === "string") {
     if (v.includes("\n")) return `<${v.split("\n").length} lines, sha256 ${shortHash(v)}>`;
     return v.length > 100 ? `${v.slice(0, 97)}...` : v;

@@ -120,6 +120,42 @@ describe("docs/disaster-recovery.md, walked", () => {
   });
 });
 
+describe("docs/disaster-recovery.md, scenario 4 (the state is lost), walked", () => {
+  const repository = { ...(production.config["chatwoot:backup"] as object), target: "repository", repository: "sftp:u123@u123.your-storagebox.de:chatwoot" };
+  // As `pulumi config set --secret` leaves it in the stack file: ciphertext only.
+  const SFTP_KEY = { secure: "v1:Y2lwaGVydGV4dC1vbmU=" };
+  /** The new state after `pulumi import --file adopt.json`: the volume and the primary IPs, protected, as the provider reads them (no `format`). */
+  const imported = (head: PlanSnapshot): PlanSnapshot => ({
+    ...head,
+    resources: head.resources
+      .filter((r) => ["chatwoot-data", "chatwoot-ipv4", "chatwoot-ipv6"].includes(r.name))
+      .map((r) => ({ ...r, inputs: Object.fromEntries(Object.entries(r.inputs).filter(([k]) => k !== "format")), options: { ...r.options, protect: true } })),
+  });
+
+  it("after the runbook's deletions and imports, pulumi up creates the rest and replaces nothing", async () => {
+    const head = await stackWith({ backup: repository, backupSftpPrivateKey: SFTP_KEY });
+    const base = imported(head);
+    const diff = diffSnapshots(base, head, { base: "imported", head: "config" });
+    // The preview the runbook says to expect: the volume's create-only format as an update.
+    expect(diff.text).toContain("~ hcloud:index/volume:Volume  chatwoot-data\n        format: (not set) → ext4");
+    const walk = walkApply(base, head, diff);
+    expect(walk.problems).toEqual([]);
+    expect(walk.operations.filter((o) => /^(delete|create replacement)/.test(o))).toEqual([]);
+    expect(walk.operations).toEqual(expect.arrayContaining(["update chatwoot-data", "create chatwoot-server", "create chatwoot-firewall", "create chatwoot-deploy-ssh-key"]));
+    // The Storage Box is an existing repository now: the stack neither creates nor replaces one.
+    expect(walk.operations.filter((o) => o.includes("storage-box"))).toEqual([]);
+  });
+
+  it("without deleting the old firewall first, Hetzner refuses the new one", async () => {
+    const head = await stackWith({ backup: repository, backupSftpPrivateKey: SFTP_KEY });
+    const base = imported(head);
+    const leftover = [{ type: "hcloud:index/firewall:Firewall", name: "chatwoot-production" }];
+    expect(walkApply(base, head, diffSnapshots(base, head, { base: "imported", head: "config" }), leftover).problems).toEqual([
+      'chatwoot-firewall: Hetzner answers 409 uniqueness_error: "chatwoot-production" still exists when its replacement is created',
+    ]);
+  });
+});
+
 describe("docs/operations.md, walked", () => {
   const only = (ops: string[], allowed: RegExp) => ops.filter((o) => !allowed.test(o));
 
