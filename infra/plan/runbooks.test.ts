@@ -1,6 +1,6 @@
 /**
- * The runbooks of docs/disaster-recovery.md and docs/operations.md walked step by step under the
- * mock harness: each
+ * The runbooks of docs/disaster-recovery.md, docs/operations.md and docs/migrate-existing.md walked
+ * step by step under the mock harness: each
  * `pulumi up` of a runbook is a plan diff between the stack's config before and after that step
  * (with `--replace` where the runbook says so), carried out in the engine's order with Pulumi's
  * protection and Hetzner's delete-protection and name rules (apply-order.ts). A walk must complete.
@@ -199,6 +199,33 @@ describe("docs/operations.md, walked", () => {
     for (const secret of ["chatwoot-secret-key-base", "chatwoot-postgres-password", "chatwoot-backup-restic-password"]) {
       expect(up(deployed, deployed, [secret]).problems, secret).toEqual([expect.stringContaining(`${secret}: Pulumi refuses to replace a protected resource`)]);
     }
+  });
+});
+
+describe("docs/migrate-existing.md, walked", () => {
+  it("adopting uploads the files, adopts, then deploys; starting over uploads them again and re-runs adopt, deploy, bootstrap and verify", async () => {
+    const database = path.join(dir, "chatwoot.dump");
+    const storage = path.join(dir, "storage.tar.gz");
+    fs.writeFileSync(database, "PGDMP");
+    fs.writeFileSync(storage, "tar");
+    const adopting = await stackWith({ adopt: { database, storage, withoutOldKeys: ["secretKeyBase", "encryption"] } });
+    const first = up({ ...adopting, resources: [] }, adopting);
+    expect(first.problems).toEqual([]);
+    for (const [earlier, later] of [
+      ["create chatwoot-adopt-database-file", "create chatwoot-adopt"],
+      ["create chatwoot-adopt-storage-file", "create chatwoot-adopt"],
+      ["create chatwoot-adopt", "create chatwoot-deploy"],
+      ["create chatwoot-deploy", "create chatwoot-bootstrap"],
+    ]) {
+      expect(at(first.operations, earlier!), `${earlier} before ${later}`).toBeLessThan(at(first.operations, later!));
+    }
+    // "Starting over": pulumi up --replace on both uploads.
+    const again = up(adopting, adopting, ["chatwoot-adopt-database-file", "chatwoot-adopt-storage-file"]);
+    expect(again.problems).toEqual([]);
+    const created = again.operations.filter((o) => o.startsWith("create")).map((o) => o.replace(/^create (replacement of )?/, ""));
+    expect(created.sort()).toEqual(
+      ["chatwoot-adopt", "chatwoot-adopt-database-file", "chatwoot-adopt-storage-file", "chatwoot-bootstrap", "chatwoot-deploy", "chatwoot-verify"].sort(),
+    );
   });
 });
 
