@@ -10,8 +10,9 @@ export default defineConfig({
     hookTimeout: 1_800_000,
     // Tests that start servers pick free loopback ports and work in their own temporary
     // directories, so files run side by side: one more than there are cores, because a file spends
-    // part of its time waiting on the servers and tools it starts (measured on 2 cores: 357 s with
-    // 3 files at once, 368 s with 4, 385 to 430 s with 2; vitest's default keeps one core free).
+    // part of its time waiting on the servers and tools it starts (measured on 2 cores: 357 to 408 s
+    // with 3 files at once, 368 s with 4, 385 to 430 s with 2: a small gain, within the noise at
+    // its upper end; vitest's default keeps one core free).
     pool: "forks",
     maxWorkers: availableParallelism() + 1,
     reporters: ["default"],
