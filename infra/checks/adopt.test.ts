@@ -118,6 +118,13 @@ describeWithTools("adopting an existing installation: a real pg_dump loaded into
     expect(deployed.stdout).toContain("the adopted database has migrated; the staged files of the old installation were deleted");
     expect(staged()).toEqual([]);
     expect(state()).toContain("migrate=ok");
+    // Run again after that (a replaced adopt step, as on the first pulumi up after its triggers
+    // changed), it needs none of the deleted files and changes nothing.
+    const rerun = adopt(["--database", "chatwoot.dump", "--storage", "storage.tar.gz"]);
+    expect(rerun.status).toBe(0);
+    expect(rerun.stdout).toContain("database: adopted before");
+    expect(target.sql("chatwoot", FINGERPRINT_SQL)).toBe(before.rows);
+    expect(storedFiles()).toBe(20);
     // Chatwoot's triggers work on the adopted data: the next conversation of account 1 is number 51.
     target.sql("chatwoot", "INSERT INTO conversations (account_id, inbox_id, display_id) VALUES (1, 1, 0)");
     expect(target.sql("chatwoot", "SELECT max(display_id) FROM conversations WHERE account_id = 1")).toBe("51");

@@ -10,7 +10,7 @@
  * - A resource deletedWith another is never deleted on its own.
  * - Pulumi refuses to replace or delete a resource its state marks protected (the old state's
  *   flag: lifting `protect` takes its own run), and Hetzner refuses to delete one with delete
- *   protection (the provider does not lift it first).
+ *   protection unless the provider lifts it first (only the Storage Box's delete does).
  * - Hetzner names are unique per project and type: creating one while the old one still exists
  *   fails with 409 uniqueness_error (unless the name is built from a replaced resource's outputs,
  *   as the deploy SSH key's is from its public key: then it is a new name).
@@ -18,7 +18,11 @@
 import type { PlanDiff } from "./diff";
 import type { PlanSnapshot, SnapshotResource } from "./snapshot";
 
-/** Resource types whose `name` Hetzner keeps unique within a project. */
+/**
+ * Resource types whose `name` Hetzner keeps unique within a project: volumes (verified-facts.md),
+ * primary IPs (the 409 the real-engine review met), servers, firewalls and SSH keys (the API's
+ * create docs); the Storage Box is assumed to be like them, which is not verified.
+ */
 const UNIQUE_NAME_TYPES = new Set([
   "hcloud:index/server:Server",
   "hcloud:index/primaryIp:PrimaryIp",
@@ -27,6 +31,12 @@ const UNIQUE_NAME_TYPES = new Set([
   "hcloud:index/firewall:Firewall",
   "hcloud:index/storageBox:StorageBox",
 ]);
+
+/**
+ * Types whose provider delete lifts Hetzner's delete protection first (verified-facts.md: the
+ * Storage Box's does, the volume's does not; the others are treated like the volume).
+ */
+const LIFTS_DELETE_PROTECTION = new Set(["hcloud:index/storageBox:StorageBox"]);
 
 export interface ApplyWalk {
   /** "create NAME", "replace NAME (delete first)", "update NAME", "delete NAME", in order. */
@@ -68,7 +78,9 @@ export function walkApply(base: PlanSnapshot, head: PlanSnapshot, diff: PlanDiff
     const old = a.get(key)!;
     const what = replaced.has(key) ? "replace" : "delete";
     if (old.options.protect) problems.push(`${old.name}: Pulumi refuses to ${what} a protected resource (lift protect in a run of its own first)`);
-    else if (old.inputs.deleteProtection === true) problems.push(`${old.name}: Hetzner refuses to delete it while its delete protection is on`);
+    else if (old.inputs.deleteProtection === true && !LIFTS_DELETE_PROTECTION.has(old.type)) {
+      problems.push(`${old.name}: Hetzner refuses to delete it while its delete protection is on`);
+    }
   }
   if (problems.length > 0) return { operations, problems };
 

@@ -238,9 +238,11 @@ describe("the walk's own rules", () => {
     ]);
   });
 
-  it("finds Hetzner's delete protection when only Pulumi's protect was lifted", () => {
+  it("finds Hetzner's delete protection when only Pulumi's protect was lifted, except where the provider lifts it (the Storage Box)", () => {
     const pulumiOnly = { ...deployed, resources: deployed.resources.map((r) => ({ ...r, options: { ...r.options, protect: false } })) };
-    const diff = diffSnapshots(pulumiOnly, pulumiOnly, { base: "a", head: "b" }, ["chatwoot-data"]);
-    expect(walkApply(pulumiOnly, pulumiOnly, diff).problems).toEqual(["chatwoot-data: Hetzner refuses to delete it while its delete protection is on"]);
+    const walk = (name: string) => walkApply(pulumiOnly, pulumiOnly, diffSnapshots(pulumiOnly, pulumiOnly, { base: "a", head: "b" }, [name]));
+    expect(walk("chatwoot-data").problems).toEqual(["chatwoot-data: Hetzner refuses to delete it while its delete protection is on"]);
+    // The box's own delete lifts it; what stops a replacement there is its name (created first).
+    expect(walk("chatwoot-backup-storage-box").problems.filter((p) => p.includes("delete protection"))).toEqual([]);
   });
 });
