@@ -3,18 +3,17 @@
  * the offline plan and the tests call it under Pulumi's mocks, so all three run the same code.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { INBOUND_EMAIL_SECRET_ENV } from "./facts/chatwoot";
 import { bootstrapSettingsFor } from "./chatwoot/bootstrap";
 import { bundleFiles, cloudInitFor, envSettingsFor, maskedEnvFileFor } from "./server/artifacts";
 import { OffsiteBackup } from "./server/backup";
-import { ConfigError, loadConfig, type ChatwootConfig } from "./config/load";
-import { SIGN_IN_SECRET_INSTALLATION_CONFIGS } from "./config/sign-in";
+import { ConfigError, loadConfig } from "./config/load";
 import { stackNames } from "./config/names";
 import { ChatwootDeployment } from "./server/deploy";
 import { HetznerHost } from "./server/host";
 import type { BundleFile } from "./server/bundle";
-import type { EnvSecrets } from "./chatwoot/env-settings";
 import { ChatwootSecrets } from "./chatwoot/secrets";
+import { envSecretsFor, secretInstallationConfigsFor } from "./chatwoot/env-secrets";
+import { kubernetesStack, type KubernetesStackOutputs } from "./kubernetes/stack";
 
 export interface StackOutputs {
   url: pulumi.Output<string>;
@@ -41,13 +40,14 @@ export interface StackOverrides {
   bundle?: BundleFile[];
 }
 
-export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
+export function chatwootStack(overrides: StackOverrides = {}): StackOutputs | KubernetesStackOutputs {
   const config = loadConfig();
   for (const warning of config.warnings) pulumi.log.warn(warning);
 
   const stack = pulumi.getStack();
   const names = stackNames(stack);
   if ("problem" in names) throw new ConfigError([names.problem]);
+  if (config.target === "kubernetes") return kubernetesStack(config, stack, names.label);
   const namePrefix = names.namePrefix;
   const labels = { app: "chatwoot", stack: names.label, "managed-by": "pulumi" };
 
@@ -128,45 +128,4 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs {
     backupRepository: backup ? backup.repository : pulumi.output(undefined),
     backupPassword: pulumi.secret(backup ? backup.password : pulumi.output(undefined)),
   };
-}
-
-/**
- * Secret installation configs the bootstrap sets. A sign-in secret only counts with its client id
- * (a lone secret is only warned about), so the two always arrive together.
- */
-function secretInstallationConfigsFor(config: ChatwootConfig): Record<string, pulumi.Output<string>> {
-  const pairs: [string, pulumi.Output<string> | undefined][] = [
-    ["CAPTAIN_OPEN_AI_API_KEY", config.captainOpenAiApiKey],
-    [SIGN_IN_SECRET_INSTALLATION_CONFIGS.googleOauthClientSecret, config.googleSignIn && config.googleOauthClientSecret],
-    [SIGN_IN_SECRET_INSTALLATION_CONFIGS.microsoftOauthClientSecret, config.microsoftSignIn && config.microsoftOauthClientSecret],
-  ];
-  return Object.fromEntries(pairs.filter((e): e is [string, pulumi.Output<string>] => e[1] !== undefined));
-}
-
-/**
- * The secrets the env file holds, one named entry each: a new secret is one line here (and its
- * name in EnvSecrets). The backup component contributes its own entries.
- */
-function envSecretsFor(config: ChatwootConfig, secrets: ChatwootSecrets, backup: OffsiteBackup | undefined): pulumi.Output<EnvSecrets> {
-  const named: Record<string, pulumi.Input<string | Record<string, string>> | undefined> = {
-    SECRET_KEY_BASE: secrets.secretKeyBase,
-    ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY: secrets.encryptionPrimaryKey,
-    ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY: secrets.encryptionDeterministicKey,
-    ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT: secrets.encryptionKeyDerivationSalt,
-    POSTGRES_PASSWORD: secrets.postgresPassword,
-    REDIS_PASSWORD: secrets.redisPassword,
-    SMTP_PASSWORD: config.smtpPassword,
-    ALERT_WEBHOOK_URL: config.alertWebhookUrl,
-    ALERT_PING_URL: config.alertPingUrl,
-    SENTRY_DSN: config.sentryDsn,
-    GOOGLE_OAUTH_CLIENT_SECRET: config.googleOauthClientSecret,
-    ...(config.inboundEmail ? { [INBOUND_EMAIL_SECRET_ENV[config.inboundEmail.service]]: config.inboundEmailSecret } : {}),
-    STORAGE_ACCESS_KEY_ID: config.storageCredentials.accessKeyId,
-    STORAGE_SECRET_ACCESS_KEY: config.storageCredentials.secretAccessKey,
-    EXTRA_SECRET_ENV: config.extraSecretEnv,
-  };
-  return pulumi.all([pulumi.all(named), backup?.envSecrets]).apply(([values, backupEnv]) => ({
-    ...(Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as unknown as EnvSecrets),
-    ...backupEnv,
-  }));
 }

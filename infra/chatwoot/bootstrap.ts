@@ -49,6 +49,22 @@ export function bootstrapSettingsFor(c: ChatwootConfig): BootstrapSettings {
   };
 }
 
+/** bootstrap.rb's input (its stdin on the server, a mounted Secret on Kubernetes): secret. */
+export function renderBootstrapInput(
+  b: BootstrapSettings,
+  secrets: { password: string; webhookSecret: string; secretConfigs: Record<string, string> },
+): string {
+  return JSON.stringify({
+    account: b.account,
+    admin: { ...b.admin, password: secrets.password },
+    inbox: b.inbox,
+    ...(b.platformAppName === undefined ? {} : { platform_app: { name: b.platformAppName } }),
+    webhook: b.webhook ? { ...b.webhook, secret: secrets.webhookSecret } : null,
+    disable_features: b.disableFeatures,
+    installation_configs: { ...b.installationConfigs, ...secrets.secretConfigs },
+  });
+}
+
 /** The bootstrap's result line, as bootstrap.rb prints it. */
 export interface BootstrapResult {
   account_id: number;

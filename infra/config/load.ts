@@ -13,6 +13,7 @@ import { crossFieldProblems, neededForUp, smtpSecurity } from "./rules";
 import { CONFIG_NAMESPACE, namespaceProblems } from "./names";
 import { extraSecretEnvNames, SECRET_KEYS, secretRules, UNREADABLE_SECRET, type SecretKey, type SecretValues } from "./secret-keys";
 import { warningsFor } from "./warnings";
+import { kubernetesWarnings, KUBERNETES_DEFAULT, targetProblems, targetUpProblems } from "./kubernetes";
 import { closest } from "./fields";
 import { ECHO_SAFE_KEYS, NON_STRING_KEYS, publicSchema, type ParsedPublicConfig } from "./schema";
 import { defaultServerType } from "../facts/hetzner";
@@ -35,8 +36,12 @@ export class ConfigError extends pulumi.RunError {
 }
 
 /** Public settings after validation, with computed defaults filled in. */
-export type PublicConfig = Omit<ParsedPublicConfig, "serverType" | "smtp"> & {
+export type PublicConfig = Omit<ParsedPublicConfig, "serverType" | "smtp" | "sshPublicKeys" | "kubernetes"> & {
   serverType: string;
+  /** Always set on the server target (validated); empty on the Kubernetes target. */
+  sshPublicKeys: string[];
+  /** The Kubernetes target's settings, defaults filled in (read only on that target). */
+  kubernetes: NonNullable<ParsedPublicConfig["kubernetes"]>;
   smtp?: Omit<NonNullable<ParsedPublicConfig["smtp"]>, "security" | "enableStarttlsAuto"> & {
     security: "starttls" | "tls" | "none";
   };
@@ -159,16 +164,23 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
     const problem = secretRules[key](value);
     if (problem) problems.push(`${prefix}${key} ${problem}`);
   }
-  const upOnly = parsed.success ? neededForUp(parsed.data, secretInput) : [];
-  if (parsed.success) problems.push(...crossFieldProblems(parsed.data, secretInput));
+  const upOnly = parsed.success
+    ? [...neededForUp(parsed.data, secretInput), ...targetUpProblems(parsed.data.target, Object.keys(secretInput), parsed.data.kubernetes)]
+    : [];
+  if (parsed.success) {
+    problems.push(...crossFieldProblems(parsed.data, secretInput));
+    problems.push(...targetProblems(parsed.data.target, Object.keys(publicInput), Object.keys(secretInput), parsed.data));
+  }
   if (forUp) problems.push(...upOnly);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const data = parsed.data!;
   const asSecret = (key: SecretKey) => (secretInput[key] === undefined ? undefined : pulumi.secret(secretInput[key]!));
-  const { smtp, serverType, ...rest } = data;
+  const { smtp, serverType, sshPublicKeys, kubernetes, ...rest } = data;
   return {
     ...rest,
+    sshPublicKeys: sshPublicKeys ?? [],
+    kubernetes: kubernetes ?? KUBERNETES_DEFAULT,
     serverType: serverType ?? defaultServerType(data.location),
     smtp: smtp && (({ security: _s, enableStarttlsAuto: _e, ...m }) => ({ ...m, security: smtpSecurity(smtp) }))(smtp),
     embedAllowedOrigins: [...new Set(data.embedAllowedOrigins.map((o) => o.replace(/\/$/, "")))],
@@ -204,7 +216,11 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
       s3SecretAccessKey: asSecret("backupS3SecretAccessKey"),
       sftpPrivateKey: asSecret("backupSftpPrivateKey"),
     },
-    warnings: [...upOnly.map((p) => `pulumi up will refuse to run: ${p}`), ...warningsFor(data, raw, secretInput)],
+    warnings: [
+      ...upOnly.map((p) => `pulumi up will refuse to run: ${p}`),
+      ...warningsFor(data, raw, secretInput),
+      ...(data.target === "kubernetes" ? kubernetesWarnings(kubernetes ?? KUBERNETES_DEFAULT) : []),
+    ],
   };
 }
 

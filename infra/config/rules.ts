@@ -132,6 +132,8 @@ export function smtpSecurity(s: NonNullable<ParsedPublicConfig["smtp"]>): "start
 function backupProblems(c: ParsedPublicConfig, secrets: SecretValues): string[] {
   const b = c.backup;
   const problems: string[] = [];
+  // chatwoot:backup is the server target's restic backup (config/kubernetes.ts checks the other target).
+  if (c.target !== "server") return problems;
   const repositoryOnly = ["backupS3AccessKeyId", "backupS3SecretAccessKey", "backupSftpPrivateKey"] as const;
   if (c.restoreFrom && !b.enabled) {
     problems.push(`${p}restoreFrom needs ${p}backup.enabled to be true: restores come from the backup repository`);

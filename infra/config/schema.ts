@@ -14,11 +14,16 @@ import { inboundEmailSchema, smtpSchema } from "./mail";
 import { googleSignInSchema, microsoftSignInSchema } from "./sign-in";
 import { STORAGE_DEFAULT, storageSchema } from "./storage";
 import { tuningSchema } from "./tuning";
+import { kubernetesSchema, TARGETS } from "./kubernetes";
 import { envSafe, hostname } from "./zod";
 import { parseOpenSshPublicKey } from "./validate";
 
 export const publicSchema = z
   .object({
+    /** Which kind of stack: one Hetzner server ("server") or an existing Kubernetes cluster ("kubernetes", infra/kubernetes). */
+    target: z.enum(TARGETS, { message: `must be one of ${TARGETS.join(", ")}` }).default("server"),
+    /** The Kubernetes target's settings (kubernetes.ts). */
+    kubernetes: kubernetesSchema.optional(),
     domain: hostname("fully qualified hostname"),
     /**
      * The help center's own hostname (HELPCENTER_URL): portal links point there, and Chatwoot
@@ -69,7 +74,9 @@ export const publicSchema = z
         blobs.forEach((b, i) => {
           if (blobs.indexOf(b) !== i) ctx.addIssue({ code: "custom", path: [i], message: `lists the same key as entry ${blobs.indexOf(b)}` });
         });
-      }),
+      })
+      // Required on the server target only (kubernetes.ts, targetProblems).
+      .optional(),
     sshAllowedCidrs: cidrList("SSH is how every deploy reaches the server"),
     /**
      * Who may reach /super_admin and Sidekiq's dashboard (/monitoring/sidekiq) through Caddy; the
@@ -210,6 +217,7 @@ export type ParsedPublicConfig = z.infer<typeof publicSchema>;
 
 /** Keys whose values Pulumi stores as JSON (objects, lists, numbers, booleans). */
 export const NON_STRING_KEYS = new Set([
+  "kubernetes",
   "volumeSizeGb",
   "sshPublicKeys",
   "sshAllowedCidrs",
@@ -242,6 +250,16 @@ export const NON_STRING_KEYS = new Set([
  * credential (a URL with user:password@, a mistyped secret) and is never echoed.
  */
 export const ECHO_SAFE_KEYS = new Set([
+  "target",
+  "kubernetes.namespace",
+  "kubernetes.storageClass",
+  "kubernetes.clusterIssuer",
+  "kubernetes.entryPoint",
+  "kubernetes.web.replicas",
+  "kubernetes.sidekiq.replicas",
+  "kubernetes.postgres.instances",
+  "kubernetes.postgres.storageGb",
+  "kubernetes.postgresBackup.every",
   "location",
   "serverType",
   "image",

@@ -36,7 +36,9 @@ export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string,
   const warnings: string[] = [];
   warnings.push(...signInWarnings(c, secrets));
   if (secrets.inboundEmailSecret !== undefined && !c.inboundEmail) warnings.push(`${p}inboundEmailSecret is set but unused: set ${p}inboundEmail too`);
-  if (c.alerts.email.length === 0 && secrets.alertWebhookUrl === undefined && secrets.alertPingUrl === undefined) {
+  // The watchdog, SSH, Hetzner's backups and protection, restic: the server target's alone.
+  const server = c.target === "server";
+  if (server && c.alerts.email.length === 0 && secrets.alertWebhookUrl === undefined && secrets.alertPingUrl === undefined) {
     warnings.push(
       `no alerts: the watchdog checks the site, disks and backups every minute but tells no one; set ${p}alerts.email, ${p}alertWebhookUrl or ${p}alertPingUrl`,
     );
@@ -46,7 +48,7 @@ export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string,
       `/super_admin and /monitoring/sidekiq are reachable from the whole internet (behind the SuperAdmin login); narrow ${p}adminAllowedCidrs to your admin networks`,
     );
   }
-  if (opensEverything(c.sshAllowedCidrs)) {
+  if (server && opensEverything(c.sshAllowedCidrs)) {
     warnings.push(`SSH (port 22) is open to the whole internet; narrow ${p}sshAllowedCidrs to your admin networks`);
   }
   if (c.embedAllowedOrigins.length === 0) {
@@ -64,19 +66,19 @@ export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string,
       );
     }
   }
-  if (c.helpCenterDomain && !(c.dnsZone && inZone(c.helpCenterDomain, c.dnsZone))) {
+  if (server && c.helpCenterDomain && !(c.dnsZone && inZone(c.helpCenterDomain, c.dnsZone))) {
     warnings.push(
       `${p}helpCenterDomain ${c.helpCenterDomain} is not in a ${p}dnsZone this stack manages: point its A and AAAA records at the server ` +
         `(the ipv4 and ipv6 outputs), or Caddy cannot get its certificate`,
     );
   }
-  if (!c.serverBackups) warnings.push(`${p}serverBackups is false: Hetzner will keep no server backups`);
-  if (!c.deleteProtection) {
+  if (server && !c.serverBackups) warnings.push(`${p}serverBackups is false: Hetzner will keep no server backups`);
+  if (server && !c.deleteProtection) {
     warnings.push(
       `${p}deleteProtection is false: the data volume and the primary IPs can be deleted or replaced; set it back to true once the replacement is done`,
     );
   }
-  if (!c.backup.enabled) {
+  if (server && !c.backup.enabled) {
     warnings.push(`${p}backup.enabled is false: nothing is backed up off the server; losing the volume loses every conversation`);
   }
   warnings.push(...adoptWarnings(c.adopt));

@@ -26,6 +26,7 @@ import { snapshotOfRevision } from "./revision";
 import { takeSnapshot } from "./snapshot";
 import { formatPlan } from "./format";
 import { writeArtifacts } from "./write-artifacts";
+import { MANIFESTS_NOTE, renderManifests } from "../kubernetes/manifests";
 import { readStackFile } from "./stack-file";
 
 interface Args {
@@ -105,7 +106,13 @@ export async function main(argv: string[]): Promise<number> {
     // Validate first: on bad input the user sees only the messages, nothing half-planned.
     const config = loadConfig({ values: stackConfig.config, isSecret: (k) => secretKeys.has(k) }, false);
     const evaluation = await evaluate({ stack: args.stack, ...stackConfig, mode: "preview" });
-    const written = args.outDir ? writeArtifacts(config, path.resolve(args.outDir)) : undefined;
+    // The Kubernetes target's artifact is its objects: evaluated with stand-ins for generated
+    // values, so that every field is concrete (the secrets among them are masked anyway).
+    const manifests =
+      args.outDir && config.target === "kubernetes"
+        ? renderManifests((await evaluate({ stack: args.stack, ...stackConfig, mode: "compare" })).resources, MANIFESTS_NOTE)
+        : undefined;
+    const written = args.outDir ? writeArtifacts(config, path.resolve(args.outDir), manifests) : undefined;
     process.stdout.write(formatPlan(args.stack, evaluation, written));
     return 0;
   } catch (e) {

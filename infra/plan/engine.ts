@@ -9,7 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { ConfigError, loadConfig } from "../config/load";
+import { ConfigError, loadConfig, SECRET_KEYS, UNREADABLE_SECRET } from "../config/load";
 import { stackNames } from "../config/names";
 import { chatwootStack } from "../program";
 import { formatPrivateKeyArmour } from "../config/validate";
@@ -50,6 +50,8 @@ export interface PlannedResource {
   name: string;
   urn: string;
   custom: boolean;
+  /** A read of an existing resource (`Resource.get`): nothing is created; it must exist. */
+  read?: true;
   /** Inputs as the engine received them; secrets are `{ [SECRET_SIG]: SECRET_VALUE, value }`. */
   inputs: Record<string, unknown>;
   /**
@@ -204,13 +206,34 @@ async function inputDependencies(props: Record<string, unknown>): Promise<Record
   return result;
 }
 
+/**
+ * Compare mode renders everything a value would reach (the env, the Kubernetes Secrets): a secret
+ * that only `pulumi up` requires, and that is not set yet, gets the same stand-in as an encrypted
+ * one, so that the rendering does not fail on what a preview only warns about.
+ */
+function withStandInSecrets(o: EvaluateOptions, warnings: string[]): Pick<EvaluateOptions, "config" | "secretKeys"> {
+  const missing = new Set<string>();
+  for (const w of warnings) {
+    if (!w.startsWith("pulumi up will refuse to run: ")) continue;
+    for (const m of w.matchAll(/chatwoot:([A-Za-z0-9]+)\b/g)) {
+      const key = `chatwoot:${m[1]}`;
+      if ((SECRET_KEYS as readonly string[]).includes(m[1]!) && !(key in o.config)) missing.add(key);
+    }
+  }
+  return {
+    config: { ...o.config, ...Object.fromEntries([...missing].map((k) => [k, UNREADABLE_SECRET])) },
+    secretKeys: [...(o.secretKeys ?? []), ...missing],
+  };
+}
+
 /** Evaluates the program once. Throws what the program throws (e.g. a ConfigError). */
 export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
   const mode = o.mode ?? "apply";
   // The program validates config first and throws before registering anything; doing the same
   // here keeps that error out of the SDK's root-stack promises (which would report it as unhandled).
   const secretKeys = new Set(o.secretKeys ?? []);
-  loadConfig({ values: o.config, isSecret: (k) => secretKeys.has(k) }, mode === "apply");
+  const checked = loadConfig({ values: o.config, isSecret: (k) => secretKeys.has(k) }, mode === "apply");
+  if (mode === "compare") o = { ...o, ...withStandInSecrets(o, checked.warnings) };
   const names = stackNames(o.stack);
   if ("problem" in names) throw new ConfigError([names.problem]);
   const registered: Omit<PlannedResource, "options" | "inputDependencies">[] = [];
@@ -223,7 +246,8 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
         const id = o.idFor?.(a.type, a.name) ?? numericId(`${a.type}::${a.name}`);
         const urn = `urn:pulumi:${o.stack}::${PROJECT}::${a.type}::${a.name}`;
         if (a.type !== "pulumi:pulumi:Stack") {
-          registered.push({ key: `${a.type}::${a.name}`, type: a.type, name: a.name, urn, custom: a.custom ?? true, inputs: a.inputs });
+          const read = a.id !== undefined && a.id !== "" && !a.type.startsWith("pulumi:") ? { read: true as const } : {};
+          registered.push({ key: `${a.type}::${a.name}`, type: a.type, name: a.name, urn, custom: a.custom ?? true, ...read, inputs: a.inputs });
         }
         const state = {
           ...a.inputs,

@@ -51,7 +51,13 @@ export function formatResources(ev: Evaluation): string[] {
   }
   const emit = (r: PlannedResource, depth: number) => {
     const pad = "  ".repeat(depth + 1);
+    if (r.read) {
+      lines.push(`${pad}> ${r.type}  ${r.name}  (read: must exist)`);
+      return;
+    }
     lines.push(`${pad}+ ${r.type}  ${r.name}${flags(r)}`);
+    const meta = r.type.startsWith("kubernetes:") ? (r.inputs.metadata as { name?: unknown; namespace?: unknown } | undefined) : undefined;
+    if (meta?.name !== undefined) lines.push(`${pad}    object: ${meta.namespace === undefined ? "" : `${displayValue(meta.namespace)}/`}${displayValue(meta.name)}`);
     const facts = factsFor(r.type);
     for (const key of facts.show) {
       if (!(key in r.inputs)) continue;
@@ -72,10 +78,11 @@ export function formatResources(ev: Evaluation): string[] {
 
 export function formatPlan(stack: string, ev: Evaluation, written?: { dir: string; files: string[] }): string {
   const protectedCount = ev.resources.filter((r) => r.options.protect).length;
+  const reads = ev.resources.filter((r) => r.read).length;
   const out: string[] = [
     `Offline plan for stack "${stack}": the real program under Pulumi's mock engine; nothing was contacted.`,
     "",
-    `Resources to create: ${ev.resources.length} (${protectedCount} protected)`,
+    `Resources to create: ${ev.resources.length - reads} (${protectedCount} protected)${reads ? `; existing objects read: ${reads}` : ""}`,
     ...formatResources(ev),
     "",
     "Stack outputs:",

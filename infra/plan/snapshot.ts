@@ -12,6 +12,7 @@ import { renderBundle } from "../server/bundle";
 import { shortHash } from "../lib/hash";
 import { evaluate, isSecretValue, isUnknownValue, type ResourceOptionsSummary } from "./engine";
 import { readStackFile } from "./stack-file";
+import { MANIFESTS_NOTE, renderManifests } from "../kubernetes/manifests";
 
 export const SECRET = "[secret]";
 export const UNKNOWN = "(known after apply)";
@@ -94,12 +95,15 @@ export async function takeSnapshot(stack: string, configFile: string): Promise<P
     })),
     outputs: Object.fromEntries(Object.entries(ev.outputs).map(([k, v]) => [k, ev.secretOutputs.includes(k) ? SECRET : safe(v)])),
     warnings: ev.warnings,
-    artifacts: {
-      "compose.yaml": String(byPath.get("docker/compose.yaml") ?? ""),
-      Caddyfile: String(byPath.get("docker/Caddyfile") ?? ""),
-      "cloud-init.yaml": cloudInitFor(config),
-      "env (secrets masked)": maskedEnvFileFor(config),
-    },
+    artifacts:
+      config.target === "kubernetes"
+        ? { "manifests.yaml": renderManifests(ev.resources, MANIFESTS_NOTE) }
+        : {
+            "compose.yaml": String(byPath.get("docker/compose.yaml") ?? ""),
+            Caddyfile: String(byPath.get("docker/Caddyfile") ?? ""),
+            "cloud-init.yaml": cloudInitFor(config),
+            "env (secrets masked)": maskedEnvFileFor(config),
+          },
     bundle: Object.fromEntries(
       renderBundle(files)
         .manifest.trimEnd()

@@ -5,7 +5,13 @@ import { bundleFiles, cloudInitFor, maskedEnvFileFor } from "../server/artifacts
 import type { ChatwootConfig } from "../config/load";
 import { renderBundle } from "../server/bundle";
 
-export function writeArtifacts(config: ChatwootConfig, dir: string): { dir: string; files: string[] } {
+/** `manifests`: the Kubernetes target's objects (kubernetes/manifests.ts), which replace the server's files. */
+export function writeArtifacts(config: ChatwootConfig, dir: string, manifests?: string): { dir: string; files: string[] } {
+  if (manifests !== undefined) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "manifests.yaml"), manifests);
+    return { dir, files: ["manifests.yaml"] };
+  }
   const files = bundleFiles();
   const byPath = new Map(files.map((f) => [f.path, f.content]));
   const artifacts: Record<string, string | Buffer> = {

@@ -37,7 +37,7 @@ import { renderEnvFile } from "../chatwoot/env";
 import { type EnvSecrets, type EnvSettings } from "../chatwoot/env-settings";
 import { sha256 } from "../lib/hash";
 import { stepFilesHash } from "./step-files";
-import { bootstrapSettingsHash, parseBootstrapResult, type BootstrapResult, type BootstrapSettings } from "../chatwoot/bootstrap";
+import { bootstrapSettingsHash, parseBootstrapResult, renderBootstrapInput, type BootstrapResult, type BootstrapSettings } from "../chatwoot/bootstrap";
 
 export interface ChatwootDeploymentArgs {
   /** Address the steps connect to: the primary IPv4, stable across server rebuilds. */
@@ -300,17 +300,7 @@ export class ChatwootDeployment extends pulumi.ComponentResource {
     const b = this.args.bootstrap;
     const input = pulumi
       .all([this.args.adminPassword, this.args.webhookSecret, pulumi.all(this.args.secretInstallationConfigs ?? {})])
-      .apply(([password, webhookSecret, secretConfigs]) =>
-        JSON.stringify({
-          account: b.account,
-          admin: { ...b.admin, password },
-          inbox: b.inbox,
-          ...(b.platformAppName === undefined ? {} : { platform_app: { name: b.platformAppName } }),
-          webhook: b.webhook ? { ...b.webhook, secret: webhookSecret } : null,
-          disable_features: b.disableFeatures,
-          installation_configs: { ...b.installationConfigs, ...secretConfigs },
-        }),
-      );
+      .apply(([password, webhookSecret, secretConfigs]) => renderBootstrapInput(b, { password, webhookSecret, secretConfigs }));
     return this.step(
       `${name}-bootstrap`,
       {

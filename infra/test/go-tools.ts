@@ -79,3 +79,47 @@ function ownModuleBinary(module: string, name: string): string | undefined {
   fs.renameSync(tmp, path.join(dir, name));
   return dir;
 }
+
+/** The Kubernetes release of kube-apiserver and kubectl (infra/test/kube-build's go.mod pins it). */
+export const KUBERNETES = { version: "v1.37.2", major: "1", minor: "37" };
+/** The etcd release the apiserver stores in (infra/test/etcd-build's go.mod pins it). */
+export const ETCD = { version: "v3.7.3" };
+
+/**
+ * kube-apiserver and kubectl from infra/test/kube-build. Without the version ldflags both call
+ * themselves v0.0.0-master, and a client's version checks take the wrong branch.
+ * Returns the directory holding both.
+ */
+export function kubernetesDir(): string | undefined {
+  const v = KUBERNETES;
+  const flags = ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"]
+    .flatMap((pkg) => [`-X ${pkg}.gitVersion=${v.version}`, `-X ${pkg}.gitMajor=${v.major}`, `-X ${pkg}.gitMinor=${v.minor}`, `-X ${pkg}.gitTreeState=clean`])
+    .join(" ");
+  return moduleBinaries("kube-build", {
+    "kube-apiserver": ["-ldflags", `-s -w ${flags}`, "k8s.io/kubernetes/cmd/kube-apiserver"],
+    kubectl: ["-ldflags", `-s -w ${flags}`, "k8s.io/kubernetes/cmd/kubectl"],
+  });
+}
+
+/** etcd from infra/test/etcd-build. Returns the directory holding it. */
+export function etcdDir(): string | undefined {
+  return moduleBinaries("etcd-build", { etcd: ["-ldflags", "-s -w", "go.etcd.io/etcd/server/v3"] });
+}
+
+/** Builds programs that a small module under infra/test depends on, into a directory keyed on its go.mod and go.sum. */
+function moduleBinaries(module: string, programs: Record<string, string[]>): string | undefined {
+  if (!hasTool("go")) return undefined;
+  const source = path.join(repoRoot, "infra/test", module);
+  const key = ["go.mod", "go.sum", "tools.go"].map((f) => fs.readFileSync(path.join(source, f), "utf8")).join("\0") + JSON.stringify(programs);
+  const dir = path.join(cacheDir(), "modules", `${module}-${createHash("sha256").update(key).digest("hex").slice(0, 16)}`);
+  for (const [name, args] of Object.entries(programs)) {
+    if (fs.existsSync(path.join(dir, name))) continue;
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = path.join(dir, `.${name}.${process.pid}`);
+    // A cold kube-apiserver is about 18 CPU-minutes; the timeout only catches a hang.
+    const r = run("go", ["build", "-trimpath", ...args.slice(0, -1), "-o", tmp, args[args.length - 1]], { cwd: source, env: goEnv(), timeout: 5_400_000 });
+    if (r.status !== 0) throw new Error(`building ${name} in ${module} failed: ${r.stderr.slice(-2000)}`);
+    fs.renameSync(tmp, path.join(dir, name));
+  }
+  return dir;
+}
