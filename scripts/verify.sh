@@ -7,7 +7,7 @@
 #             [--frame-origins "https://a https://b"]
 #             [--public-ipv4 IP --public-ipv6 IP] [--connect 127.0.0.1:443] [--cacert FILE]
 #             [--timeout 300] [--backup-state DIR] [--caddy-admin-socket PATH] [--caddyfile FILE]
-#             [--watchdog] [< '{"api_token":"…","account_id":1,"inbox_id":2,"webhook_url":"…"}']
+#             [--watchdog] [--external] [< '{"api_token":"…","account_id":1,"inbox_id":2,"webhook_url":"…"}']
 #
 # Requests go to --connect (default: this host's own port 443) with the real hostname, so TLS and
 # routing are checked before public DNS caches catch up. With JSON on stdin, an authenticated
@@ -15,6 +15,8 @@
 # With --backup-state (the backup service's state directory), it also fails when the last
 # successful backup is older than twice its interval. With --watchdog, it also fails when the
 # watchdog's timer is not active or one run of it (started here, as the timer would) fails.
+# With --external (the Kubernetes target, run from the operator's machine), the checks that read
+# the server's own Caddy are left out: on a cluster, the ingress objects carry those rules.
 #
 # Slightly over ~300 lines: one numbered section per check, each a few lines, read top to bottom.
 set -uo pipefail
@@ -22,7 +24,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 domain="" version="" frame_origins="" ipv4="" ipv6="" connect="127.0.0.1:443" cacert="" timeout=300 backup_state=""
-caddy_admin="" caddyfile="" watchdog="" help_center=""
+caddy_admin="" caddyfile="" watchdog="" help_center="" external=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --domain) domain="${2:-}"; shift 2 ;;
@@ -38,11 +40,12 @@ while [[ $# -gt 0 ]]; do
     --caddy-admin-socket) caddy_admin="${2:-}"; shift 2 ;;
     --caddyfile) caddyfile="${2:-}"; shift 2 ;;
     --watchdog) watchdog=1; shift ;;
+    --external) external=1; shift ;;
     *) echo "verify.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 # Caddy's admin API: the unix socket on the data volume (docker/Caddyfile).
-[[ -n "$caddy_admin" ]] || caddy_admin=$(caddy_admin_socket)
+[[ -n "$caddy_admin" || -n "$external" ]] || caddy_admin=$(caddy_admin_socket)
 if [[ -z "$domain" || -z "$version" ]]; then
   echo "verify.sh: --domain and --version are required" >&2
   exit 2
@@ -241,7 +244,9 @@ fi
 # --- 4b. Client-sent address headers never reach Rails -----------------------------------------
 # Rails cannot be asked what it received, so ask Caddy what it runs: every reverse_proxy must
 # delete them (Rails keys login rate limits on the client address).
-if "${curl_base[0]}" -sS --max-time 5 --unix-socket "$caddy_admin" http://localhost/config/ -o "$work/caddy-config" 2>/dev/null; then
+if [[ -n "$external" ]]; then
+  printf 'skip  %s\n' "the proxy's own configuration: not a server with Caddy (--external)"
+elif "${curl_base[0]}" -sS --max-time 5 --unix-socket "$caddy_admin" http://localhost/config/ -o "$work/caddy-config" 2>/dev/null; then
   missing_deletes=$(jq -r '[.. | objects | select(.handler? == "reverse_proxy")] as $p
     | if ($p | length) == 0 then "no reverse_proxy" else
       ["Forwarded", "X-Real-Ip", "Client-Ip", "True-Client-Ip"] - ([$p[] | .headers.request.delete[]?] | unique) | join(" ") end' "$work/caddy-config" 2>/dev/null)

@@ -35,6 +35,8 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go
       backupState?: string;
       deployedCaddyfile?: string;
       systemctl?: string;
+      /** As the Kubernetes target runs it: from outside, with no Caddy of its own to read. */
+      external?: boolean;
     } = {},
   ) =>
     runAsync(
@@ -48,8 +50,7 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go
         "--public-ipv6", "2001:db8:10::1",
         "--connect", `127.0.0.1:${c.httpsPort}`,
         "--cacert", c.caFile,
-        "--caddy-admin-socket", c.adminSocket,
-        "--caddyfile", opts.deployedCaddyfile ?? c.caddyfile,
+        ...(opts.external ? ["--external"] : ["--caddy-admin-socket", c.adminSocket, "--caddyfile", opts.deployedCaddyfile ?? c.caddyfile]),
         "--timeout", "2",
         ...(opts.backupState ? ["--backup-state", opts.backupState] : []),
         ...(opts.systemctl ? ["--watchdog"] : []),
@@ -267,5 +268,17 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go
       "TLS for chatwoot-verify-test.invalid could not be set up: chatwoot-verify-test.invalid resolves to nothing, not this server (203.0.113.10).",
     );
     expect(r.stderr).toContain('"chatwoot-verify-test.invalid A 203.0.113.10" and "chatwoot-verify-test.invalid AAAA 2001:db8:10::1"');
+  });
+
+  it("--external (the Kubernetes target) runs every check a client can make, and skips only the server's Caddy", async () => {
+    const good = await verify(caddy, { external: true });
+    expect(good.stderr).toBe("");
+    expect(good.status).toBe(0);
+    expect(good.stdout).toContain("skip  the proxy's own configuration: not a server with Caddy (--external)");
+    expect(good.stdout).toContain("ok    the API token sees inbox 7 in account 1");
+    // A proxy that frames the dashboard is still caught from outside.
+    const broken = await verify(brokenCaddy, { external: true });
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toContain("X-Frame-Options");
   });
 });

@@ -143,6 +143,9 @@ function computedState(a: pulumi.runtime.MockResourceArgs, id: string): Record<s
       const specials = i.special === false ? "" : "Aa1!";
       return { result: pulumi.secret(fake(a.name, i.length - specials.length, alnum) + specials) };
     }
+    case "kubernetes:core/v1:Secret":
+      // The Kubernetes target's bootstrap result, as its Job leaves it (read back after the Job).
+      return a.name === "bootstrap-result-read" ? { data: pulumi.secret({ result: Buffer.from(FAKE_BOOTSTRAP_RESULT).toString("base64") }) } : {};
     case "command:remote:Command":
       // The bootstrap's result line, so outputs derived from it resolve under test.
       return a.name.endsWith("-bootstrap")
