@@ -82,7 +82,8 @@ export function renderIngressRoute(i: EdgeInput): CustomObject {
     spec: {
       entryPoints: [i.entryPoint],
       routes: [
-        route(`(${hosts}) && (${pathRule(["/installation"])})`, 400, [...base, ref(MIDDLEWARES.refuse)]),
+        // The frame policy too, so that every route but /widget has it (a refused answer has nothing to frame).
+        route(`(${hosts}) && (${pathRule(["/installation"])})`, 400, [...base, ref(MIDDLEWARES.framePolicy), ref(MIDDLEWARES.refuse)]),
         ...(admin ? [route(`(${hosts}) && (${pathRule(["/super_admin", "/monitoring/sidekiq"])})`, 300, [...base, ref(MIDDLEWARES.framePolicy), ref(MIDDLEWARES.adminNetworks)])] : []),
         route(`(${hosts}) && (${pathRule(["/widget"])})`, 200, base),
         route(hosts, 100, [...base, ref(MIDDLEWARES.framePolicy)]),

@@ -6,30 +6,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { evaluate, isSecretValue, type Evaluation, type PlannedResource } from "../plan/engine";
 import { plainStrings } from "../test/evaluation";
-import { pulumiConfig } from "../test/fixtures";
+import { kubernetesConfig, kubernetesSecrets, pulumiConfig } from "../test/fixtures";
 import { ENV_CHECKSUM_ANNOTATION } from "./workload";
-
-export const kubernetesConfig = {
-  target: "kubernetes",
-  domain: "chat.example.com",
-  account: { name: "Acme Support" },
-  admin: { email: "ops@example.com", name: "Ops" },
-  webhook: { url: "https://app.example.com/hooks/chatwoot" },
-  embedAllowedOrigins: ["https://app.example.com"],
-  adminAllowedCidrs: ["198.51.100.0/24"],
-  smtp: { address: "smtp.example.com", username: "chatwoot", senderEmail: "Support <support@example.com>" },
-  storage: { service: "s3Compatible", bucket: "acme-chatwoot", region: "fsn1", endpoint: "https://fsn1.your-objectstorage.com" },
-  kubernetes: { postgresBackup: { bucket: "acme-chatwoot-db", endpoint: "https://fsn1.your-objectstorage.com" } },
-};
-
-export const kubernetesSecrets = {
-  smtpPassword: "smtp-Password-Sentinel-1",
-  storageAccessKeyId: "StorageKeySentinel2",
-  storageSecretAccessKey: "storage-Secret-Sentinel-3",
-  backupS3AccessKeyId: "BackupKeySentinel4",
-  backupS3SecretAccessKey: "backup-Secret-Sentinel-5",
-  sentryDsn: "https://sentry-Sentinel-6@o0.ingest.example.com/1",
-};
 
 /** The stack with some values changed; `without` drops secret keys. */
 const evaluateWith = (values: Record<string, unknown> = {}, secrets: Record<string, string> = {}, without: string[] = []) =>

@@ -86,3 +86,26 @@ export function pulumiConfig(
   for (const [k, v] of Object.entries(secrets)) config[`chatwoot:${k}`] = v;
   return { config, secretKeys: Object.keys(secrets).map((k) => `chatwoot:${k}`) };
 }
+
+/** A Kubernetes-target stack exercising every part of it; the secrets are sentinels a leak test looks for. */
+export const kubernetesConfig = {
+  target: "kubernetes",
+  domain: "chat.example.com",
+  account: { name: "Acme Support" },
+  admin: { email: "ops@example.com", name: "Ops" },
+  webhook: { url: "https://app.example.com/hooks/chatwoot" },
+  embedAllowedOrigins: ["https://app.example.com"],
+  adminAllowedCidrs: ["198.51.100.0/24"],
+  smtp: { address: "smtp.example.com", username: "chatwoot", senderEmail: "Support <support@example.com>" },
+  storage: { service: "s3Compatible", bucket: "acme-chatwoot", region: "fsn1", endpoint: "https://fsn1.your-objectstorage.com" },
+  kubernetes: { postgresBackup: { bucket: "acme-chatwoot-db", endpoint: "https://fsn1.your-objectstorage.com" } },
+};
+
+export const kubernetesSecrets = {
+  smtpPassword: "smtp-Password-Sentinel-1",
+  storageAccessKeyId: "StorageKeySentinel2",
+  storageSecretAccessKey: "storage-Secret-Sentinel-3",
+  backupS3AccessKeyId: "BackupKeySentinel4",
+  backupS3SecretAccessKey: "backup-Secret-Sentinel-5",
+  sentryDsn: "https://sentry-Sentinel-6@o0.ingest.example.com/1",
+};

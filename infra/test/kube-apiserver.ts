@@ -23,7 +23,7 @@ export interface ControlPlane {
   /** The apiserver's serving CA (its self-signed certificate), for clients that verify. */
   caFile: string;
   /** Runs kubectl with the admin kubeconfig. */
-  kubectl(args: string[], input?: string): { status: number; stdout: string; stderr: string };
+  kubectl(args: string[], input?: string): { status: number | null; stdout: string; stderr: string };
   stop(): void;
 }
 
