@@ -47,7 +47,7 @@ describe("the app Secret's data", () => {
 
 describe("the workload", () => {
   it("gives Sidekiq time to push its jobs back before SIGKILL", () => {
-    const pod = renderSidekiqDeployment(workload).spec!.template!.spec as any;
+    const pod = (renderSidekiqDeployment(workload) as any).spec.template.spec;
     expect(pod.containers[0].command).toEqual(["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml", "-t", String(SIDEKIQ_SHUTDOWN_SECONDS)]);
     expect(pod.terminationGracePeriodSeconds).toBe(SIDEKIQ_GRACE_SECONDS);
     expect(SIDEKIQ_GRACE_SECONDS).toBeGreaterThan(SIDEKIQ_SHUTDOWN_SECONDS);
