@@ -14,6 +14,7 @@ import type { BundleFile } from "./server/bundle";
 import { ChatwootSecrets } from "./chatwoot/secrets";
 import { envSecretsFor, secretInstallationConfigsFor } from "./chatwoot/env-secrets";
 import { kubernetesStack, type KubernetesStackOutputs } from "./kubernetes/stack";
+import { clusterStack, type ClusterStackOutputs } from "./cluster/stack";
 
 export interface StackOutputs {
   url: pulumi.Output<string>;
@@ -40,7 +41,7 @@ export interface StackOverrides {
   bundle?: BundleFile[];
 }
 
-export function chatwootStack(overrides: StackOverrides = {}): StackOutputs | KubernetesStackOutputs {
+export function chatwootStack(overrides: StackOverrides = {}): StackOutputs | KubernetesStackOutputs | ClusterStackOutputs {
   const config = loadConfig();
   for (const warning of config.warnings) pulumi.log.warn(warning);
 
@@ -48,6 +49,7 @@ export function chatwootStack(overrides: StackOverrides = {}): StackOutputs | Ku
   const names = stackNames(stack);
   if ("problem" in names) throw new ConfigError([names.problem]);
   if (config.target === "kubernetes") return kubernetesStack(config, stack, names.label);
+  if (config.target === "cluster") return clusterStack(config, names.namePrefix, { app: "chatwoot", stack: names.label, "managed-by": "pulumi" });
   const namePrefix = names.namePrefix;
   const labels = { app: "chatwoot", stack: names.label, "managed-by": "pulumi" };
 

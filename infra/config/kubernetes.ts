@@ -5,10 +5,11 @@
  */
 import { z } from "zod";
 import { durationSeconds } from "./backup";
+import { clusterTargetProblems } from "./cluster";
 
 const p = "chatwoot:";
 
-export const TARGETS = ["server", "kubernetes"] as const;
+export const TARGETS = ["server", "kubernetes", "cluster"] as const;
 export type Target = (typeof TARGETS)[number];
 
 /** A DNS-1123 label: a namespace, a storage class, an issuer. */
@@ -111,6 +112,13 @@ export const SERVER_ONLY_KEYS = [
   "alerts",
 ] as const;
 
+/** What the targets that run Chatwoot require, and what each must be. */
+const APP_REQUIRED = {
+  domain: "must be a fully qualified hostname",
+  account: 'must be an object like {"name": "Acme Support", "locale": "en"}',
+  admin: 'must be an object like {"email": "ops@example.com", "name": "Ops"}',
+};
+
 /** Secret keys that only the server target reads. */
 export const SERVER_ONLY_SECRET_KEYS = ["backupPassword", "backupSftpPrivateKey", "adoptDatabaseUrl", "adoptStorageUrl", "alertWebhookUrl", "alertPingUrl"] as const;
 
@@ -122,6 +130,12 @@ export function targetProblems(
   c: { storage: { service: string }; kubernetes?: KubernetesConfig },
 ): string[] {
   const problems: string[] = [];
+  if (target === "cluster") return clusterTargetProblems(given, givenSecrets);
+  for (const [key, expected] of Object.entries(APP_REQUIRED)) {
+    if (!given.includes(key)) problems.push(`${p}${key} is required: it ${expected}`);
+  }
+  if (given.includes("cluster")) problems.push(`${p}cluster is only used when ${p}target is "cluster"`);
+  if (givenSecrets.includes("hcloudControllerToken")) problems.push(`${p}hcloudControllerToken is only used when ${p}target is "cluster"`);
   if (target === "server") {
     if (given.includes("kubernetes")) problems.push(`${p}kubernetes is only used when ${p}target is "kubernetes"`);
     if (!given.includes("sshPublicKeys")) problems.push(`${p}sshPublicKeys is required: it must list at least one OpenSSH public key (every deploy reaches the server over SSH)`);

@@ -14,6 +14,7 @@ import { CONFIG_NAMESPACE, namespaceProblems } from "./names";
 import { extraSecretEnvNames, SECRET_KEYS, secretRules, UNREADABLE_SECRET, type SecretKey, type SecretValues } from "./secret-keys";
 import { warningsFor } from "./warnings";
 import { kubernetesWarnings, KUBERNETES_DEFAULT, targetProblems, targetUpProblems } from "./kubernetes";
+import { clusterTypeProblems, clusterUpProblems, clusterWarnings } from "./cluster";
 import { closest } from "./fields";
 import { ECHO_SAFE_KEYS, NON_STRING_KEYS, publicSchema, type ParsedPublicConfig } from "./schema";
 import { defaultServerType } from "../facts/hetzner";
@@ -36,7 +37,11 @@ export class ConfigError extends pulumi.RunError {
 }
 
 /** Public settings after validation, with computed defaults filled in. */
-export type PublicConfig = Omit<ParsedPublicConfig, "serverType" | "smtp" | "sshPublicKeys" | "kubernetes"> & {
+export type PublicConfig = Omit<ParsedPublicConfig, "serverType" | "smtp" | "sshPublicKeys" | "kubernetes" | "domain" | "account" | "admin"> & {
+  /** Set on the targets that run Chatwoot (validated); the cluster target reads none of the three. */
+  domain: string;
+  account: NonNullable<ParsedPublicConfig["account"]>;
+  admin: NonNullable<ParsedPublicConfig["admin"]>;
   serverType: string;
   /** Always set on the server target (validated); empty on the Kubernetes target. */
   sshPublicKeys: string[];
@@ -84,6 +89,8 @@ export interface ChatwootConfig extends PublicConfig {
   microsoftOauthClientSecret?: pulumi.Output<string>;
   /** The inbound e-mail ingress password or signing key (chatwoot:inboundEmailSecret). */
   inboundEmailSecret?: pulumi.Output<string>;
+  /** The cluster's controllers' Hetzner API token (chatwoot:hcloudControllerToken, cluster target). */
+  hcloudControllerToken?: pulumi.Output<string>;
   /** Captain's OpenAI key, an installation config the bootstrap sets (chatwoot:captainOpenAiApiKey). */
   captainOpenAiApiKey?: pulumi.Output<string>;
   /** URLs the server downloads an adopted installation's dump and files from (chatwoot:adopt*Url). */
@@ -165,20 +172,27 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
     if (problem) problems.push(`${prefix}${key} ${problem}`);
   }
   const upOnly = parsed.success
-    ? [...neededForUp(parsed.data, secretInput), ...targetUpProblems(parsed.data.target, Object.keys(secretInput), parsed.data.kubernetes)]
+    ? parsed.data.target === "cluster"
+      ? clusterUpProblems(Object.keys(secretInput))
+      : [...neededForUp(parsed.data, secretInput), ...targetUpProblems(parsed.data.target, Object.keys(secretInput), parsed.data.kubernetes)]
     : [];
   if (parsed.success) {
     problems.push(...crossFieldProblems(parsed.data, secretInput));
     problems.push(...targetProblems(parsed.data.target, Object.keys(publicInput), Object.keys(secretInput), parsed.data));
+    if (parsed.data.target === "cluster" && parsed.data.cluster) problems.push(...clusterTypeProblems(parsed.data.cluster, parsed.data.location));
   }
   if (forUp) problems.push(...upOnly);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const data = parsed.data!;
   const asSecret = (key: SecretKey) => (secretInput[key] === undefined ? undefined : pulumi.secret(secretInput[key]!));
-  const { smtp, serverType, sshPublicKeys, kubernetes, ...rest } = data;
+  const { smtp, serverType, sshPublicKeys, kubernetes, domain, account, admin, ...rest } = data;
   return {
     ...rest,
+    // Present on the targets that run Chatwoot (targetProblems); placeholders the cluster target never reads.
+    domain: domain ?? "",
+    account: account ?? { name: "" },
+    admin: admin ?? { email: "", name: "" },
     sshPublicKeys: sshPublicKeys ?? [],
     kubernetes: kubernetes ?? KUBERNETES_DEFAULT,
     serverType: serverType ?? defaultServerType(data.location),
@@ -194,6 +208,7 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
     microsoftOauthClientSecret: asSecret("microsoftOauthClientSecret"),
     inboundEmailSecret: asSecret("inboundEmailSecret"),
     captainOpenAiApiKey: asSecret("captainOpenAiApiKey"),
+    hcloudControllerToken: asSecret("hcloudControllerToken"),
     adoptUrls: { database: asSecret("adoptDatabaseUrl"), storage: asSecret("adoptStorageUrl") },
     ...(extraSecretEnvNames(secretInput.extraSecretEnv) === undefined
       ? { extraSecretEnvNames: [] }
@@ -218,7 +233,7 @@ export function loadConfig(raw: RawConfig = runtimeConfig(), forUp = !pulumi.run
     },
     warnings: [
       ...upOnly.map((p) => `pulumi up will refuse to run: ${p}`),
-      ...warningsFor(data, raw, secretInput),
+      ...(data.target === "cluster" ? clusterWarnings(data.cluster!, data.sshAllowedCidrs) : warningsFor(data, raw, secretInput)),
       ...(data.target === "kubernetes" ? kubernetesWarnings(kubernetes ?? KUBERNETES_DEFAULT) : []),
     ],
   };

@@ -56,3 +56,10 @@ export function stackNames(stack: string): { namePrefix: string; label: string }
   }
   return { namePrefix, label: slug };
 }
+
+/** The name prefix of a stack whose name is valid (stackNames checked it). */
+export function namePrefixOf(stack: string): string {
+  const names = stackNames(stack);
+  if ("problem" in names) throw new Error(names.problem);
+  return names.namePrefix;
+}

@@ -72,10 +72,10 @@ export function crossFieldProblems(c: ParsedPublicConfig, secrets: SecretValues)
   if (c.alerts.email.length > 0 && !c.smtp) {
     problems.push(`${p}alerts.email needs ${p}smtp: the watchdog sends its mail through Chatwoot's SMTP settings`);
   }
-  if (c.dnsZone && !inZone(c.domain, c.dnsZone)) {
+  if (c.domain && c.dnsZone && !inZone(c.domain, c.dnsZone)) {
     problems.push(`${p}dnsZone "${c.dnsZone}" must contain ${p}domain "${c.domain}"`);
   }
-  if (c.helpCenterDomain === c.domain) {
+  if (c.helpCenterDomain !== undefined && c.helpCenterDomain === c.domain) {
     problems.push(`${p}helpCenterDomain must differ from ${p}domain (leave it unset to serve the help center on ${c.domain})`);
   }
   if (c.webhook) problems.push(...webhookUrlProblems(c.webhook.url, c.allowPrivateNetworkWebhooks));

@@ -14,6 +14,7 @@ import { inboundEmailSchema, smtpSchema } from "./mail";
 import { googleSignInSchema, microsoftSignInSchema } from "./sign-in";
 import { STORAGE_DEFAULT, storageSchema } from "./storage";
 import { tuningSchema } from "./tuning";
+import { clusterSchema } from "./cluster";
 import { kubernetesSchema, TARGETS } from "./kubernetes";
 import { envSafe, hostname } from "./zod";
 import { parseOpenSshPublicKey } from "./validate";
@@ -24,7 +25,10 @@ export const publicSchema = z
     target: z.enum(TARGETS, { message: `must be one of ${TARGETS.join(", ")}` }).default("server"),
     /** The Kubernetes target's settings (kubernetes.ts). */
     kubernetes: kubernetesSchema.optional(),
-    domain: hostname("fully qualified hostname"),
+    /** The cluster target's settings: a k3s cluster on Hetzner Cloud (cluster.ts). */
+    cluster: clusterSchema.optional(),
+    /** Required on the targets that run Chatwoot (kubernetes.ts, targetProblems); the cluster target has none. */
+    domain: hostname("fully qualified hostname").optional(),
     /**
      * The help center's own hostname (HELPCENTER_URL): portal links point there, and Chatwoot
      * serves its portals on it as on the main domain. Caddy gets a certificate for it too.
@@ -112,7 +116,8 @@ export const publicSchema = z
       )
       .strict()
       // English unless set, except for an adopted account, which keeps its own.
-      .transform((a) => (a.id === undefined && a.locale === undefined ? { ...a, locale: "en" } : a)),
+      .transform((a) => (a.id === undefined && a.locale === undefined ? { ...a, locale: "en" } : a))
+      .optional(),
     admin: z
       .object(
         {
@@ -126,7 +131,8 @@ export const publicSchema = z
         },
         { message: 'must be an object like {"email": "ops@example.com", "name": "Ops"}' },
       )
-      .strict(),
+      .strict()
+      .optional(),
     inbox: z
       .object(
         {
@@ -218,6 +224,7 @@ export type ParsedPublicConfig = z.infer<typeof publicSchema>;
 /** Keys whose values Pulumi stores as JSON (objects, lists, numbers, booleans). */
 export const NON_STRING_KEYS = new Set([
   "kubernetes",
+  "cluster",
   "volumeSizeGb",
   "sshPublicKeys",
   "sshAllowedCidrs",
@@ -260,6 +267,11 @@ export const ECHO_SAFE_KEYS = new Set([
   "kubernetes.postgres.instances",
   "kubernetes.postgres.storageGb",
   "kubernetes.postgresBackup.every",
+  "cluster.controlPlanes",
+  "cluster.agents",
+  "cluster.controlPlaneType",
+  "cluster.agentType",
+  "cluster.appReplicas",
   "location",
   "serverType",
   "image",

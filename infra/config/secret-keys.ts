@@ -38,6 +38,7 @@ export const SECRET_KEYS = [
   "storageAccessKeyId",
   "storageSecretAccessKey",
   "extraSecretEnv",
+  "hcloudControllerToken",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 export type SecretValues = Partial<Record<SecretKey, string>>;
@@ -76,6 +77,8 @@ export const secretRules: Record<SecretKey, (v: string) => string | undefined> =
   alertWebhookUrl: (v) => httpsUrl(v, "a webhook URL such as https://hooks.slack.com/services/…"),
   alertPingUrl: (v) => httpsUrl(v, "a ping URL such as https://hc-ping.com/<uuid>"),
   sentryDsn: (v) => httpsUrl(v, "a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>"),
+  // Hetzner Cloud API tokens are 64 letters and digits.
+  hcloudControllerToken: (v) => (/^[A-Za-z0-9]{64}$/.test(v) ? undefined : "must be a Hetzner Cloud API token (64 letters and digits)"),
   captainOpenAiApiKey: (v) => (/^\S{20,}$/.test(v) ? undefined : "must be an OpenAI API key (at least 20 characters, no spaces)"),
   inboundEmailSecret: (v) => (v.length >= 12 ? envValueProblem(v) : "must be at least 12 characters (the ingress password or the service's signing key)"),
   // An existing webhook's signing secret that the apps verify (an adopted installation).

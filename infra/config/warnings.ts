@@ -58,7 +58,7 @@ export function warningsFor(c: ParsedPublicConfig, raw: { values: Record<string,
   }
   for (const origin of c.embedAllowedOrigins) {
     const host = new URL(origin).hostname;
-    if (site(host) !== site(c.domain)) {
+    if (c.domain && site(host) !== site(c.domain)) {
       warnings.push(
         `${p}embedAllowedOrigins: ${origin} is another site than ${c.domain}: Chatwoot's session cookies are SameSite=Lax, ` +
           `which browsers do not send inside a cross-site iframe, so the embedded dashboard cannot stay logged in. ` +

@@ -27,6 +27,8 @@ import { takeSnapshot } from "./snapshot";
 import { formatPlan } from "./format";
 import { writeArtifacts } from "./write-artifacts";
 import { MANIFESTS_NOTE, renderManifests } from "../kubernetes/manifests";
+import { clusterArtifacts } from "../cluster/artifacts";
+import { namePrefixOf } from "../config/names";
 import { readStackFile } from "./stack-file";
 
 interface Args {
@@ -108,11 +110,14 @@ export async function main(argv: string[]): Promise<number> {
     const evaluation = await evaluate({ stack: args.stack, ...stackConfig, mode: "preview" });
     // The Kubernetes target's artifact is its objects: evaluated with stand-ins for generated
     // values, so that every field is concrete (the secrets among them are masked anyway).
-    const manifests =
-      args.outDir && config.target === "kubernetes"
-        ? renderManifests((await evaluate({ stack: args.stack, ...stackConfig, mode: "compare" })).resources, MANIFESTS_NOTE)
-        : undefined;
-    const written = args.outDir ? writeArtifacts(config, path.resolve(args.outDir), manifests) : undefined;
+    const targetFiles = !args.outDir
+      ? undefined
+      : config.target === "kubernetes"
+        ? { "manifests.yaml": renderManifests((await evaluate({ stack: args.stack, ...stackConfig, mode: "compare" })).resources, MANIFESTS_NOTE) }
+        : config.target === "cluster"
+          ? clusterArtifacts(config, namePrefixOf(args.stack))
+          : undefined;
+    const written = args.outDir ? writeArtifacts(config, path.resolve(args.outDir), targetFiles) : undefined;
     process.stdout.write(formatPlan(args.stack, evaluation, written));
     return 0;
   } catch (e) {

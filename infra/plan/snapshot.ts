@@ -13,6 +13,8 @@ import { shortHash } from "../lib/hash";
 import { evaluate, isSecretValue, isUnknownValue, type ResourceOptionsSummary } from "./engine";
 import { readStackFile } from "./stack-file";
 import { MANIFESTS_NOTE, renderManifests } from "../kubernetes/manifests";
+import { clusterArtifacts } from "../cluster/artifacts";
+import { namePrefixOf } from "../config/names";
 
 export const SECRET = "[secret]";
 export const UNKNOWN = "(known after apply)";
@@ -98,7 +100,9 @@ export async function takeSnapshot(stack: string, configFile: string): Promise<P
     artifacts:
       config.target === "kubernetes"
         ? { "manifests.yaml": renderManifests(ev.resources, MANIFESTS_NOTE) }
-        : {
+        : config.target === "cluster"
+          ? clusterArtifacts(config, namePrefixOf(stack))
+          : {
             "compose.yaml": String(byPath.get("docker/compose.yaml") ?? ""),
             Caddyfile: String(byPath.get("docker/Caddyfile") ?? ""),
             "cloud-init.yaml": cloudInitFor(config),
@@ -116,7 +120,7 @@ export async function takeSnapshot(stack: string, configFile: string): Promise<P
     settings: {
       chatwootVersion: config.chatwootVersion,
       restoreFrom: config.restoreFrom,
-      bootstrap: bootstrapSettingsFor(config),
+      bootstrap: config.target === "cluster" ? undefined : bootstrapSettingsFor(config),
       volumeSizeGb: config.volumeSizeGb,
       sshPublicKeys: config.sshPublicKeys,
       serverType: config.serverType,

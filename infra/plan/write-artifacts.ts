@@ -5,12 +5,15 @@ import { bundleFiles, cloudInitFor, maskedEnvFileFor } from "../server/artifacts
 import type { ChatwootConfig } from "../config/load";
 import { renderBundle } from "../server/bundle";
 
-/** `manifests`: the Kubernetes target's objects (kubernetes/manifests.ts), which replace the server's files. */
-export function writeArtifacts(config: ChatwootConfig, dir: string, manifests?: string): { dir: string; files: string[] } {
-  if (manifests !== undefined) {
+/**
+ * `targetFiles`: another target's artifacts by file name (the Kubernetes target's manifests.yaml,
+ * the cluster's user data and add-ons), which replace the server's files.
+ */
+export function writeArtifacts(config: ChatwootConfig, dir: string, targetFiles?: Record<string, string>): { dir: string; files: string[] } {
+  if (targetFiles !== undefined) {
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "manifests.yaml"), manifests);
-    return { dir, files: ["manifests.yaml"] };
+    for (const [name, content] of Object.entries(targetFiles)) fs.writeFileSync(path.join(dir, name), content);
+    return { dir, files: Object.keys(targetFiles) };
   }
   const files = bundleFiles();
   const byPath = new Map(files.map((f) => [f.path, f.content]));

@@ -1,0 +1,68 @@
+/**
+ * Facts the cluster target (a k3s cluster on Hetzner Cloud) relies on, each naming its source.
+ * Versions are pinned here and nowhere else; an upgrade is a change of this file and the
+ * documented one-node-at-a-time procedure (docs/cluster.md).
+ */
+import type { Location } from "./hetzner";
+
+/**
+ * k3s, installed from its GitHub release and checked against the release's own
+ * sha256sum-amd64.txt (k3s-io/k3s releases; the way its install.sh verifies). v1.36: the
+ * Kubernetes minor the cloud controller manager 1.35 supports (its version policy: 1.33 to 1.36).
+ */
+export const K3S = {
+  version: "v1.36.3+k3s1",
+  releaseUrl: "https://github.com/k3s-io/k3s/releases/download",
+} as const;
+
+/**
+ * The add-ons, as k3s's helm-controller installs them from HelmChart manifests. Repositories and
+ * chart names from each project's install docs; chart versions as each index lists them for the
+ * pinned application version.
+ */
+export const ADDONS = {
+  // hetznercloud/hcloud-cloud-controller-manager: chart version = application version.
+  ccm: { repo: "https://charts.hetzner.cloud", chart: "hcloud-cloud-controller-manager", version: "1.35.0", namespace: "kube-system" },
+  // hetznercloud/csi-driver: chart version = application version; StorageClass hcloud-volumes.
+  csi: { repo: "https://charts.hetzner.cloud", chart: "hcloud-csi", version: "2.22.1", namespace: "kube-system" },
+  // cert-manager's chart (charts.jetstack.io): chart version = application version.
+  certManager: { repo: "https://charts.jetstack.io", chart: "cert-manager", version: "v1.21.1", namespace: "cert-manager" },
+  // cloudnative-pg/charts index.yaml: cloudnative-pg 0.29.0 has appVersion 1.30.0.
+  cnpg: { repo: "https://cloudnative-pg.github.io/charts", chart: "cloudnative-pg", version: "0.29.0", namespace: "cnpg-system" },
+  // cloudnative-pg/charts: plugin-barman-cloud (needs CNPG >= 1.26 and cert-manager). The chart
+  // version that carries plugin 0.14.0 was not read here: check it in the index before an upgrade.
+  barmanPlugin: { repo: "https://cloudnative-pg.github.io/charts", chart: "plugin-barman-cloud", version: "0.8.1", namespace: "cnpg-system" },
+} as const;
+
+/** The private network: nodes on 10.0.1.0/24; k3s's own pod and service ranges stay its defaults (10.42/16, 10.43/16). */
+export const NETWORK = { range: "10.0.0.0/16", subnet: "10.0.1.0/24" } as const;
+
+/** Hetzner's network zone of each location (docs.hetzner.cloud, Networks: network zones). */
+export const NETWORK_ZONES: Readonly<Record<Location, string>> = {
+  fsn1: "eu-central",
+  nbg1: "eu-central",
+  hel1: "eu-central",
+  ash: "us-east",
+  hil: "us-west",
+  sin: "ap-southeast",
+};
+
+/** The taint that keeps application pods off the control-plane servers (k3s's node-taint). */
+export const CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane:NoSchedule";
+
+/** Where k3s reads its config, its drop-ins, and the manifests its deploy controller applies (k3s docs). */
+export const K3S_PATHS = {
+  config: "/etc/rancher/k3s/config.yaml",
+  configDropIns: "/etc/rancher/k3s/config.yaml.d",
+  manifests: "/var/lib/rancher/k3s/server/manifests",
+  kubeconfig: "/etc/rancher/k3s/k3s.yaml",
+  binary: "/usr/local/bin/k3s",
+} as const;
+
+/** Traefik's Service annotations for the Hetzner load balancer (hcloud-cloud-controller-manager docs, load_balancer_annotations.md). */
+export const LB_ANNOTATIONS = {
+  location: "load-balancer.hetzner.cloud/location",
+  usePrivateIp: "load-balancer.hetzner.cloud/use-private-ip",
+  proxyProtocol: "load-balancer.hetzner.cloud/uses-proxyprotocol",
+  name: "load-balancer.hetzner.cloud/name",
+} as const;
