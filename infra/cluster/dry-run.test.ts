@@ -1,0 +1,59 @@
+/**
+ * Every Kubernetes object the cluster stack installs (the add-ons' HelmChart and HelmChartConfig
+ * manifests, the ClusterIssuer, the Hetzner controllers' Secret) against a real kube-apiserver with
+ * k3s's HelmChart CRDs (from github.com/k3s-io/helm-controller, read from the Go module cache) and
+ * cert-manager's: a server-side dry-run must accept them all, and reject a broken one.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { repoRoot } from "../lib/repo";
+import { startControlPlane, type ControlPlane } from "../test/kube-apiserver";
+import { describeWithTools, run } from "../test/tools";
+import { renderAddons, renderHcloudSecret } from "./addons";
+
+/** The helm-controller release whose CRDs the dry-run applies (k3s bundles it). */
+const HELM_CONTROLLER = "github.com/k3s-io/helm-controller@v0.17.9";
+
+describeWithTools("the cluster's add-ons on a real kube-apiserver", ["go"], () => {
+  let cp: ControlPlane;
+  const addons = renderAddons({ location: "nbg1", loadBalancerName: "chatwoot-test-ingress", acmeEmail: "ops@example.com" });
+  const dryRun = (yaml: string) => cp.kubectl(["apply", "--server-side", "--dry-run=server", "-f", "-"], yaml);
+
+  beforeAll(async () => {
+    const download = run("go", ["mod", "download", "-json", HELM_CONTROLLER], { env: { ...process.env, GOFLAGS: "-mod=mod" } });
+    if (download.status !== 0) throw new Error(`go mod download ${HELM_CONTROLLER} failed: ${download.stderr}`);
+    const crdDir = path.join(JSON.parse(download.stdout).Dir, "pkg/crds/yaml/generated");
+    cp = await startControlPlane();
+    for (const file of [...fs.readdirSync(crdDir).map((f) => path.join(crdDir, f)), path.join(repoRoot, "infra/test/crds/cm-clusterissuers.yaml")]) {
+      const r = cp.kubectl(["apply", "--server-side", "-f", file]);
+      if (r.status !== 0) throw new Error(`applying ${file} failed: ${r.stderr}`);
+    }
+    const established = cp.kubectl(["wait", "--for", "condition=established", "--timeout", "120s", "crd", "--all"]);
+    if (established.status !== 0) throw new Error(established.stderr);
+  });
+  afterAll(() => cp?.stop());
+
+  it("accepts every add-on manifest and the controllers' Secret", () => {
+    const docs = [...addons.map((o) => stringify(o)), renderHcloudSecret("x".repeat(64), "123456")].join("---\n");
+    const r = dryRun(docs);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split("\n").filter((l) => l.endsWith("(server dry run)"))).toHaveLength(addons.length + 1);
+    expect(addons.map((o) => o.kind).sort()).toEqual(["ClusterIssuer", "HelmChart", "HelmChart", "HelmChart", "HelmChart", "HelmChart", "HelmChartConfig"]);
+  });
+
+  it("rejects an add-on with a field its CRD does not declare, and an issuer without its ACME server", () => {
+    const chart = parse(stringify(addons[0])) as { spec: Record<string, unknown> };
+    chart.spec.versoin = "1.0.0";
+    const r = dryRun(stringify(chart));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/spec\.versoin: field not declared in schema/);
+    const issuer = parse(stringify(addons.find((o) => o.kind === "ClusterIssuer"))) as { spec: { acme: Record<string, unknown> } };
+    delete issuer.spec.acme.server;
+    const i = dryRun(stringify(issuer));
+    expect(i.status).not.toBe(0);
+    expect(i.stderr).toMatch(/spec\.acme\.server: Required value/);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * The cluster target: its user data against the real cloud-init and shellcheck, its k3s config as
+ * data, and its resource graph under Pulumi's mock engine (placement, firewall, order, options,
+ * and no secret in a command's text, user data or plain output).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { evaluate, isSecretValue, type Evaluation } from "../plan/engine";
+import { plainStrings } from "../test/evaluation";
+import { pulumiConfig, TEST_PUBLIC_KEY } from "../test/fixtures";
+import { describeWithTools, run, tempDir } from "../test/tools";
+import { CONTROL_PLANE_TAINT, K3S } from "../facts/cluster";
+import { addonManifestFiles } from "./addons";
+import { renderInstallScript, renderK3sConfig, renderNodeCloudInit } from "./k3s";
+import { renderJoinDropIn, renderStartCommand } from "./join";
+import { clusterFirewallRules, privateIp } from "./nodes";
+
+export const clusterConfig = {
+  target: "cluster",
+  location: "nbg1",
+  sshPublicKeys: [TEST_PUBLIC_KEY],
+  sshAllowedCidrs: ["198.51.100.0/24"],
+  cluster: { controlPlanes: 3, agents: 3, acmeEmail: "ops@example.com" },
+};
+const TOKEN = "HcloudControllerTokenSentinel".padEnd(64, "x");
+
+describe("k3s on each node", () => {
+  it("runs the server with the external cloud provider, no servicelb or local storage, on the private network, tainted", () => {
+    expect(renderK3sConfig({ role: "server", privateIp: "10.0.1.10", ha: true })).toEqual({
+      "node-ip": "10.0.1.10",
+      "advertise-address": "10.0.1.10",
+      "kubelet-arg": ["cloud-provider=external"],
+      "disable-cloud-controller": true,
+      disable: ["servicelb", "local-storage"],
+      "node-taint": [CONTROL_PLANE_TAINT],
+      "flannel-backend": "vxlan",
+      "secrets-encryption": true,
+      "write-kubeconfig-mode": "0600",
+      "cluster-init": true,
+    });
+    const joining = renderK3sConfig({ role: "server", privateIp: "10.0.1.11", joinServerIp: "10.0.1.10", ha: true });
+    expect(joining.server).toBe("https://10.0.1.10:6443");
+    expect(joining["cluster-init"]).toBeUndefined();
+    expect(renderK3sConfig({ role: "server", privateIp: "10.0.1.10", ha: false })["cluster-init"]).toBeUndefined();
+    expect(renderK3sConfig({ role: "agent", privateIp: "10.0.1.20", joinServerIp: "10.0.1.10", ha: false })).toEqual({
+      "node-ip": "10.0.1.20",
+      "kubelet-arg": ["cloud-provider=external"],
+      server: "https://10.0.1.10:6443",
+    });
+  });
+
+  it("pins k3s and checks the binary against the release's checksum file", () => {
+    const script = renderInstallScript();
+    expect(script).toContain(`/download/${encodeURIComponent(K3S.version)}/k3s\n`);
+    expect(script).toContain("sha256sum -c -");
+    expect(K3S.version).toMatch(/^v1\.36\.\d+\+k3s\d+$/);
+  });
+
+  it("keeps the token out of the user data; it arrives on the start step's stdin", () => {
+    const all = [renderNodeCloudInit({ role: "server", privateIp: "10.0.1.10", ha: true }, addonManifestFiles({ location: "nbg1", loadBalancerName: "lb", acmeEmail: "ops@example.com" }))];
+    for (const u of all) expect(u).not.toMatch(/token:/);
+    expect(renderStartCommand("server", "cp-0")).not.toMatch(/token/i);
+    expect(parse(renderJoinDropIn("SecretToken", ["203.0.113.10"]))).toEqual({ token: "SecretToken", "tls-san": ["203.0.113.10"] });
+  });
+
+  it("addresses nodes on the private subnet: control planes from .10, agents from .20", () => {
+    expect([privateIp("server", 0), privateIp("server", 2), privateIp("agent", 0), privateIp("agent", 4)]).toEqual(["10.0.1.10", "10.0.1.12", "10.0.1.20", "10.0.1.24"]);
+  });
+
+  it("opens 22 and 6443 only to the allowed networks, and nothing else but ping", () => {
+    const rules = clusterFirewallRules(["198.51.100.0/24"], ["192.0.2.0/24"]);
+    expect(Object.keys(rules)).toEqual(["ssh", "kube-api", "icmp"]);
+    expect(rules.ssh!.sourceIps).toEqual(["198.51.100.0/24"]);
+    expect(rules["kube-api"]!.sourceIps).toEqual(["192.0.2.0/24"]);
+    expect(rules["kube-api"]!.port).toBe("6443");
+  });
+});
+
+describeWithTools("the cluster's scripts and user data, checked by their tools", ["cloud-init", "shellcheck"], () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = tempDir("cluster-cloud-init");
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const manifests = addonManifestFiles({ location: "nbg1", loadBalancerName: "lb", acmeEmail: "ops@example.com" });
+  for (const [name, userData] of [
+    ["first control plane", renderNodeCloudInit({ role: "server", privateIp: "10.0.1.10", ha: true }, manifests, [TEST_PUBLIC_KEY])],
+    ["joining control plane", renderNodeCloudInit({ role: "server", privateIp: "10.0.1.11", joinServerIp: "10.0.1.10", ha: true })],
+    ["agent", renderNodeCloudInit({ role: "agent", privateIp: "10.0.1.20", joinServerIp: "10.0.1.10", ha: true }, {}, [TEST_PUBLIC_KEY])],
+  ] as const) {
+    it(`passes cloud-init schema: ${name}`, () => {
+      const file = path.join(dir, `${name.replace(/ /g, "-")}.yaml`);
+      fs.writeFileSync(file, userData);
+      const r = run("cloud-init", ["schema", "--config-file", file]);
+      expect(r.stderr + r.stdout).toMatch(/Valid (cloud-config|schema)/);
+      expect(r.stderr).not.toMatch(/Error|Deprecat/);
+      expect(r.status).toBe(0);
+    });
+  }
+
+  it("shellcheck passes the install script and the start steps", () => {
+    const files = { "install.sh": renderInstallScript(), "start-server.sh": `#!/bin/sh\n${renderStartCommand("server", "cp-0")}\n`, "start-agent.sh": `#!/bin/sh\n${renderStartCommand("agent", "agent-0")}\n` };
+    for (const [name, text] of Object.entries(files)) {
+      fs.writeFileSync(path.join(dir, name), text);
+      const r = run("shellcheck", ["-s", "sh", path.join(dir, name)]);
+      expect(r.stdout, name).toBe("");
+      expect(r.status, name).toBe(0);
+    }
+  });
+});
+
+describe("the cluster stack under the mock engine", () => {
+  let ev: Evaluation;
+  beforeAll(async () => {
+    ev = await evaluate({ stack: "cluster", ...pulumiConfig(clusterConfig, { hcloudControllerToken: TOKEN }) });
+  });
+  const servers = () => ev.resources.filter((r) => r.type === "hcloud:index/server:Server");
+
+  it("creates 3 control planes and 3 agents, the agents alone in the spread placement group", () => {
+    expect(servers().map((s) => s.name)).toEqual(["cluster-cp-0", "cluster-cp-1", "cluster-cp-2", "cluster-agent-0", "cluster-agent-1", "cluster-agent-2"]);
+    const placement = ev.resources.find((r) => r.type === "hcloud:index/placementGroup:PlacementGroup")!;
+    expect(placement.inputs.type).toBe("spread");
+    for (const s of servers()) expect("placementGroupId" in s.inputs).toBe(s.name.includes("agent"));
+    for (const s of servers()) {
+      expect(s.options.ignoreChanges).toEqual(["userData"]);
+      expect((s.inputs.networks as { ip: string }[])[0]!.ip).toMatch(/^10\.0\.1\.\d+$/);
+    }
+  });
+
+  it("starts the first control plane, then the others one by one, then the agents", () => {
+    const deps = (name: string) => ev.resources.find((r) => r.name === name)!.options.dependsOn;
+    expect(deps("cluster-start-chatwoot-cluster-cp-0")).toEqual([]);
+    expect(deps("cluster-start-chatwoot-cluster-cp-1")).toEqual(["command:remote:Command::cluster-start-chatwoot-cluster-cp-0"]);
+    expect(deps("cluster-start-chatwoot-cluster-cp-2")).toEqual(["command:remote:Command::cluster-start-chatwoot-cluster-cp-1"]);
+    expect(deps("cluster-start-chatwoot-cluster-agent-0")).toEqual(["command:remote:Command::cluster-start-chatwoot-cluster-cp-2"]);
+  });
+
+  it("keeps the join token and the controllers' token out of command text, user data and plain outputs", () => {
+    const token = ev.resources.find((r) => r.name === "cluster-join-token")!;
+    expect(token.options.protect).toBe(true);
+    const start = ev.resources.find((r) => r.name === "cluster-start-chatwoot-cluster-cp-0")!;
+    expect(isSecretValue(start.inputs.stdin)).toBe(true);
+    const joinToken = parse(String((start.inputs.stdin as { value: string }).value)).token as string;
+    expect(joinToken.length).toBe(48);
+    const leaks = ev.resources.filter((r) => plainStrings(r.inputs).some((s) => s.includes(joinToken) || s.includes(TOKEN))).map((r) => r.name);
+    expect(leaks).toEqual([]);
+    expect(ev.secretOutputs).toContain("kubeconfig");
+    for (const [k, v] of Object.entries(ev.outputs)) if (!ev.secretOutputs.includes(k)) expect(JSON.stringify(v)).not.toContain(TOKEN);
+  });
+
+  it("warns about what Pulumi does not own, and about agents fewer than the app's replicas", async () => {
+    expect(ev.warnings.some((w) => w.startsWith("Pulumi does not own the load balancer and the volumes"))).toBe(true);
+    const small = await evaluate({ stack: "cluster", ...pulumiConfig({ ...clusterConfig, cluster: { controlPlanes: 1, agents: 1, acmeEmail: "ops@example.com" } }, { hcloudControllerToken: TOKEN }) });
+    expect(small.warnings).toEqual(
+      expect.arrayContaining([
+        "chatwoot:cluster.controlPlanes is 1: no HA; while it is down, nothing is scheduled or healed (the running pods keep serving)",
+        expect.stringMatching(/^chatwoot:cluster\.agents is 1, fewer than the 2 replicas per tier/),
+      ]),
+    );
+  });
+});
