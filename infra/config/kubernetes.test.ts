@@ -22,7 +22,7 @@ describe("chatwoot:target", () => {
   });
 
   it("refuses an unknown target, quoting it (a target is no secret)", () => {
-    expect(problemsOf(() => k8s({ target: "swarm" }))).toEqual(['chatwoot:target must be one of server, kubernetes, got "swarm"']);
+    expect(problemsOf(() => k8s({ target: "swarm" }))).toEqual(['chatwoot:target must be one of server, kubernetes, cluster, got "swarm"']);
   });
 
   it("refuses local attachments on Kubernetes, naming the key", () => {
