@@ -22,11 +22,11 @@ const pulumiStep = (job: Job) => job.steps.find((s) => s.uses?.startsWith("pulum
 const SAME_REPO = "github.event.pull_request.head.repo.full_name == github.repository";
 
 describe("workflow files", () => {
-  it("are exactly preview, deploy and drift", () => {
-    expect(fs.readdirSync(DIR).sort()).toEqual(["deploy.yml", "drift.yml", "preview.yml"]);
+  it("are exactly preview, deploy, drift and the manual cluster e2e", () => {
+    expect(fs.readdirSync(DIR).sort()).toEqual(["deploy.yml", "drift.yml", "e2e-cluster.yml", "preview.yml"]);
   });
 
-  it.each(["preview.yml", "deploy.yml", "drift.yml"])("%s is valid against GitHub's workflow schema", (name) => {
+  it.each(["preview.yml", "deploy.yml", "drift.yml", "e2e-cluster.yml"])("%s is valid against GitHub's workflow schema", (name) => {
     expect(validateWorkflow(source(name)).errors).toEqual([]);
   });
 
@@ -147,3 +147,29 @@ describe("Pulumi.yaml", () => {
   });
 });
 
+describe("the cluster e2e workflow", () => {
+  const e2e = workflow("e2e-cluster.yml");
+  const steps = e2e.jobs.e2e!.steps.map((s) => s.name ?? s.uses ?? "");
+
+  it("runs only by hand, and destroys even after a failure", () => {
+    expect(Object.keys(e2e.on)).toEqual(["workflow_dispatch"]);
+    const destroy = e2e.jobs.e2e!.steps.find((s) => s.name?.startsWith("Destroy"))!;
+    expect(destroy.if).toBe("always()");
+    expect(destroy.run).toMatch(/pulumi destroy --stack e2e-app[\s\S]*pulumi destroy --stack e2e-cluster/);
+  });
+
+  it("covers what the issue asks, in order: up, verify, upgrade under load, kill a node, restore, destroy", () => {
+    const order = ["Up the cluster", "Up Chatwoot", "Upgrade under load", "Kill a worker node", "Restore the database backup", "Destroy both stacks"];
+    const at = order.map((o) => steps.findIndex((s) => s.startsWith(o)));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+
+  it("passes the token and the bucket keys through the environment and stdin, never into a script's text", () => {
+    for (const step of e2e.jobs.e2e!.steps) expect(step.run ?? "", step.name).not.toMatch(/secrets\./);
+    const text = source("e2e-cluster.yml");
+    const setSecret = [...text.matchAll(/[^\n]*pulumi config set[^\n]*--secret[^\n]*/g)].map((m) => m[0]);
+    expect(setSecret.length).toBe(5);
+    for (const line of setSecret) expect(line).toMatch(/^\s*printf '%s' "\$[A-Z0-9_]+" \| pulumi config set /);
+  });
+});

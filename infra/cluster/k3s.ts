@@ -77,15 +77,17 @@ export const unitName = (role: Role) => (role === "server" ? "k3s.service" : "k3
  * or a failed download leaves no binary, and the start step then fails saying so.
  */
 export function renderInstallScript(): string {
-  const base = `${K3S.releaseUrl}/${encodeURIComponent(K3S.version)}`;
   return [
     "#!/bin/sh",
     "# Installs k3s from its release, checked against the release's sha256sum-amd64.txt.",
+    `# K3S_VERSION overrides the pinned ${K3S.version} (the upgrade procedure, docs/cluster.md).`,
     "set -eu",
+    `version=\${K3S_VERSION:-${K3S.version}}`,
+    `base="${K3S.releaseUrl}/$(printf %s "$version" | sed 's/+/%2B/g')"`,
     "work=$(mktemp -d)",
     'trap \'rm -rf "$work"\' EXIT',
-    `curl -fsSL --retry 5 -o "$work/k3s" ${base}/k3s`,
-    `curl -fsSL --retry 5 -o "$work/sha256sum-amd64.txt" ${base}/sha256sum-amd64.txt`,
+    'curl -fsSL --retry 5 -o "$work/k3s" "$base/k3s"',
+    'curl -fsSL --retry 5 -o "$work/sha256sum-amd64.txt" "$base/sha256sum-amd64.txt"',
     "expected=$(awk '$2 == \"k3s\" {print $1}' \"$work/sha256sum-amd64.txt\")",
     '[ -n "$expected" ] || { echo "k3s: no checksum for the binary in the release" >&2; exit 1; }',
     'echo "$expected  $work/k3s" | sha256sum -c - >/dev/null',

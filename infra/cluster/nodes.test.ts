@@ -53,7 +53,8 @@ describe("k3s on each node", () => {
 
   it("pins k3s and checks the binary against the release's checksum file", () => {
     const script = renderInstallScript();
-    expect(script).toContain(`/download/${encodeURIComponent(K3S.version)}/k3s\n`);
+    expect(script).toContain(`version=\${K3S_VERSION:-${K3S.version}}`);
+    expect(script).toContain('"$base/k3s"');
     expect(script).toContain("sha256sum -c -");
     expect(K3S.version).toMatch(/^v1\.36\.\d+\+k3s\d+$/);
   });
