@@ -88,3 +88,50 @@ describe("chatwoot:target", () => {
     expect(c.warnings.filter((w) => /SSH|watchdog|serverBackups/.test(w))).toEqual([]);
   });
 });
+
+describe("chatwoot:target cluster", () => {
+  const cluster = { target: "cluster", location: "nbg1", sshPublicKeys: [TEST_PUBLIC_KEY], sshAllowedCidrs: ["198.51.100.0/24"], cluster: { acmeEmail: "ops@example.com" } };
+  const token = { hcloudControllerToken: "a".repeat(64) };
+
+  it("needs no domain, account or admin, and defaults to one control plane and three agents", () => {
+    const c = load(cluster, token);
+    expect(c.cluster).toEqual({ controlPlanes: 1, controlPlaneType: "cx23", agents: 3, agentType: "cx33", acmeEmail: "ops@example.com", appReplicas: 2 });
+  });
+
+  it("refuses the app targets' keys on a cluster stack, naming each", () => {
+    const problems = problemsOf(() => load({ ...cluster, domain: "chat.example.com", storage: { service: "local" } }, { ...token, smtpPassword: "x-Smtp-1" }));
+    for (const key of ["domain", "storage", "smtpPassword"]) {
+      expect(problems).toContain(`chatwoot:${key} is not a setting of chatwoot:target "cluster" (it belongs to the server or the Kubernetes stack)`);
+    }
+  });
+
+  it("still requires the app targets' keys there, and the cluster's keys only on the cluster", () => {
+    const problems = problemsOf(() => load({ target: "kubernetes", cluster: { acmeEmail: "ops@example.com" } }, { hcloudControllerToken: "a".repeat(64) }));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "chatwoot:domain is required: it must be a fully qualified hostname",
+        'chatwoot:account is required: it must be an object like {"name": "Acme Support", "locale": "en"}',
+        'chatwoot:cluster is only used when chatwoot:target is "cluster"',
+        'chatwoot:hcloudControllerToken is only used when chatwoot:target is "cluster"',
+      ]),
+    );
+  });
+
+  it("checks its values, refuses a type not sold in the location, and needs the controllers' token for pulumi up", () => {
+    expect(problemsOf(() => load({ ...cluster, cluster: { acmeEmail: "nope", controlPlanes: 2, agents: 11 } }, token))).toEqual(
+      expect.arrayContaining([
+        "chatwoot:cluster.acmeEmail must be an email address",
+        "chatwoot:cluster.controlPlanes must be 1 or 3, got 2",
+        "chatwoot:cluster.agents must be at most 10 (a spread placement group holds 10 servers), got 11",
+      ]),
+    );
+    expect(problemsOf(() => load({ ...cluster, location: "ash" }, token))).toEqual([
+      'chatwoot:cluster.controlPlaneType "cx23" is not sold in ash; choose a CPX or CCX type there',
+      'chatwoot:cluster.agentType "cx33" is not sold in ash; choose a CPX or CCX type there',
+    ]);
+    expect(problemsOf(() => load(cluster, {}))).toEqual([
+      "chatwoot:hcloudControllerToken is required: the cloud controller manager and the CSI driver call the Hetzner API with it (pulumi config set --secret chatwoot:hcloudControllerToken)",
+    ]);
+    expect(problemsOf(() => load(cluster, { hcloudControllerToken: "short" }))).toEqual(["chatwoot:hcloudControllerToken must be a Hetzner Cloud API token (64 letters and digits)"]);
+  });
+});

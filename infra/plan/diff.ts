@@ -87,7 +87,7 @@ function stepReasons(base: PlanSnapshot, head: PlanSnapshot): Record<string, str
   if (toEnv.length) reasons.env.push(said(toEnv));
   const bootstrapInput = toBootstrap.length ? [said(toBootstrap)] : [];
 
-  const [ba, bb] = [base.settings.bootstrap as Record<string, unknown>, head.settings.bootstrap as Record<string, unknown>];
+  const [ba, bb] = [(base.settings.bootstrap ?? {}) as Record<string, unknown>, (head.settings.bootstrap ?? {}) as Record<string, unknown>];
   const fields = [...new Set([...Object.keys(ba), ...Object.keys(bb)])].filter((k) => JSON.stringify(ba[k]) !== JSON.stringify(bb[k]));
   if (fields.length) reasons.bootstrap.push(`bootstrap settings changed: ${fields.sort().join(", ")}`);
   const resized =
