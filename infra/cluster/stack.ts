@@ -25,8 +25,10 @@ export interface ClusterStackOutputs {
 export function clusterStack(config: ChatwootConfig, namePrefix: string, labels: Record<string, string>): ClusterStackOutputs {
   const c = config.cluster!;
   const loadBalancerName = `${namePrefix}-ingress`;
-  // The join token, generated like every other secret; protected: the nodes were joined with it.
-  const token = new random.RandomPassword("cluster-join-token", { length: 48, special: false }, { protect: true });
+  // The join token, generated like every other secret. Not protected, so that a destroy of the
+  // cluster needs no extra step; nothing replaces it unless its length changes here, which would
+  // strand every node (they joined with it).
+  const token = new random.RandomPassword("cluster-join-token", { length: 48, special: false });
   const nodes = new ClusterNodes("cluster", {
     namePrefix,
     location: config.location,
