@@ -1,5 +1,4 @@
 /** The offline plan of the cluster example: it lists every resource, writes the nodes' files, and its diff works. */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,8 +7,8 @@ import { repoRoot } from "../lib/repo";
 import { diffSnapshots } from "../plan/diff";
 import { takeSnapshot } from "../plan/snapshot";
 import { tempDir } from "../test/tools";
+import { runPlan } from "../test/plan-cli";
 
-const PLAN = (JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { scripts: { plan: string } }).scripts.plan.split(" ").slice(1);
 const EXAMPLE = path.join(repoRoot, "docs/examples/Pulumi.cluster.yaml");
 
 describe("the offline plan of the cluster example stack", () => {
@@ -20,7 +19,7 @@ describe("the offline plan of the cluster example stack", () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("exits 0, lists every resource and writes the nodes' user data and the add-ons", () => {
-    const r = spawnSync(process.execPath, [...PLAN, "--config", EXAMPLE, "--out", dir], { encoding: "utf8", cwd: repoRoot, timeout: 900_000 });
+    const r = runPlan(["--config", EXAMPLE, "--out", dir]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     for (const line of [

@@ -12,10 +12,10 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
 import { repoRoot } from "../lib/repo";
 import { describeWithTools, tempDir } from "../test/tools";
+import { runPlan } from "../test/plan-cli";
 import { startControlPlane, type ControlPlane } from "../test/kube-apiserver";
 import { kubernetesNames } from "./names";
 
-const PLAN = (JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { scripts: { plan: string } }).scripts.plan.split(" ").slice(1);
 const EXAMPLE = path.join(repoRoot, "docs/examples/Pulumi.kubernetes.yaml");
 const CRDS = path.join(repoRoot, "infra/test/crds");
 const names = kubernetesNames("chatwoot");
@@ -35,7 +35,7 @@ describeWithTools("the Kubernetes target's objects on a real kube-apiserver", ["
 
   beforeAll(async () => {
     dir = tempDir("k8s-dry-run");
-    const plan = spawnSync(process.execPath, [...PLAN, "--config", EXAMPLE, "--out", dir], { encoding: "utf8", cwd: repoRoot, timeout: 900_000 });
+    const plan = runPlan(["--config", EXAMPLE, "--out", dir]);
     if (plan.status !== 0) throw new Error(`npm run plan failed: ${plan.stderr}`);
     manifests = fs.readFileSync(path.join(dir, "manifests.yaml"), "utf8");
     objects = parseAllDocuments(manifests).map((d) => d.toJS() as Obj).filter(Boolean);

@@ -2,7 +2,6 @@
  * The offline plan of a Kubernetes stack: `npm run plan` lists the objects, `--out` writes
  * manifests.yaml with every secret masked, and the plan diff shows a masked unified diff of it.
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,10 +10,10 @@ import { repoRoot } from "../lib/repo";
 import { diffSnapshots } from "../plan/diff";
 import { takeSnapshot } from "../plan/snapshot";
 import { tempDir } from "../test/tools";
+import { runPlan } from "../test/plan-cli";
 
-const PLAN = (JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { scripts: { plan: string } }).scripts.plan.split(" ").slice(1);
 const EXAMPLE = path.join(repoRoot, "docs/examples/Pulumi.kubernetes.yaml");
-const plan = (args: string[]) => spawnSync(process.execPath, [...PLAN, ...args], { encoding: "utf8", cwd: repoRoot, timeout: 900_000 });
+const plan = runPlan;
 
 describe("the offline plan of the Kubernetes example stack", () => {
   let dir: string;

@@ -54,35 +54,22 @@ function podMeta(i: WorkloadInput, component: string) {
   return { labels: labelsFor(component, i.stackLabel), annotations: { [ENV_CHECKSUM_ANNOTATION]: i.envChecksum } };
 }
 
-export function renderWebDeployment(i: WorkloadInput): Deployment {
-  const selector = selectorFor("web", i.stackLabel);
-  const port = chatwoot.railsPort;
+/** A tier's Deployment: one container, its grace period, spread over nodes and zones. */
+function tierDeployment(i: WorkloadInput, tier: "web" | "sidekiq", graceSeconds: number, container: Container): Deployment {
+  const selector = selectorFor(tier, i.stackLabel);
   return {
-    metadata: { name: i.names.web, namespace: i.names.namespace, labels: labelsFor("web", i.stackLabel) },
+    metadata: { name: i.names[tier], namespace: i.names.namespace, labels: labelsFor(tier, i.stackLabel) },
     spec: {
-      replicas: i.tiers.web.replicas,
+      replicas: i.tiers[tier].replicas,
       selector: { matchLabels: selector },
-      // A new pod serves before an old one stops: no request meets fewer ready pods than replicas.
+      // A new pod is ready before an old one stops: never fewer ready pods than replicas.
       strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
-        metadata: podMeta(i, "web"),
+        metadata: podMeta(i, tier),
         spec: {
-          terminationGracePeriodSeconds: WEB_GRACE_SECONDS,
+          terminationGracePeriodSeconds: graceSeconds,
           topologySpreadConstraints: spread(selector),
-          containers: [
-            {
-              ...appContainer(i, "rails", i.tiers.web),
-              command: ["docker/entrypoints/rails.sh"],
-              args: ["bundle", "exec", "rails", "s", "-p", String(port), "-b", "0.0.0.0"],
-              ports: [{ name: "http", containerPort: port }],
-              // Rails boots in about a minute on a cold node: up to 10 minutes before liveness counts.
-              startupProbe: { httpGet: { path: "/health", port, httpHeaders: httpsHeader }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
-              livenessProbe: { httpGet: { path: "/health", port, httpHeaders: httpsHeader }, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 3 },
-              readinessProbe: { httpGet: { path: "/api", port, httpHeaders: httpsHeader }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
-              // Endpoints are removed asynchronously: keep serving while the proxies catch up.
-              lifecycle: { preStop: { sleep: { seconds: WEB_PRESTOP_SECONDS } } },
-            },
-          ],
+          containers: [container],
           volumes: [{ name: "tmp", emptyDir: {} }],
         },
       },
@@ -90,33 +77,30 @@ export function renderWebDeployment(i: WorkloadInput): Deployment {
   };
 }
 
+export function renderWebDeployment(i: WorkloadInput): Deployment {
+  const port = chatwoot.railsPort;
+  return tierDeployment(i, "web", WEB_GRACE_SECONDS, {
+    ...appContainer(i, "rails", i.tiers.web),
+    command: ["docker/entrypoints/rails.sh"],
+    args: ["bundle", "exec", "rails", "s", "-p", String(port), "-b", "0.0.0.0"],
+    ports: [{ name: "http", containerPort: port }],
+    // Rails boots in about a minute on a cold node: up to 10 minutes before liveness counts.
+    startupProbe: { httpGet: { path: "/health", port, httpHeaders: httpsHeader }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
+    livenessProbe: { httpGet: { path: "/health", port, httpHeaders: httpsHeader }, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 3 },
+    readinessProbe: { httpGet: { path: "/api", port, httpHeaders: httpsHeader }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
+    // Endpoints are removed asynchronously: keep serving while the proxies catch up.
+    lifecycle: { preStop: { sleep: { seconds: WEB_PRESTOP_SECONDS } } },
+  });
+}
+
 export function renderSidekiqDeployment(i: WorkloadInput): Deployment {
-  const selector = selectorFor("sidekiq", i.stackLabel);
-  return {
-    metadata: { name: i.names.sidekiq, namespace: i.names.namespace, labels: labelsFor("sidekiq", i.stackLabel) },
-    spec: {
-      replicas: i.tiers.sidekiq.replicas,
-      selector: { matchLabels: selector },
-      strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-      template: {
-        metadata: podMeta(i, "sidekiq"),
-        spec: {
-          // Sidekiq's -t, plus time to exit: unfinished jobs go back to Redis before SIGKILL.
-          terminationGracePeriodSeconds: SIDEKIQ_GRACE_SECONDS,
-          topologySpreadConstraints: spread(selector),
-          containers: [
-            {
-              ...appContainer(i, "sidekiq", i.tiers.sidekiq),
-              command: ["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml", "-t", String(SIDEKIQ_SHUTDOWN_SECONDS)],
-              // Sidekiq renames its process to "sidekiq <version> …" (as the server target checks it).
-              livenessProbe: { exec: { command: ["sh", "-c", "ps -o args | grep -q '^sidekiq'"] }, initialDelaySeconds: 120, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
-            },
-          ],
-          volumes: [{ name: "tmp", emptyDir: {} }],
-        },
-      },
-    },
-  };
+  // Sidekiq's -t, plus time to exit: unfinished jobs go back to Redis before SIGKILL.
+  return tierDeployment(i, "sidekiq", SIDEKIQ_GRACE_SECONDS, {
+    ...appContainer(i, "sidekiq", i.tiers.sidekiq),
+    command: ["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml", "-t", String(SIDEKIQ_SHUTDOWN_SECONDS)],
+    // Sidekiq renames its process to "sidekiq <version> …" (as the server target checks it).
+    livenessProbe: { exec: { command: ["sh", "-c", "ps -o args | grep -q '^sidekiq'"] }, initialDelaySeconds: 120, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
+  });
 }
 
 export function renderWebService(i: Pick<WorkloadInput, "names" | "stackLabel">): k8s.types.input.core.v1.Service {

@@ -10,16 +10,10 @@ import { parseEnvFile } from "../chatwoot/env-file";
 import { SECRET_MARKER } from "../chatwoot/env";
 import { baseConfig, baseSecrets } from "../test/fixtures";
 import { tempDir } from "../test/tools";
+import { runPlan } from "../test/plan-cli";
 
 // Exactly what `npm run plan` runs ("node infra/ts-run.cjs infra/plan/cli.ts"), minus npm.
-const PLAN = (JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { scripts: { plan: string } }).scripts.plan
-  .split(" ")
-  .slice(1);
-
-function plan(args: string[]) {
-  const r = spawnSync(process.execPath, [...PLAN, ...args], { encoding: "utf8", cwd: repoRoot, timeout: 900_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const plan = runPlan;
 
 /** Writes a Pulumi.<stack>.yaml: public values as YAML, secrets as opaque `secure:` entries. */
 function stackFile(dir: string, stack: string, values: Record<string, unknown>, secretKeys: string[] = []): string {
