@@ -27,10 +27,11 @@ export const ADDONS = {
   csi: { repo: "https://charts.hetzner.cloud", chart: "hcloud-csi", version: "2.22.1", namespace: "kube-system" },
   // cert-manager's chart (charts.jetstack.io): chart version = application version.
   certManager: { repo: "https://charts.jetstack.io", chart: "cert-manager", version: "v1.21.1", namespace: "cert-manager" },
-  // cloudnative-pg/charts index.yaml: cloudnative-pg 0.29.0 has appVersion 1.30.0.
+  // cloudnative-pg/charts, charts/cloudnative-pg/Chart.yaml: version 0.29.0, appVersion 1.30.0.
   cnpg: { repo: "https://cloudnative-pg.github.io/charts", chart: "cloudnative-pg", version: "0.29.0", namespace: "cnpg-system" },
-  // cloudnative-pg/charts: plugin-barman-cloud (needs CNPG >= 1.26 and cert-manager). The chart
-  // version that carries plugin 0.14.0 was not read here: check it in the index before an upgrade.
+  // cloudnative-pg/charts, plugin-barman-cloud (needs CNPG >= 1.26 and cert-manager). Read: chart
+  // 0.7.0 carries plugin v0.13.0 (2026-06-10). 0.8.1 (2026-09-30) is a later release whose
+  // appVersion was not read here: check that it is v0.14.0 in the index before relying on it.
   barmanPlugin: { repo: "https://cloudnative-pg.github.io/charts", chart: "plugin-barman-cloud", version: "0.8.1", namespace: "cnpg-system" },
 } as const;
 
