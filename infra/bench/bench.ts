@@ -144,6 +144,10 @@ async function upgradeBench(): Promise<void> {
   const now = await upgradeUnderLoad({ mode: "deploy", schemaChange: true, ...opts });
   if (now.status !== 0) throw new Error(`deploy.sh failed: ${now.stderr}`);
   bench("upgrade_failed_requests", now.failed, "count");
+  const cached = await upgradeUnderLoad({ mode: "deploy", schemaChange: true, preparedStatements: true, ...opts });
+  if (cached.status !== 0) throw new Error(`deploy.sh failed: ${cached.stderr}`);
+  bench("upgrade_prepared_statements_failed_requests", cached.failed, "count");
+  note("upgrade_prepared_statements_*: the same upgrade with the env before prepared statements were turned off");
   const restartOnly = await upgradeUnderLoad({ mode: "deploy", ...opts });
   if (restartOnly.status !== 0) throw new Error(`deploy.sh failed: ${restartOnly.stderr}`);
   bench("upgrade_restart_failed_requests", restartOnly.failed, "count");

@@ -81,8 +81,11 @@ describe("renderMaskedEnvFile", () => {
     for (const value of Object.values(secrets)) expect(masked).not.toContain(value!);
     expect(m.get("RESTIC_REPOSITORY")).toBe(STORAGE_BOX_MARKER);
     for (const [k, v] of r) {
-      if (!(ENV_SECRET_NAMES as readonly string[]).includes(k) && k !== "RESTIC_REPOSITORY") expect(m.get(k)).toBe(v);
+      if (!(ENV_SECRET_NAMES as readonly string[]).includes(k) && !["RESTIC_REPOSITORY", "DATABASE_URL"].includes(k)) expect(m.get(k)).toBe(v);
     }
+    // DATABASE_URL holds the database password: masked inside the URL, the rest shown.
+    expect(m.get("DATABASE_URL")).toBe(`postgresql://postgres:${SECRET_MARKER}@postgres:5432/chatwoot?prepared_statements=false`);
+    expect(r.get("DATABASE_URL")).toBe(`postgresql://postgres:${encodeURIComponent(secrets.POSTGRES_PASSWORD)}@postgres:5432/chatwoot?prepared_statements=false`);
     expect([...m.keys()]).toEqual([...r.keys()]);
   });
 

@@ -37,6 +37,21 @@ function tuningEntries(t: TuningOverrides | undefined): Entry[] {
   return set.length ? [["# chatwoot:tuning: replaces what scripts/tuning.sh computes on the server"], ...set.map(([n, v]): Entry => [`TUNING_${n}`, v])] : [];
 }
 
+/**
+ * DATABASE_URL, the same connection as the POSTGRES_* variables, with prepared statements off.
+ * During an upgrade the old release serves on the new schema until the switch; a column added to a
+ * table it reads makes PostgreSQL refuse its cached prepared statements ("cached plan must not
+ * change result type"), which ActiveRecord raises as PreparedStatementCacheExpired inside a
+ * transaction. Without prepared statements there is no cached plan to refuse (tested against
+ * PostgreSQL 16 with ActiveRecord, infra/checks/prepared-statements.test.ts). Rails merges the URL
+ * over config/database.yml; Chatwoot's entrypoint exports POSTGRES_HOST, PORT and USERNAME from
+ * it, so it names them all.
+ */
+export function databaseUrl(c: { host: string; username: string; database: string; password: string; port?: number }): string {
+  const password = c.password === SECRET_MARKER ? c.password : encodeURIComponent(c.password);
+  return `postgresql://${encodeURIComponent(c.username)}:${password}@${c.host}:${c.port ?? 5432}/${c.database}?prepared_statements=false`;
+}
+
 export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
   const url = `https://${s.domain}`;
   const entries: Entry[] = [
@@ -74,6 +89,7 @@ export function renderEnvFile(s: EnvSettings, secrets: EnvSecrets): string {
     ["POSTGRES_PASSWORD", secrets.POSTGRES_PASSWORD],
     // The Postgres image creates "chatwoot"; Rails would otherwise look for chatwoot_production.
     ["POSTGRES_DATABASE", "chatwoot"],
+    ["DATABASE_URL", databaseUrl({ host: "postgres", username: "postgres", database: "chatwoot", password: secrets.POSTGRES_PASSWORD })],
     ["REDIS_URL", "redis://redis:6379"],
     ["REDIS_PASSWORD", secrets.REDIS_PASSWORD],
     ["# Mail"],

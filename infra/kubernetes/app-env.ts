@@ -5,7 +5,7 @@
  */
 import { createHmac } from "node:crypto";
 import { envScope, parseEnvFile } from "../chatwoot/env-file";
-import { renderEnvFile } from "../chatwoot/env";
+import { databaseUrl, renderEnvFile } from "../chatwoot/env";
 import { NO_ALERTS, type EnvSecrets, type EnvSettings } from "../chatwoot/env-settings";
 import { cnpgReadWriteService } from "../facts/kubernetes";
 import type { KubernetesNames } from "./names";
@@ -15,13 +15,15 @@ export const DATABASE_OWNER = "chatwoot";
 export const DATABASE_NAME = "chatwoot";
 
 /** What differs from the server target: where PostgreSQL and Redis are. */
-function clusterAddresses(n: KubernetesNames): Record<string, string> {
+function clusterAddresses(n: KubernetesNames, postgresPassword: string): Record<string, string> {
+  const host = `${cnpgReadWriteService(n.postgresCluster)}.${n.namespace}.svc`;
   return {
     INSTALLATION_ENV: "kubernetes",
-    POSTGRES_HOST: `${cnpgReadWriteService(n.postgresCluster)}.${n.namespace}.svc`,
+    POSTGRES_HOST: host,
     POSTGRES_PORT: "5432",
     POSTGRES_USERNAME: DATABASE_OWNER,
     POSTGRES_DATABASE: DATABASE_NAME,
+    DATABASE_URL: databaseUrl({ host, username: DATABASE_OWNER, database: DATABASE_NAME, password: postgresPassword }),
     // In full: Kubernetes expands $(VAR) only in env[].value, command and args, never in envFrom,
     // so a URL built from REDIS_PASSWORD there would reach Rails as literal text. Chatwoot reads
     // the password from REDIS_PASSWORD (lib/redis/config.rb), as on the server target.
@@ -38,7 +40,7 @@ export function kubernetesEnvSettings(s: EnvSettings): EnvSettings {
 /** The app Secret's data, name → value. */
 export function renderAppEnv(settings: EnvSettings, secrets: EnvSecrets, n: KubernetesNames): Record<string, string> {
   const env = Object.fromEntries(parseEnvFile(envScope(renderEnvFile(kubernetesEnvSettings(settings), secrets), "app")));
-  return { ...env, ...clusterAddresses(n) };
+  return { ...env, ...clusterAddresses(n, secrets.POSTGRES_PASSWORD) };
 }
 
 /**

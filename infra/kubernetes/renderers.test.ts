@@ -21,9 +21,10 @@ describe("the app Secret's data", () => {
   it("is the server target's app scope, pointed at the cluster's PostgreSQL and Redis", () => {
     const server = Object.fromEntries(parseEnvFile(envScope(renderEnvFile(envSettings, envSecrets), "app")));
     const changed = Object.keys(env).filter((k) => env[k] !== server[k]).sort();
-    expect(changed).toEqual(["INSTALLATION_ENV", "POSTGRES_HOST", "POSTGRES_USERNAME", "REDIS_URL"].sort());
+    expect(changed).toEqual(["DATABASE_URL", "INSTALLATION_ENV", "POSTGRES_HOST", "POSTGRES_USERNAME", "REDIS_URL"].sort());
     expect(env.POSTGRES_HOST).toBe("chatwoot-postgres-rw.chatwoot.svc");
     expect(env.POSTGRES_USERNAME).toBe("chatwoot");
+    expect(env.DATABASE_URL).toBe(`postgresql://chatwoot:${encodeURIComponent(envSecrets.POSTGRES_PASSWORD)}@chatwoot-postgres-rw.chatwoot.svc:5432/chatwoot?prepared_statements=false`);
     expect(env.SECRET_KEY_BASE).toBe(envSecrets.SECRET_KEY_BASE);
   });
 

@@ -12,9 +12,12 @@
  *     booted on, each of its --db-pool database connections fails the first transaction it runs
  *     (a POST here), as ActiveRecord raises PreparedStatementCacheExpired inside a transaction for
  *     a cached plan whose result type changed; reads outside a transaction are retried and pass.
+ *     With --prepared-statements false (DATABASE_URL's prepared_statements=false), nothing is
+ *     cached and nothing fails (infra/checks/prepared-statements.test.ts shows that with
+ *     ActiveRecord and PostgreSQL).
  *
  *   node rails-stub.cjs --port 3000 --release v4.16.0 [--boot-ms 1500] [--work-ms 20] [--pid-file F]
- *                       [--schema-file F --db-pool 5]
+ *                       [--schema-file F --db-pool 5] [--prepared-statements false]
  */
 "use strict";
 const http = require("node:http");
@@ -32,8 +35,9 @@ let inFlight = 0;
 const schemaFile = args["schema-file"];
 const readSchema = () => (schemaFile ? fs.readFileSync(schemaFile, "utf8").trim() : "");
 const bootedSchema = readSchema();
-// Connections whose cached statements still expect the schema the stub booted on.
-let staleConnections = Number(args["db-pool"] ?? 5);
+// Connections whose cached statements still expect the schema the stub booted on (none when
+// prepared statements are off).
+let staleConnections = args["prepared-statements"] === "false" ? 0 : Number(args["db-pool"] ?? 5);
 
 /** Whether this request fails on a cached plan of a schema that changed under it. */
 function failsOnStaleSchema(req) {

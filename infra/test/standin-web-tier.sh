@@ -6,7 +6,8 @@
 # with this project's Caddyfile. Like Compose, "up --wait" returns when the health check passes,
 # "up" recreates Rails only when its release changed, and a stop waits for the process to exit.
 # With RIG_SCHEMA_CHANGE, the migration changes the schema under the serving Rails (rails-stub.cjs,
-# --schema-file).
+# --schema-file); whether Rails caches prepared statements comes from DATABASE_URL in the app env
+# file, as a container gets it.
 # Other calls exit 100: the stand-in docker handles them.
 set -uo pipefail
 call=" $* "
@@ -19,6 +20,8 @@ start_rails() {
   # Like a container, the process holds none of its caller's file descriptors (fd 9 is the host lock).
   local schema=()
   [[ -n "${RIG_SCHEMA_CHANGE:-}" ]] && schema=(--schema-file "$RIG_DIR/schema" --db-pool 5)
+  grep -q "^DATABASE_URL='.*[?&]prepared_statements=false" "${CHATWOOT_APP_ENV_FILE:-/dev/null}" 2>/dev/null &&
+    schema+=(--prepared-statements false)
   node "$RIG_STUB" --port "$port" --release "$release" --boot-ms "$RIG_BOOT_MS" --work-ms "$RIG_WORK_MS" \
     --pid-file "$RIG_DIR/$name.pid" "${schema[@]}" >>"$RIG_DIR/$name.log" 2>&1 9>&- &
   printf '%s\n' "$release" >"$RIG_DIR/$name.release"

@@ -59,6 +59,8 @@ export interface UpgradeOptions {
    * transaction per database connection, rails-stub.cjs); without it, the upgrade is a restart.
    */
   schemaChange?: boolean;
+  /** The env file as before DATABASE_URL turned prepared statements off (their cache can then fail). */
+  preparedStatements?: boolean;
 }
 
 const HOOK = path.join(repoRoot, "infra/test/standin-web-tier.sh");
@@ -93,6 +95,10 @@ export async function upgradeUnderLoad(opts: UpgradeOptions): Promise<UpgradeRes
       CHATWOOT_SURGE_DIAL: `127.0.0.1:${surgePort}`,
     };
     fs.writeFileSync(path.join(rig, "schema"), "v4.15.1\n");
+    if (opts.preparedStatements) {
+      const envFile = path.join(host.root, "opt/chatwoot/.env");
+      fs.writeFileSync(envFile, fs.readFileSync(envFile, "utf8").replace("?prepared_statements=false'", "'"));
+    }
     // The release serving before the upgrade, deployed the same way.
     const first = host.exec("deploy.sh", ["--version", "v4.15.1"], { env });
     if (first.status !== 0) throw new Error(`the first deploy failed: ${first.stderr}`);
