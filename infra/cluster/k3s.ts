@@ -4,6 +4,7 @@
  * nothing. The join token never appears here (user data is readable through the Hetzner API): the
  * start step (join.ts) writes it over SSH, on stdin, as a drop-in, and starts k3s. Pure.
  */
+import * as path from "node:path";
 import { stringify } from "yaml";
 import { CONTROL_PLANE_TAINT, K3S, K3S_PATHS } from "../facts/cluster";
 
@@ -80,19 +81,23 @@ export function renderInstallScript(): string {
   return [
     "#!/bin/sh",
     "# Installs k3s from its release, checked against the release's sha256sum-amd64.txt.",
-    `# K3S_VERSION overrides the pinned ${K3S.version} (the upgrade procedure, docs/cluster.md).`,
+    `# K3S_VERSION overrides the pinned ${K3S.version} (the upgrade procedure, docs/cluster.md);`,
+    "# K3S_INSTALL_ROOT installs under another root (an image being built, the tests).",
     "set -eu",
     `version=\${K3S_VERSION:-${K3S.version}}`,
+    'root=${K3S_INSTALL_ROOT:-}',
     `base="${K3S.releaseUrl}/$(printf %s "$version" | sed 's/+/%2B/g')"`,
     "work=$(mktemp -d)",
     'trap \'rm -rf "$work"\' EXIT',
-    'curl -fsSL --retry 5 -o "$work/k3s" "$base/k3s"',
-    'curl -fsSL --retry 5 -o "$work/sha256sum-amd64.txt" "$base/sha256sum-amd64.txt"',
+    'curl -fsSL --retry 5 -o "$work/k3s" "$base/k3s" || { echo "k3s: downloading $version failed" >&2; exit 1; }',
+    'curl -fsSL --retry 5 -o "$work/sha256sum-amd64.txt" "$base/sha256sum-amd64.txt" || { echo "k3s: downloading the checksums of $version failed" >&2; exit 1; }',
     "expected=$(awk '$2 == \"k3s\" {print $1}' \"$work/sha256sum-amd64.txt\")",
     '[ -n "$expected" ] || { echo "k3s: no checksum for the binary in the release" >&2; exit 1; }',
-    'echo "$expected  $work/k3s" | sha256sum -c - >/dev/null',
-    `install -m 0755 "$work/k3s" ${K3S_PATHS.binary}`,
-    `for tool in kubectl crictl ctr; do ln -sf ${K3S_PATHS.binary} /usr/local/bin/$tool; done`,
+    'echo "$expected  $work/k3s" | sha256sum -c - >/dev/null 2>&1 || { echo "k3s: the binary does not match the release\'s checksum; nothing was installed" >&2; exit 1; }',
+    `mkdir -p "$root${path.posix.dirname(K3S_PATHS.binary)}"`,
+    // Through a temporary name and a rename: a running k3s keeps its binary until the restart.
+    `install -m 0755 "$work/k3s" "$root${K3S_PATHS.binary}.new" && mv -f "$root${K3S_PATHS.binary}.new" "$root${K3S_PATHS.binary}"`,
+    `for tool in kubectl crictl ctr; do ln -sf ${K3S_PATHS.binary} "$root/usr/local/bin/$tool"; done`,
     "",
   ].join("\n");
 }

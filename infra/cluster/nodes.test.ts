@@ -3,6 +3,7 @@
  * data, and its resource graph under Pulumi's mock engine (placement, firewall, order, options,
  * and no secret in a command's text, user data or plain output).
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -159,5 +160,50 @@ describe("the cluster stack under the mock engine", () => {
         expect.stringMatching(/^chatwoot:cluster\.agents is 1, fewer than the 2 replicas per tier/),
       ]),
     );
+  });
+});
+
+describeWithTools("the k3s install script on its failure paths", ["sh", "sha256sum"], () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = tempDir("k3s-install");
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs the script with a TEST STAND-IN curl that serves files of `release/` (a missing file fails, as curl -f does). */
+  const install = (files: Record<string, string>) => {
+    const root = fs.mkdtempSync(path.join(dir, "root-"));
+    const release = fs.mkdtempSync(path.join(dir, "release-"));
+    for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(release, name), content);
+    const bin = fs.mkdtempSync(path.join(dir, "bin-"));
+    fs.writeFileSync(path.join(bin, "curl"), `#!/bin/sh\nfor last; do :; done\nout=""\nwhile [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done\nf="${release}/$(basename "$last")"\n[ -e "$f" ] || exit 22\ncp "$f" "$out"\n`, { mode: 0o755 });
+    const script = path.join(dir, "install.sh");
+    fs.writeFileSync(script, renderInstallScript());
+    const r = run("sh", [script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, K3S_INSTALL_ROOT: root } });
+    return { ...r, binary: path.join(root, "usr/local/bin/k3s") };
+  };
+  const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+
+  it("installs a binary that matches the release's checksum, with kubectl beside it", () => {
+    const r = install({ k3s: "k3s-binary", "sha256sum-amd64.txt": `${sha("k3s-airgap")}  k3s-airgap-images-amd64.tar\n${sha("k3s-binary")}  k3s\n` });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(r.binary, "utf8")).toBe("k3s-binary");
+    expect(fs.readlinkSync(path.join(path.dirname(r.binary), "kubectl"))).toBe("/usr/local/bin/k3s");
+  });
+
+  it("installs nothing when the binary does not match, the checksum is missing, or a download fails", () => {
+    const cases = [
+      [{ k3s: "tampered", "sha256sum-amd64.txt": `${sha("k3s-binary")}  k3s\n` }, "does not match the release's checksum"],
+      [{ k3s: "k3s-binary", "sha256sum-amd64.txt": `${sha("x")}  k3s-arm64\n` }, "no checksum for the binary"],
+      [{ "sha256sum-amd64.txt": `${sha("k3s-binary")}  k3s\n` }, "downloading v1.36"],
+      [{ k3s: "k3s-binary" }, "downloading the checksums"],
+    ] as const;
+    for (const [files, message] of cases) {
+      const r = install(files);
+      expect(r.status, message).toBe(1);
+      expect(r.stderr).toContain(message);
+      expect(fs.existsSync(r.binary), message).toBe(false);
+    }
   });
 });
