@@ -29,4 +29,6 @@ export const storageClass = outputs.storageClass;
 export const clusterIssuer = outputs.clusterIssuer;
 export const entryPoint = outputs.entryPoint;
 export const loadBalancerName = outputs.loadBalancerName;
+export const loadBalancerAddresses = outputs.loadBalancerAddresses;
+export const ingressClass = outputs.ingressClass;
 export const nodes = outputs.nodes;

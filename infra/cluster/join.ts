@@ -46,7 +46,27 @@ export interface JoinArgs {
   networkId: pulumi.Output<string>;
 }
 
-export function startCluster(name: string, a: JoinArgs, parent: pulumi.Resource): { kubeconfig: pulumi.Output<string>; apiServer: pulumi.Output<string> } {
+/**
+ * Waits until the cloud controller has given Traefik's LoadBalancer Service its Hetzner load
+ * balancer, and prints its addresses (one per line). Bounded: the add-ons install in a few
+ * minutes; after 15 the step fails, naming what to look at.
+ */
+export function renderIngressAddressCommand(): string {
+  const jsonpath = "{range .status.loadBalancer.ingress[*]}{.ip}{'\\n'}{end}";
+  return [
+    "set -eu",
+    "# the ingress load balancer's addresses, once the cloud controller has created it",
+    `for _ in $(seq 180); do ips=$(${K3S_PATHS.binary} kubectl -n kube-system get service traefik -o jsonpath="${jsonpath}" 2>/dev/null || true); [ -n "$ips" ] && { printf '%s\\n' "$ips"; exit 0; }; sleep 5; done`,
+    `echo "Traefik's load balancer has no address after 15 minutes; see: kubectl -n kube-system describe service traefik, and the hcloud-cloud-controller-manager's logs" >&2`,
+    "exit 1",
+  ].join("\n");
+}
+
+export function startCluster(
+  name: string,
+  a: JoinArgs,
+  parent: pulumi.Resource,
+): { kubeconfig: pulumi.Output<string>; apiServer: pulumi.Output<string>; ingressAddresses: pulumi.Output<string[]> } {
   const connection = (n: ClusterNode) => ({ host: n.server.ipv4Address, user: "root", privateKey: a.deployKey, dialErrorLimit: 30 });
   const [first, ...rest] = a.nodes;
   if (!first || first.role !== "server") throw new Error("the cluster needs a control-plane server first");
@@ -84,8 +104,14 @@ export function startCluster(name: string, a: JoinArgs, parent: pulumi.Resource)
     { connection: connection(first), create: `cat ${K3S_PATHS.kubeconfig}`, triggers: [first.server.id] },
     { parent, dependsOn: [firstStarted, secret, ...agents], additionalSecretOutputs: ["stdout"] },
   );
+  const ingress = new command.remote.Command(
+    `${name}-ingress-address`,
+    { connection: connection(first), create: renderIngressAddressCommand(), triggers: [first.server.id] },
+    { parent, dependsOn: [secret, ...agents] },
+  );
+  const ingressAddresses = ingress.stdout.apply((out) => out.split("\n").map((l) => l.trim()).filter(Boolean));
   const kubeconfig = pulumi.secret(
     pulumi.all([read.stdout, apiServer]).apply(([text, ip]) => text.replace("https://127.0.0.1:6443", `https://${ip}:6443`)),
   );
-  return { kubeconfig, apiServer };
+  return { kubeconfig, apiServer, ingressAddresses };
 }

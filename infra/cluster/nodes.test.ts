@@ -15,7 +15,7 @@ import { describeWithTools, run, tempDir } from "../test/tools";
 import { CONTROL_PLANE_TAINT, K3S } from "../facts/cluster";
 import { addonManifestFiles } from "./addons";
 import { renderInstallScript, renderK3sConfig, renderNodeCloudInit } from "./k3s";
-import { renderJoinDropIn, renderStartCommand } from "./join";
+import { renderIngressAddressCommand, renderJoinDropIn, renderStartCommand } from "./join";
 import { clusterFirewallRules, privateIp } from "./nodes";
 
 export const clusterConfig = {
@@ -104,7 +104,12 @@ describeWithTools("the cluster's scripts and user data, checked by their tools",
   }
 
   it("shellcheck passes the install script and the start steps", () => {
-    const files = { "install.sh": renderInstallScript(), "start-server.sh": `#!/bin/sh\n${renderStartCommand("server", "cp-0")}\n`, "start-agent.sh": `#!/bin/sh\n${renderStartCommand("agent", "agent-0")}\n` };
+    const files = {
+      "install.sh": renderInstallScript(),
+      "start-server.sh": `#!/bin/sh\n${renderStartCommand("server", "cp-0")}\n`,
+      "start-agent.sh": `#!/bin/sh\n${renderStartCommand("agent", "agent-0")}\n`,
+      "ingress-address.sh": `#!/bin/sh\n${renderIngressAddressCommand()}\n`,
+    };
     for (const [name, text] of Object.entries(files)) {
       fs.writeFileSync(path.join(dir, name), text);
       const r = run("shellcheck", ["-s", "sh", path.join(dir, name)]);

@@ -19,6 +19,9 @@ export interface ClusterStackOutputs {
   entryPoint: pulumi.Output<string>;
   /** Created by the cloud controller from Traefik's Service, not by Pulumi: its name in the Hetzner console. */
   loadBalancerName: pulumi.Output<string>;
+  /** Its addresses, read from the Service once the controller has created it: point the site's DNS here. */
+  loadBalancerAddresses: pulumi.Output<string[]>;
+  ingressClass: pulumi.Output<string>;
   nodes: pulumi.Output<string[]>;
 }
 
@@ -56,6 +59,8 @@ export function clusterStack(config: ChatwootConfig, namePrefix: string, labels:
     clusterIssuer: pulumi.output("letsencrypt"),
     entryPoint: pulumi.output("websecure"),
     loadBalancerName: pulumi.output(loadBalancerName),
+    loadBalancerAddresses: started.ingressAddresses,
+    ingressClass: pulumi.output("traefik"),
     nodes: pulumi.output(nodes.nodes.map((n) => n.name)),
   };
 }
