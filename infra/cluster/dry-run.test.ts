@@ -12,6 +12,8 @@ import { repoRoot } from "../lib/repo";
 import { startControlPlane, type ControlPlane } from "../test/kube-apiserver";
 import { describeWithTools, run } from "../test/tools";
 import { renderAddons, renderHcloudSecret } from "./addons";
+import { renderIngressAddressCommand } from "./join";
+import { K3S_PATHS } from "../facts/cluster";
 
 /** The helm-controller release whose CRDs the dry-run applies (k3s bundles it). */
 const HELM_CONTROLLER = "github.com/k3s-io/helm-controller@v0.17.9";
@@ -55,5 +57,19 @@ describeWithTools("the cluster's add-ons on a real kube-apiserver", ["go"], () =
     const i = dryRun(stringify(issuer));
     expect(i.status).not.toBe(0);
     expect(i.stderr).toMatch(/spec\.acme\.server: Required value/);
+  });
+
+  it("reads the ingress load balancer's addresses from Traefik's Service once the controller has set them", () => {
+    const service = { apiVersion: "v1", kind: "Service", metadata: { name: "traefik", namespace: "kube-system" }, spec: { type: "LoadBalancer", ports: [{ name: "websecure", port: 443 }] } };
+    expect(cp.kubectl(["apply", "--server-side", "-f", "-"], stringify(service)).status).toBe(0);
+    // The step's own script, with this control plane's kubectl in place of the node's k3s.
+    const script = renderIngressAddressCommand().replaceAll(`${K3S_PATHS.binary} kubectl`, `kubectl --kubeconfig ${cp.kubeconfig}`);
+    const kubectlDir = path.dirname(cp.kubectlPath);
+    const status = { status: { loadBalancer: { ingress: [{ ip: "198.51.100.7", ipMode: "Proxy" }, { ip: "2001:db8::7", ipMode: "Proxy" }] } } };
+    const patched = cp.kubectl(["-n", "kube-system", "patch", "service", "traefik", "--subresource=status", "--type=merge", "-p", JSON.stringify(status)]);
+    expect(patched.stderr).toBe("");
+    const r = run("sh", ["-c", script], { env: { ...process.env, PATH: `${kubectlDir}:${process.env.PATH}` } });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("198.51.100.7\n2001:db8::7\n");
   });
 });

@@ -22,6 +22,8 @@ export interface ControlPlane {
   kubeconfig: string;
   /** The apiserver's serving CA (its self-signed certificate), for clients that verify. */
   caFile: string;
+  /** The kubectl binary (for scripts that call it by name). */
+  kubectlPath: string;
   /** Runs kubectl with the admin kubeconfig. */
   kubectl(args: string[], input?: string): { status: number | null; stdout: string; stderr: string };
   stop(): void;
@@ -120,7 +122,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
     const kubectl = (args: string[], input?: string) => run(tools.kubectl, ["--kubeconfig", kubeconfig, ...args], { input, timeout: 120_000 });
     await waitFor("kube-apiserver", () => kubectl(["get", "--raw", "/readyz"]).stdout.trim() === "ok", apiserver, apiLog, 120_000);
     const caFile = path.join(dir, "certs", "apiserver.crt");
-    return { server, kubeconfig, caFile, kubectl, stop };
+    return { server, kubeconfig, caFile, kubectlPath: tools.kubectl, kubectl, stop };
   } catch (e) {
     stop();
     throw e;
