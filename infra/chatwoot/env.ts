@@ -284,8 +284,11 @@ export function renderMaskedEnvFile(s: EnvSettings, hasSmtpPassword: boolean): s
   return renderEnvFile(s, markers);
 }
 
-/** Whether a CIDR list lets every address in (both 0.0.0.0/0 and ::/0). */
-function opensEverything(cidrs: string[]): boolean {
+/**
+ * Whether a CIDR list lets every address in (both 0.0.0.0/0 and ::/0): then no allow list is
+ * written (the server's Caddyfile, the cluster's Traefik middleware).
+ */
+export function opensEverything(cidrs: string[]): boolean {
   return cidrs.includes("0.0.0.0/0") && cidrs.includes("::/0");
 }
 

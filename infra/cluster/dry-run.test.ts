@@ -12,7 +12,7 @@ import { repoRoot } from "../lib/repo";
 import { startControlPlane, type ControlPlane } from "../test/kube-apiserver";
 import { describeWithTools, run } from "../test/tools";
 import { renderAddons, renderHcloudSecret } from "./addons";
-import { renderIngressAddressCommand } from "./join";
+import { renderControllersSecretCommand, renderIngressAddressCommand } from "./join";
 import { K3S_PATHS } from "../facts/cluster";
 
 /** The helm-controller release whose CRDs the dry-run applies (k3s bundles it). */
@@ -71,5 +71,21 @@ describeWithTools("the cluster's add-ons on a real kube-apiserver", ["go"], () =
     const r = run("sh", ["-c", script], { env: { ...process.env, PATH: `${kubectlDir}:${process.env.PATH}` } });
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("198.51.100.7\n2001:db8::7\n");
+  });
+
+  it("applies the controllers' Secret from stdin, and on a failure says so without quoting the manifest", () => {
+    const script = renderControllersSecretCommand().replaceAll(`${K3S_PATHS.binary} kubectl`, `kubectl --kubeconfig ${cp.kubeconfig}`);
+    const env = { ...process.env, PATH: `${path.dirname(cp.kubectlPath)}:${process.env.PATH}` };
+    const token = "TokenSentinel".padEnd(64, "q");
+    const ok = run("sh", ["-c", script], { env, input: renderHcloudSecret(token, "42") });
+    expect(ok.stderr).toBe("");
+    expect(ok.status).toBe(0);
+    expect(cp.kubectl(["-n", "kube-system", "get", "secret", "hcloud", "-o", "jsonpath={.data.token}"]).stdout).toBe(Buffer.from(token).toString("base64"));
+    // A manifest the server refuses (an unknown field beside the token): exit 1, no token in the message.
+    const broken = renderHcloudSecret(token, "42").replace("stringData:", "stringDatta: {}\nstringData:");
+    const bad = run("sh", ["-c", script], { env, input: broken });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^applying the Hetzner controllers' Secret \(kube-system\/hcloud\) failed \(.+\); kubectl's messages stay on the node/);
+    expect(bad.stdout + bad.stderr).not.toContain("TokenSentinel");
   });
 });

@@ -38,6 +38,22 @@ export function renderJoinDropIn(token: string, tlsSans: string[]): string {
   return stringify({ token, ...(tlsSans.length ? { "tls-san": tlsSans } : {}) });
 }
 
+/**
+ * Applies the controllers' Secret from stdin. kubectl's own messages stay on the node (a failed
+ * apply could quote the manifest): the step says only that it failed and where to look.
+ */
+export function renderControllersSecretCommand(): string {
+  return [
+    "set -eu",
+    "# the Hetzner controllers' Secret (from stdin)",
+    "log=$(mktemp); trap 'rm -f \"$log\"' EXIT",
+    `if ! ${K3S_PATHS.binary} kubectl apply -f - >/dev/null 2>"$log"; then`,
+    `  echo "applying the Hetzner controllers' Secret (kube-system/hcloud) failed ($(grep -o -m 1 'Error from server ([A-Za-z]*)\\|error: [a-z ]*' "$log" | head -n 1)); kubectl's messages stay on the node; is the API up? k3s kubectl get --raw /readyz" >&2`,
+    "  exit 1",
+    "fi",
+  ].join("\n");
+}
+
 export interface JoinArgs {
   nodes: ClusterNode[];
   token: pulumi.Output<string>;
@@ -94,7 +110,7 @@ export function startCluster(
     `${name}-hcloud-secret`,
     {
       connection: connection(first),
-      create: `set -eu\n# the Hetzner controllers' Secret (from stdin)\n${K3S_PATHS.binary} kubectl apply -f - >/dev/null`,
+      create: renderControllersSecretCommand(),
       stdin: pulumi.secret(pulumi.all([a.hcloudToken, a.networkId]).apply(([t, id]) => renderHcloudSecret(t, id))),
     },
     { parent, dependsOn: [firstStarted], additionalSecretOutputs: ["stdout", "stderr"] },

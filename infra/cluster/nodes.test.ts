@@ -15,7 +15,7 @@ import { describeWithTools, run, tempDir } from "../test/tools";
 import { CONTROL_PLANE_TAINT, K3S } from "../facts/cluster";
 import { addonManifestFiles } from "./addons";
 import { renderInstallScript, renderK3sConfig, renderNodeCloudInit } from "./k3s";
-import { renderIngressAddressCommand, renderJoinDropIn, renderStartCommand } from "./join";
+import { renderControllersSecretCommand, renderIngressAddressCommand, renderJoinDropIn, renderStartCommand } from "./join";
 import { clusterFirewallRules, privateIp } from "./nodes";
 
 export const clusterConfig = {
@@ -109,6 +109,7 @@ describeWithTools("the cluster's scripts and user data, checked by their tools",
       "start-server.sh": `#!/bin/sh\n${renderStartCommand("server", "cp-0")}\n`,
       "start-agent.sh": `#!/bin/sh\n${renderStartCommand("agent", "agent-0")}\n`,
       "ingress-address.sh": `#!/bin/sh\n${renderIngressAddressCommand()}\n`,
+      "controllers-secret.sh": `#!/bin/sh\n${renderControllersSecretCommand()}\n`,
     };
     for (const [name, text] of Object.entries(files)) {
       fs.writeFileSync(path.join(dir, name), text);
@@ -212,3 +213,21 @@ describeWithTools("the k3s install script on its failure paths", ["sh", "sha256s
     }
   });
 });
+
+describeWithTools("the start step when cloud-init could not install k3s", ["sh"], () => {
+  it("fails saying where to look, before writing the token anywhere", () => {
+    if (fs.existsSync("/usr/local/bin/k3s")) throw new Error("this check needs a machine without k3s installed");
+    const dir = tempDir("k3s-start");
+    try {
+      // TEST STAND-IN for cloud-init: its status wait returns at once.
+      fs.writeFileSync(path.join(dir, "cloud-init"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+      const r = run("sh", ["-c", renderStartCommand("server", "cp-0")], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, input: "token: SecretToken\n" });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe("k3s is not installed: see /var/log/cloud-init-output.log (its checksum or download failed)\n");
+      expect(fs.existsSync("/etc/rancher/k3s/config.yaml.d/10-join.yaml")).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+

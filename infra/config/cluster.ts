@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { cidrList } from "./fields";
+import { opensEverything } from "./warnings";
 import { locationsOfServerType, SERVER_TYPES, type Location } from "../facts/hetzner";
 
 const p = "chatwoot:";
@@ -63,13 +64,12 @@ export function clusterUpProblems(givenSecrets: readonly string[]): string[] {
     : [`${p}hcloudControllerToken is required: the cloud controller manager and the CSI driver call the Hetzner API with it (pulumi config set --secret ${p}hcloudControllerToken)`];
 }
 
-const everywhere = (cidrs: readonly string[]) => cidrs.some((c) => c === "0.0.0.0/0" || c === "::/0");
 
-export function clusterWarnings(c: ClusterConfig, sshAllowedCidrs: readonly string[]): string[] {
+export function clusterWarnings(c: ClusterConfig, sshAllowedCidrs: string[]): string[] {
   const warnings: string[] = [];
   if (c.controlPlanes === 1) warnings.push(`${p}cluster.controlPlanes is 1: no HA; while it is down, nothing is scheduled or healed (the running pods keep serving)`);
-  if (everywhere(sshAllowedCidrs)) warnings.push(`SSH (port 22) on every node is open to the whole internet; narrow ${p}sshAllowedCidrs`);
-  if (everywhere(c.apiAllowedCidrs ?? sshAllowedCidrs)) warnings.push(`the Kubernetes API (port 6443) is open to the whole internet; narrow ${p}cluster.apiAllowedCidrs`);
+  if (opensEverything(sshAllowedCidrs)) warnings.push(`SSH (port 22) on every node is open to the whole internet; narrow ${p}sshAllowedCidrs`);
+  if (opensEverything(c.apiAllowedCidrs ?? sshAllowedCidrs)) warnings.push(`the Kubernetes API (port 6443) is open to the whole internet; narrow ${p}cluster.apiAllowedCidrs`);
   if (c.agents < c.appReplicas) {
     warnings.push(`${p}cluster.agents is ${c.agents}, fewer than the ${c.appReplicas} replicas per tier the Kubernetes stack asks for: replicas share nodes, and one node's loss takes several`);
   }

@@ -17,7 +17,7 @@ function site(host: string): string {
 }
 
 /** True when a set of CIDRs together covers every IPv4 or every IPv6 address (or all IPv4 via ::ffff:0:0/96). */
-function opensEverything(cidrs: string[]): boolean {
+export function opensEverything(cidrs: string[]): boolean {
   const coverage = { ipv4: 0, ipv6: 0 };
   for (const cidr of cidrs) {
     const [addr, bits] = cidr.split("/") as [string, string];

@@ -195,7 +195,7 @@ export class ChatwootOnKubernetes extends pulumi.ComponentResource {
     const sa = new k8s.core.v1.ServiceAccount("bootstrap", rbac.serviceAccount, this.opts);
     const role = new k8s.rbac.v1.Role("bootstrap", rbac.role, this.opts);
     const binding = new k8s.rbac.v1.RoleBinding("bootstrap", rbac.roleBinding, { ...this.opts, dependsOn: [sa, role] });
-    const scriptFiles = Object.fromEntries(BOOTSTRAP_SCRIPT_FILES.map((f) => [f, fs.readFileSync(path.join(repoRoot, "scripts", f), "utf8")]));
+    const scriptFiles = Object.fromEntries(Object.entries(BOOTSTRAP_SCRIPT_FILES).map(([name, file]) => [name, fs.readFileSync(path.join(repoRoot, file), "utf8")]));
     const scripts = new k8s.core.v1.ConfigMap("bootstrap-scripts", { metadata: meta(n.bootstrapScripts), data: scriptFiles }, this.opts);
     const input = pulumi
       .all([a.adminPassword, a.webhookSecret, pulumi.all(a.secretInstallationConfigs)])

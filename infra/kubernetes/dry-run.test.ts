@@ -124,7 +124,7 @@ describeWithTools("the Kubernetes target's objects on a real kube-apiserver", ["
     const line = JSON.stringify({ account_id: 1, inbox_id: 2, inbox_identifier: "abc", webhook_id: null, api_access_token: "TokenThatMustNotLeak1", platform_token: "PlatformThatMustNotLeak1" });
     fs.writeFileSync(path.join(dir, "out"), `Rails said something\nCHATWOOT_BOOTSTRAP_RESULT ${line}\n`);
     const writer = (secret: string, file = "out") =>
-      spawnSync("ruby", [path.join(repoRoot, "scripts/k8s_bootstrap_result.rb"), path.join(dir, file)], {
+      spawnSync("ruby", [path.join(repoRoot, "infra/kubernetes/bootstrap_result.rb"), path.join(dir, file)], {
         encoding: "utf8",
         timeout: 120_000,
         env: {

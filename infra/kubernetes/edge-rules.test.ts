@@ -19,7 +19,8 @@ const BUT_WIDGET = "everywhere but /widget";
 
 /** Caddy's path list as one scope: /x and /x/* are one path. */
 const pathScope = (paths: string[]) => [...new Set(paths.map((p) => p.replace(/\/\*$/, "")))].join(" ");
-const everyone = (cidrs: string[]) => cidrs.some((c) => c === "0.0.0.0/0" || c === "::/0");
+/** Caddy's default (compose.yaml) when the env file narrows nothing: both families. */
+const everyone = (cidrs: string[]) => cidrs.includes("0.0.0.0/0") && cidrs.includes("::/0");
 
 /** The rules of the site block of an adapted Caddyfile. */
 function caddyRules(adapted: Json): Set<string> {
@@ -87,6 +88,8 @@ function effects(spec: Json): string[] {
 const cases: { name: string; origins: string[]; adminCidrs?: string[] }[] = [
   { name: "an embed allowlist and narrowed admin networks", origins: ["https://app.example.com", "https://admin.example.com"], adminCidrs: ["198.51.100.0/24", "2001:db8::/32"] },
   { name: "no allowlist, admin paths open to everyone", origins: [] },
+  // IPv4 open, IPv6 closed: a restriction on both sides, not "everyone".
+  { name: "admin paths from every IPv4 address only", origins: [], adminCidrs: ["0.0.0.0/0"] },
 ];
 
 describeWithTools("the cluster's edge gives the Caddyfile's guarantees", ["go"], () => {

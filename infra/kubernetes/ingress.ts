@@ -19,6 +19,7 @@
 import type { CustomObject } from "./data";
 import { labelsFor, type KubernetesNames } from "./names";
 import { chatwoot } from "../facts/chatwoot";
+import { opensEverything } from "../chatwoot/env";
 
 export interface EdgeInput {
   names: KubernetesNames;
@@ -46,7 +47,8 @@ export const MIDDLEWARES = {
   adminNetworks: "chatwoot-admin-networks",
 } as const;
 
-const opensEverything = (cidrs: string[] | undefined) => !cidrs || cidrs.length === 0 || cidrs.some((c) => /^(0\.0\.0\.0|::)\/0$/.test(c));
+/** The server's rule: both families open, or none given, is no restriction. */
+const unrestricted = (cidrs: string[] | undefined) => !cidrs || cidrs.length === 0 || opensEverything(cidrs);
 
 function middleware(i: EdgeInput, name: string, spec: Record<string, unknown>): CustomObject {
   return { apiVersion: "traefik.io/v1alpha1", kind: "Middleware", metadata: { name, namespace: i.names.namespace, labels: labelsFor("edge", i.stackLabel) }, spec };
@@ -61,7 +63,7 @@ export function renderMiddlewares(i: EdgeInput): CustomObject[] {
     middleware(i, MIDDLEWARES.hsts, { headers: { stsSeconds: HSTS_SECONDS } }),
     middleware(i, MIDDLEWARES.framePolicy, { headers: frame }),
     middleware(i, MIDDLEWARES.refuse, { ipAllowList: { sourceRange: [NOBODY] } }),
-    ...(opensEverything(i.adminAllowedCidrs) ? [] : [middleware(i, MIDDLEWARES.adminNetworks, { ipAllowList: { sourceRange: i.adminAllowedCidrs } })]),
+    ...(unrestricted(i.adminAllowedCidrs) ? [] : [middleware(i, MIDDLEWARES.adminNetworks, { ipAllowList: { sourceRange: i.adminAllowedCidrs } })]),
   ];
 }
 
@@ -74,7 +76,7 @@ export function renderIngressRoute(i: EdgeInput): CustomObject {
   const service = [{ name: i.names.webService, namespace: ns, port: chatwoot.railsPort }];
   const base = [ref(MIDDLEWARES.stripClientAddress), ref(MIDDLEWARES.hsts)];
   const route = (match: string, priority: number, middlewares: { name: string; namespace: string }[]) => ({ kind: "Rule", match, priority, middlewares, services: service });
-  const admin = !opensEverything(i.adminAllowedCidrs);
+  const admin = !unrestricted(i.adminAllowedCidrs);
   return {
     apiVersion: "traefik.io/v1alpha1",
     kind: "IngressRoute",

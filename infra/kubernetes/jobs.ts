@@ -22,8 +22,11 @@ export interface JobInput {
 /** Where the bootstrap's scripts and its input are mounted in its pod. */
 export const BOOTSTRAP_SCRIPTS_DIR = "/chatwoot-bootstrap";
 export const BOOTSTRAP_INPUT_DIR = "/chatwoot-bootstrap-input";
-/** The files of the scripts ConfigMap: bootstrap.rb unchanged, and the writer of its result. */
-export const BOOTSTRAP_SCRIPT_FILES = ["bootstrap.rb", "k8s_bootstrap_result.rb"] as const;
+/**
+ * The files of the scripts ConfigMap, by their name there: the server's bootstrap.rb unchanged, and
+ * the writer of its result (beside this file: it is no part of the server's bundle).
+ */
+export const BOOTSTRAP_SCRIPT_FILES = { "bootstrap.rb": "scripts/bootstrap.rb", "bootstrap_result.rb": "infra/kubernetes/bootstrap_result.rb" } as const;
 
 /** The Job's spec without its name (the name is derived from it: migrationJobName). */
 function migrationSpec(i: JobInput): NonNullable<Job["spec"]> {
@@ -97,7 +100,7 @@ export function renderBootstrapJob(i: JobInput, name: string): Job {
               command: [
                 "sh",
                 "-c",
-                `bundle exec rails runner ${BOOTSTRAP_SCRIPTS_DIR}/bootstrap.rb <${BOOTSTRAP_INPUT_DIR}/input.json >${out} && ruby ${BOOTSTRAP_SCRIPTS_DIR}/k8s_bootstrap_result.rb ${out}`,
+                `bundle exec rails runner ${BOOTSTRAP_SCRIPTS_DIR}/bootstrap.rb <${BOOTSTRAP_INPUT_DIR}/input.json >${out} && ruby ${BOOTSTRAP_SCRIPTS_DIR}/bootstrap_result.rb ${out}`,
               ],
               envFrom: [{ secretRef: { name: i.names.appEnvSecret } }],
               env: [{ name: "CHATWOOT_BOOTSTRAP_RESULT_SECRET", value: i.names.bootstrapResultSecret }],

@@ -93,7 +93,7 @@ describe("the Jobs", () => {
   it("keeps the bootstrap's result out of the pod's log", () => {
     const job = renderBootstrapJob({ names, stackLabel: "prod", version: "v4.15.1" }, "chatwoot-bootstrap-abc") as any;
     const c = job.spec.template.spec.containers[0];
-    expect(c.command[2]).toMatch(/rails runner \/chatwoot-bootstrap\/bootstrap\.rb <\/chatwoot-bootstrap-input\/input\.json >\/tmp\/chatwoot-bootstrap\.out && ruby /);
+    expect(c.command[2]).toMatch(/rails runner \/chatwoot-bootstrap\/bootstrap\.rb <\/chatwoot-bootstrap-input\/input\.json >\/tmp\/chatwoot-bootstrap\.out && ruby \/chatwoot-bootstrap\/bootstrap_result\.rb /);
     expect(job.spec.template.spec.serviceAccountName).toBe("chatwoot-bootstrap");
   });
 });

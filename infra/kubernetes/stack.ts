@@ -11,6 +11,7 @@ import { ChatwootSecrets } from "../chatwoot/secrets";
 import type { ChatwootConfig } from "../config/load";
 import { sha256 } from "../lib/hash";
 import { envSettingsFor } from "../server/artifacts";
+import { shellQuote } from "../server/commands";
 import { renderAppEnv } from "./app-env";
 import { ChatwootOnKubernetes } from "./app";
 import { kubernetesNames } from "./names";
@@ -33,7 +34,7 @@ export interface KubernetesStackOutputs {
 
 /** The verify step's command: secret-free; the probe's token travels on stdin. */
 export function renderKubernetesVerifyCommand(v: { domain: string; helpCenterDomain?: string; version: string; frameOrigins: string[]; inputsHash: string }): string {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const q = shellQuote;
   return [
     `# verify Chatwoot through the cluster's ingress (inputs ${v.inputsHash.slice(0, 16)})`,
     [

@@ -4,7 +4,7 @@
 # the pod's ServiceAccount (its Role allows get and patch of that one Secret). The line carries the
 # API and platform tokens, so it is never printed; errors name the step and the HTTP status only.
 #
-#   ruby k8s_bootstrap_result.rb OUTPUT_FILE
+#   ruby bootstrap_result.rb OUTPUT_FILE
 #
 # Environment: CHATWOOT_BOOTSTRAP_RESULT_SECRET (the Secret's name). KUBERNETES_API_URL,
 # KUBERNETES_TOKEN_FILE, KUBERNETES_CA_FILE and KUBERNETES_NAMESPACE_FILE default to the pod's
@@ -20,7 +20,7 @@ REQUIRED = %w[account_id inbox_id inbox_identifier api_access_token platform_tok
 SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
 
 def fail!(message)
-  warn "k8s_bootstrap_result.rb: #{message}"
+  warn "bootstrap_result.rb: #{message}"
   exit 1
 end
 
@@ -72,4 +72,4 @@ rescue SystemCallError, OpenSSL::SSL::SSLError, Net::OpenTimeout, Net::ReadTimeo
   fail!("cannot reach the Kubernetes API (#{e.class})")
 end
 
-store(result_line(ARGV.fetch(0) { fail!('usage: k8s_bootstrap_result.rb OUTPUT_FILE') }))
+store(result_line(ARGV.fetch(0) { fail!('usage: bootstrap_result.rb OUTPUT_FILE') }))
