@@ -115,6 +115,9 @@ step "loading into $primary (one transaction, checked against the dump's row cou
 
 counts=$(psql_in -c "select (select count(*) from accounts) || ' account(s), ' || (select count(*) from users) || ' user(s), ' || (select count(*) from conversations) || ' conversation(s)'" 2>>"$error_log") ||
   fail "the loaded database lacks Chatwoot's tables: $(gist)"
+others=$(psql_in -c "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f') and pg_get_userbyid(c.relowner) <> 'chatwoot'" 2>>"$error_log") ||
+  fail "cannot check who owns the loaded tables: $(gist)"
+[[ "$others" == 0 ]] || fail "the data is loaded, but $others table(s) or sequence(s) are not owned by chatwoot; Chatwoot's migrations would fail on them (see: \dt in psql on $primary)"
 step "loaded $counts; every table's rows and every sequence match the dump; everything is owned by chatwoot"
 step "next: pulumi up (the migration Job migrates it to the deployed release, then the bootstrap adopts the account by chatwoot:account.id)"
 rm -f "$error_log"
