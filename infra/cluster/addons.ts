@@ -41,7 +41,11 @@ export function renderAddons(s: AddonSettings): Obj[] {
     helmChart("hcloud-csi", ADDONS.csi, { storageClasses: [{ name: "hcloud-volumes", defaultStorageClass: true, reclaimPolicy: "Retain" }] }),
     helmChart("cert-manager", ADDONS.certManager, { crds: { enabled: true } }),
     helmChart("cloudnative-pg", ADDONS.cnpg, { config: { clusterWide: true } }),
-    helmChart("plugin-barman-cloud", ADDONS.barmanPlugin, {}),
+    // The plugin's version is pinned here, not left to the chart's appVersion (see facts/cluster.ts).
+    helmChart("plugin-barman-cloud", ADDONS.barmanPlugin, {
+      image: { tag: ADDONS.barmanPlugin.pluginVersion },
+      sidecarImage: { tag: ADDONS.barmanPlugin.pluginVersion },
+    }),
     {
       // k3s's own Traefik, told where its load balancer is and whom to trust for client addresses.
       apiVersion: "helm.cattle.io/v1",

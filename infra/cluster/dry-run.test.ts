@@ -13,10 +13,10 @@ import { startControlPlane, type ControlPlane } from "../test/kube-apiserver";
 import { describeWithTools, run } from "../test/tools";
 import { renderAddons, renderHcloudSecret } from "./addons";
 import { renderControllersSecretCommand, renderIngressAddressCommand } from "./join";
-import { K3S_PATHS } from "../facts/cluster";
+import { K3S, K3S_PATHS } from "../facts/cluster";
 
-/** The helm-controller release whose CRDs the dry-run applies (k3s bundles it). */
-const HELM_CONTROLLER = "github.com/k3s-io/helm-controller@v0.17.9";
+/** The helm-controller release whose CRDs the dry-run applies: the one k3s embeds (facts/cluster.ts). */
+const HELM_CONTROLLER = `github.com/k3s-io/helm-controller@${K3S.helmController}`;
 
 describeWithTools("the cluster's add-ons on a real kube-apiserver", ["go"], () => {
   let cp: ControlPlane;

@@ -13,7 +13,7 @@ import { plainStrings } from "../test/evaluation";
 import { pulumiConfig, TEST_PUBLIC_KEY } from "../test/fixtures";
 import { describeWithTools, run, tempDir } from "../test/tools";
 import { CONTROL_PLANE_TAINT, K3S } from "../facts/cluster";
-import { addonManifestFiles } from "./addons";
+import { addonManifestFiles, renderAddons } from "./addons";
 import { renderInstallScript, renderK3sConfig, renderNodeCloudInit } from "./k3s";
 import { renderControllersSecretCommand, renderIngressAddressCommand, renderJoinDropIn, renderStartCommand } from "./join";
 import { clusterFirewallRules, privateIp } from "./nodes";
@@ -117,6 +117,25 @@ describeWithTools("the cluster's scripts and user data, checked by their tools",
       expect(r.stdout, name).toBe("");
       expect(r.status, name).toBe(0);
     }
+  });
+});
+
+describe("the add-ons' pins", () => {
+  const charts = renderAddons({ location: "nbg1", loadBalancerName: "lb", acmeEmail: "ops@example.com" })
+    .filter((o) => o.kind === "HelmChart") as { metadata: { name: string }; spec: { version: string; valuesContent: string } }[];
+  const chart = (name: string) => charts.find((c) => c.metadata.name === name)!;
+
+  it("installs every chart at an exact version, in the lines the cluster is built for", () => {
+    for (const c of charts) expect(c.spec.version, c.metadata.name).toMatch(/^v?\d+\.\d+\.\d+$/);
+    expect(chart("hcloud-cloud-controller-manager").spec.version).toMatch(/^1\.35\./);
+    expect(chart("hcloud-csi").spec.version).toMatch(/^2\.22\./);
+    expect(chart("cert-manager").spec.version).toMatch(/^v1\.21\./);
+  });
+
+  it("runs the Barman Cloud plugin 0.14 whatever the chart's default: both of its images are pinned by tag", () => {
+    const values = parse(chart("plugin-barman-cloud").spec.valuesContent) as { image: { tag: string }; sidecarImage: { tag: string } };
+    expect(values.image.tag).toMatch(/^v0\.14\.\d+$/);
+    expect(values.sidecarImage.tag).toBe(values.image.tag);
   });
 });
 

@@ -9,10 +9,17 @@ import type { Location } from "./hetzner";
  * k3s, installed from its GitHub release and checked against the release's own
  * sha256sum-amd64.txt (k3s-io/k3s releases; the way its install.sh verifies). v1.36: the
  * Kubernetes minor the cloud controller manager 1.35 supports (its version policy: 1.33 to 1.36).
+ * v1.36.3+k3s1 was released after the release notes read here (v1.36.0 to v1.36.2); that its
+ * binary is published under this tag was read from a distribution's package of it, which fetches
+ * releases/download/v1.36.3+k3s1/k3s. Its sha256 was not read here, so it is not pinned in this
+ * file: the release's checksum file guards against a corrupt download, not against a replaced
+ * release. `helmController` is the helm-controller k3s v1.36.0 to v1.36.2 embed (their release
+ * notes); the dry-run tests apply its CRDs, the stricter of the two served versions.
  */
 export const K3S = {
   version: "v1.36.3+k3s1",
   releaseUrl: "https://github.com/k3s-io/k3s/releases/download",
+  helmController: "v0.17.1",
 } as const;
 
 /**
@@ -29,10 +36,12 @@ export const ADDONS = {
   certManager: { repo: "https://charts.jetstack.io", chart: "cert-manager", version: "v1.21.1", namespace: "cert-manager" },
   // cloudnative-pg/charts, charts/cloudnative-pg/Chart.yaml: version 0.29.0, appVersion 1.30.0.
   cnpg: { repo: "https://cloudnative-pg.github.io/charts", chart: "cloudnative-pg", version: "0.29.0", namespace: "cnpg-system" },
-  // cloudnative-pg/charts, plugin-barman-cloud (needs CNPG >= 1.26 and cert-manager). Read: chart
-  // 0.7.0 carries plugin v0.13.0 (2026-06-10). 0.8.1 (2026-09-30) is a later release whose
-  // appVersion was not read here: check that it is v0.14.0 in the index before relying on it.
-  barmanPlugin: { repo: "https://cloudnative-pg.github.io/charts", chart: "plugin-barman-cloud", version: "0.8.1", namespace: "cnpg-system" },
+  // cloudnative-pg/charts, plugin-barman-cloud (needs CNPG >= 1.26 and cert-manager). Chart 0.7.0
+  // carries plugin v0.13.0 (2026-06-10); 0.8.1 (2026-09-30) is the newest release read, and its
+  // appVersion was not. So the plugin's images are pinned by tag, as the plugin's own 0.14.0
+  // installation guide does (`image.tag` and `sidecarImage.tag`, both keys of the chart's
+  // values.yaml): the plugin runs v0.14.0 whatever the chart's default.
+  barmanPlugin: { repo: "https://cloudnative-pg.github.io/charts", chart: "plugin-barman-cloud", version: "0.8.1", namespace: "cnpg-system", pluginVersion: "v0.14.0" },
 } as const;
 
 /** The private network: nodes on 10.0.1.0/24; k3s's own pod and service ranges stay its defaults (10.42/16, 10.43/16). */
