@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["infra/**/*.test.ts"],
+    // python3 resolved once, past any version manager's shim (infra/test/global-setup.ts).
+    globalSetup: ["infra/test/global-setup.ts"],
     // Timeouts catch hangs only, never slowness: a test that starts real servers takes seconds on
     // an idle machine and minutes under a load of 20, and must pass the same way on both.
     testTimeout: 900_000,

@@ -31,8 +31,9 @@
 # Exit status: 0 adopted (or nothing to do); 1 failed; 2 bad arguments.
 set -euo pipefail
 
+scripts_dir=${BASH_SOURCE[0]%/*}; [[ "$scripts_dir" != "${BASH_SOURCE[0]}" ]] || scripts_dir=.
 # shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$scripts_dir/lib.sh"
 
 usage="usage: adopt.sh --before-deploy --version vX.Y.Z --v4-migration N --from-v3 allow|refuse [--v41-needed-before N] [--target-newest N] [--database FILE] [--storage FILE|bucket] [--urls-on-stdin]"
 version="" v4_migration="" from_v3="" database="" storage="" urls="" before_deploy="" v41_before="" target_newest=""

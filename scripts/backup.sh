@@ -8,8 +8,9 @@
 # Exit status: 0 on success; 1 when the job failed; 2 for bad arguments.
 set -euo pipefail
 
+scripts_dir=${BASH_SOURCE[0]%/*}; [[ "$scripts_dir" != "${BASH_SOURCE[0]}" ]] || scripts_dir=.
 # shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$scripts_dir/lib.sh"
 
 usage="usage: backup.sh [database|files|all] | snapshots | check | prune"
 case "${1:-all}" in

@@ -3,8 +3,9 @@
 # stdin and goes straight through; the result is printed as one JSON line on stdout.
 set -euo pipefail
 
+scripts_dir=${BASH_SOURCE[0]%/*}; [[ "$scripts_dir" != "${BASH_SOURCE[0]}" ]] || scripts_dir=.
 # shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$scripts_dir/lib.sh"
 marker="CHATWOOT_BOOTSTRAP_RESULT"
 in_container=/tmp/chatwoot-bootstrap.rb
 

@@ -9,8 +9,10 @@
 # otherwise it is the release recorded by the last successful deploy.
 set -euo pipefail
 
+# (The script's directory without dirname: compose.sh runs on every compose call.)
+scripts_dir=${BASH_SOURCE[0]%/*}; [[ "$scripts_dir" != "${BASH_SOURCE[0]}" ]] || scripts_dir=.
 # shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$scripts_dir/lib.sh"
 release_file="$app_dir/release/current"
 
 export CHATWOOT_ENV_FILE="$app_dir/.env"
@@ -37,7 +39,10 @@ tuning=$(
   for line in "${env_lines[@]}"; do
     [[ "$line" =~ ^(TUNING_[A-Z_]+)=\'([^\']*)\'$ ]] && export "${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
   done
-  bash "$(dirname "${BASH_SOURCE[0]}")/tuning.sh"
+  # Sourced in this subshell, without arguments: one process less per compose call.
+  set --
+  # shellcheck source=tuning.sh
+  source "$here/tuning.sh"
 ) || { echo "compose.sh: could not size Chatwoot to this server (scripts/tuning.sh)" >&2; exit 1; }
 app_sizing=""
 while IFS='=' read -r name value; do

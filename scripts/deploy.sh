@@ -22,8 +22,9 @@
 # lock, the live files) are in lib.sh.
 set -euo pipefail
 
+scripts_dir=${BASH_SOURCE[0]%/*}; [[ "$scripts_dir" != "${BASH_SOURCE[0]}" ]] || scripts_dir=.
 # shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$scripts_dir/lib.sh"
 release_dir="$app_dir/release"
 deploy_log="$app_dir/deploy.log"
 image_repo="${CHATWOOT_IMAGE_REPOSITORY:-chatwoot/chatwoot}"

@@ -31,7 +31,7 @@ sync_live_files() {
     [[ -r "$from" ]] || continue
     same_text "$from" "$to" && continue
     # A temporary file of its own: compose.sh may run twice at once (deploy.sh pulls during a backup).
-    { mkdir -p "$(dirname "$to")" && tmp=$(mktemp "$to.XXXXXX") && cp -p "$from" "$tmp" && mv -f "$tmp" "$to"; } ||
+    { mkdir -p "${to%/*}" && tmp=$(mktemp "$to.XXXXXX") && cp -p "$from" "$tmp" && mv -f "$tmp" "$to"; } ||
       { rm -f "${tmp:-}"; echo "could not install $to from the bundle" >&2; return 1; }
   done <<'FILES'
 docker/Caddyfile caddy/Caddyfile
@@ -41,7 +41,13 @@ FILES
 }
 
 # Whether the .env that Pulumi rendered enables the backup service (chatwoot:backup.enabled).
-backups_enabled() { grep -qx "BACKUP_ENABLED='true'" "$app_dir/.env" 2>/dev/null; }
+# (Builtins only, here and in env_data_dir: compose.sh asks on every compose call.)
+backups_enabled() {
+  local line
+  [[ -r "$app_dir/.env" ]] || return 1
+  while IFS= read -r line || [[ -n "$line" ]]; do [[ "$line" == "BACKUP_ENABLED='true'" ]] && return 0; done <"$app_dir/.env"
+  return 1
+}
 
 # One host-wide lock for everything that changes what runs (deploy, rollback, backup before an
 # upgrade, restore): they must never interleave. A script called by the holder (deploy.sh calling
@@ -62,7 +68,14 @@ take_lock() {
 # root connects), never on a TCP port that a local process or a redirected browser request could
 # reach. The switch and verify.sh read back from it where Caddy really sends traffic.
 # CHATWOOT_CADDY_ADMIN_SOCKET and the two dials are test seams (another socket, other ports).
-env_data_dir() { sed -n "s/^CHATWOOT_DATA_DIR='\(.*\)'\$/\1/p" "$app_dir/.env" 2>/dev/null; }
+env_data_dir() {
+  local line
+  [[ -r "$app_dir/.env" ]] || return 0
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    [[ "$line" =~ ^CHATWOOT_DATA_DIR=\'(.*)\'$ ]] && printf '%s\n' "${BASH_REMATCH[1]}"
+  done <"$app_dir/.env"
+  return 0
+}
 caddy_admin_socket() { printf '%s\n' "${CHATWOOT_CADDY_ADMIN_SOCKET:-$(env_data_dir)/caddy/admin/admin.sock}"; }
 rails_dial=${CHATWOOT_RAILS_DIAL:-127.0.0.1:3000}
 surge_dial=${CHATWOOT_SURGE_DIAL:-127.0.0.1:3001}

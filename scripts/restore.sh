@@ -13,8 +13,9 @@
 # Exit status: 0 restored (or nothing to do); 1 failed; 2 bad arguments or not confirmed.
 set -euo pipefail
 
+scripts_dir=${BASH_SOURCE[0]%/*}; [[ "$scripts_dir" != "${BASH_SOURCE[0]}" ]] || scripts_dir=.
 # shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$scripts_dir/lib.sh"
 
 snapshot=latest yes="" before_deploy=""
 while [[ $# -gt 0 ]]; do

@@ -9,8 +9,9 @@
 # back to, bad arguments, or not confirmed.
 set -euo pipefail
 
+scripts_dir=${BASH_SOURCE[0]%/*}; [[ "$scripts_dir" != "${BASH_SOURCE[0]}" ]] || scripts_dir=.
 # shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$scripts_dir/lib.sh"
 release_dir="$app_dir/release"
 
 yes=""

@@ -8,9 +8,9 @@
 # deploy.sh calls it after each deploy when ACTIVE_STORAGE_SERVICE is s3_compatible.
 set -euo pipefail
 
+scripts_dir=${BASH_SOURCE[0]%/*}; [[ "$scripts_dir" != "${BASH_SOURCE[0]}" ]] || scripts_dir=.
 # shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+source "$scripts_dir/lib.sh"
 marker="CHATWOOT_STORAGE_RESULT"
 in_container=/tmp/chatwoot-storage.rb
 

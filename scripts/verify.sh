@@ -20,8 +20,9 @@
 #
 # Slightly over ~300 lines: one numbered section per check, each a few lines, read top to bottom.
 set -uo pipefail
+scripts_dir=${BASH_SOURCE[0]%/*}; [[ "$scripts_dir" != "${BASH_SOURCE[0]}" ]] || scripts_dir=.
 # shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$scripts_dir/lib.sh"
 
 domain="" version="" frame_origins="" ipv4="" ipv6="" connect="127.0.0.1:443" cacert="" timeout=300 backup_state=""
 caddy_admin="" caddyfile="" watchdog="" help_center="" external=""
@@ -260,7 +261,7 @@ elif "${curl_base[0]}" -sS --max-time 5 --unix-socket "$caddy_admin" http://loca
   if [[ -n "$caddyfile" ]]; then
     caddy adapt --config "$caddyfile" --adapter caddyfile >"$work/caddy-deployed" 2>/dev/null
   else
-    "$(dirname "${BASH_SOURCE[0]}")/compose.sh" exec -T caddy caddy adapt --config /etc/caddy/Caddyfile --adapter caddyfile >"$work/caddy-deployed" 2>/dev/null
+    "$compose" exec -T caddy caddy adapt --config /etc/caddy/Caddyfile --adapter caddyfile >"$work/caddy-deployed" 2>/dev/null
   fi
   if [[ -s "$work/caddy-deployed" ]] && [[ "$(jq -S . "$work/caddy-deployed" 2>/dev/null)" == "$(jq -S . "$work/caddy-config" 2>/dev/null)" ]]; then
     pass "Caddy serves the deployed Caddyfile"
@@ -299,7 +300,7 @@ fi
 
 # --- 6. Backups: the service's own health rule, reading the status file it writes ------------------
 if [[ -n "$backup_state" ]]; then
-  backup_tool="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)/docker/backup/chatwoot-backup"
+  backup_tool="${here%/*}/docker/backup/chatwoot-backup"
   healthy=$(bash "$backup_tool" health --state-dir "$backup_state" 2>"$work/backup-problems") || true
   while IFS= read -r line; do [[ -n "$line" ]] && pass "$line"; done <<<"$healthy"
   while IFS= read -r line; do [[ -n "$line" ]] && fail "${line#chatwoot-backup: }"; done <"$work/backup-problems"
@@ -318,7 +319,7 @@ if [[ -n "$watchdog" ]]; then
     fail "the watchdog failed to run: journalctl -u chatwoot-watchdog.service"
   fi
   # A new or changed channel gets a test alert, so a wrong address shows now, not at the first outage.
-  watchdog_py="$(dirname "${BASH_SOURCE[0]}")/watchdog.py"
+  watchdog_py="$here/watchdog.py"
   if tested=$(python3 "$watchdog_py" test-alert --if-changed 2>&1); then
     while IFS= read -r line; do [[ -n "$line" ]] && pass "alerts: $line"; done <<<"$tested"
   else

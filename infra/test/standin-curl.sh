@@ -9,13 +9,14 @@
 set -uo pipefail
 if [[ -n "${STANDIN_CADDY_CONFIG:-}" && " $* " == *" --unix-socket "* ]]; then
   [[ -r "$STANDIN_CADDY_CONFIG" ]] || { echo "curl: (7) Failed to connect (stand-in: no admin socket)" >&2; exit 7; }
-  cat "$STANDIN_CADDY_CONFIG"
+  IFS= read -r -d '' config <"$STANDIN_CADDY_CONFIG"
+  printf '%s' "$config"
   exit 0
 fi
-self=$(cd "$(dirname "$0")" && pwd -P)
 IFS=: read -r -a dirs <<<"$PATH"
 for dir in "${dirs[@]}"; do
-  [[ -x "$dir/curl" && "$(cd "$dir" && pwd -P)" != "$self" ]] && exec "$dir/curl" "$@"
+  # -ef: not this stand-in (the same file, through any symlink), without a process per entry.
+  [[ -x "$dir/curl" && ! "$dir/curl" -ef "$0" ]] && exec "$dir/curl" "$@"
 done
 echo "stand-in curl: no real curl on PATH" >&2
 exit 127

@@ -19,7 +19,7 @@
 set -uo pipefail
 line="CHATWOOT_IMAGE=${CHATWOOT_IMAGE:-} $*"
 held=""
-if [[ -n "${STANDIN_JOB_LOCK:-}" && -e "$STANDIN_JOB_LOCK" ]] && ! flock -n "$STANDIN_JOB_LOCK" true 2>/dev/null; then
+if [[ -n "${STANDIN_JOB_LOCK:-}" && -e "$STANDIN_JOB_LOCK" ]] && ! flock -n 9 9<"$STANDIN_JOB_LOCK" 2>/dev/null; then
   held=" [job lock held]"
 fi
 printf '%s%s\n' "$line" "$held" >>"${STANDIN_LOG:?}"
@@ -50,7 +50,10 @@ if [[ -n "${STANDIN_REPLIES:-}" && -r "$STANDIN_REPLIES" ]]; then
     [[ "$line" =~ $pattern ]] || continue
     if [[ -z "$found" ]]; then
       found=1 chosen=$pattern
-      skip=$(grep -cxF -- "$pattern" "$used" 2>/dev/null) || skip=0
+      skip=0
+      if [[ -r "$used" ]]; then
+        while IFS= read -r seen; do [[ "$seen" == "$pattern" ]] && skip=$((skip + 1)); done <"$used"
+      fi
     fi
     [[ "$pattern" == "$chosen" ]] || continue
     answer=$reply
@@ -77,7 +80,7 @@ done
 case "${args[i]:-}" in
   cp)
     src="${args[i + 1]}" dest="${args[i + 2]#rails:}"
-    mkdir -p "$STANDIN_CONTAINER$(dirname "$dest")"
+    mkdir -p "$STANDIN_CONTAINER${dest%/*}"
     cp "$src" "$STANDIN_CONTAINER$dest"
     ;;
   exec)

@@ -81,16 +81,17 @@ export function watchdogRig() {
     // TEST STAND-INS: docker's answers for the watchdog's calls, and df.
     fs.writeFileSync(
       path.join(fx, "docker-hook"),
-      `#!/usr/bin/env bash\ncall=" $* "\ncase "$call" in\n` +
-        `  *" ps -aq --filter label=com.docker.compose.project=chatwoot --filter label=com.docker.compose.oneoff=False "*) cat "${fx}/ids"; exit 0 ;;\n` +
-        `  *" inspect --format "*) cat "${fx}/inspect"; exit 0 ;;\n` +
-        `  *" EVAL "*) cat "${fx}/queues"; exit 0 ;;\nesac\nexit 100\n`,
+      // (Files printed with builtins: one process per docker call is enough.)
+      `#!/usr/bin/env bash\ncall=" $* " text=""\nprint() { IFS= read -r -d '' text <"$1"; printf '%s' "$text"; exit 0; }\ncase "$call" in\n` +
+        `  *" ps -aq --filter label=com.docker.compose.project=chatwoot --filter label=com.docker.compose.oneoff=False "*) print "${fx}/ids" ;;\n` +
+        `  *" inspect --format "*) print "${fx}/inspect" ;;\n` +
+        `  *" EVAL "*) print "${fx}/queues" ;;\nesac\nexit 100\n`,
       { mode: 0o755 },
     );
     fs.writeFileSync(
       path.join(rig.host.root, "bin/df"),
       `#!/bin/sh\n# TEST STAND-IN FOR df -P: the use percentage the test set for "/" or for the data volume.\n` +
-        `pct=$(cat "${fx}/df-data"); [ "$2" = / ] && pct=$(cat "${fx}/df-root")\n` +
+        `read -r pct <"${fx}/df-data"; [ "$2" = / ] && read -r pct <"${fx}/df-root"\n` +
         `echo "Filesystem 1024-blocks Used Available Capacity Mounted on"\necho "/dev/x 1000 500 500 $pct% $2"\n`,
       { mode: 0o755 },
     );
