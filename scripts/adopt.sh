@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # Brings an existing Chatwoot installation's data under this stack (chatwoot:adopt): loads a
 # pg_dump of its database and its /app/storage files into this host's new, empty installation,
 # before deploy.sh migrates the database to the configured release.

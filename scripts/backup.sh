@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # Runs a backup now, by hand, with the backup service's own job (the same one its schedule runs).
 #
 #   backup.sh [database|files|all]   one backup of what is named (default: all)

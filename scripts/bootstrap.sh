@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # Runs bootstrap.rb inside the running rails container (rails runner). Its JSON config arrives on
 # stdin and goes straight through; the result is printed as one JSON line on stdout.
 set -euo pipefail

@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # docker compose for this Chatwoot installation: the deployed release's image, the rendered .env,
 # and a fixed project name, whatever directory it is run from.
 #

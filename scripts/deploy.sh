@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # Deploys a Chatwoot release on this host, keeping the running one until the new one is ready.
 #
 #   deploy.sh --version v4.15.1 [< expected sha256 of the .env]

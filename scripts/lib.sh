@@ -2,6 +2,9 @@
 # Sourced by the host scripts (not run): where this installation lives and what its rendered .env
 # turns on. The scripts sit in <app dir>/bundle/scripts.
 # (One subshell for both paths: every compose call sources this.)
+# The host scripts start with #!/bin/bash: they run on the server, which has it, and the env
+# lookup would cost a process per call. verify.sh keeps /usr/bin/env bash: it also runs where
+# `pulumi up` runs, where the bash 4+ it needs may not be /bin/bash.
 lib_caller=${BASH_SOURCE[1]}
 [[ "$lib_caller" == */* ]] && lib_caller=${lib_caller%/*} || lib_caller=.
 # The bundle is <app dir>/bundle, a symlink to <app dir>/bundles/<release> (the upload step).

@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # Restores the database and the uploaded files from the backup repository.
 #
 #   restore.sh [--snapshot latest|ID] [--yes]

@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # Rolls the app containers back to the release deployed before the current one (deploy.sh keeps
 # it in release/previous). Migrations are left alone: when the database has migrations the
 # previous release does not know, it says so and asks before going on.

@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # Attachments in an S3-compatible bucket (chatwoot:storage): runs storage.rb inside the running
 # rails container (rails runner), with the credentials Rails already has from its env file.
 #

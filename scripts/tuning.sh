@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # Sizes Chatwoot to the server it runs on: Puma, Sidekiq, PostgreSQL and the containers' memory
 # limits, from the vCPUs and memory this host has (so a resize recomputes them). Prints one
 # NAME=value line per setting; compose.sh gives Rails and Sidekiq theirs and interpolates the rest

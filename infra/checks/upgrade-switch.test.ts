@@ -9,7 +9,7 @@ import { describeWithTools } from "../test/tools";
 
 describeWithTools("an upgrade under load, through real Caddy", ["go", "curl"], () => {
   it("switches from v4.15.1 to v4.16.0 with no failed request", async () => {
-    const r = await upgradeUnderLoad({ mode: "deploy", concurrency: 4, warmup: 40, bootMs: 1500 });
+    const r = await upgradeUnderLoad({ mode: "deploy", concurrency: 2, warmup: 40, bootMs: 1500 });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     // Both releases answered, so the load really ran across the switch.
@@ -20,7 +20,7 @@ describeWithTools("an upgrade under load, through real Caddy", ["go", "curl"], (
   });
 
   it("a migration that changes the schema under the old release fails no request: prepared statements are off", async () => {
-    const r = await upgradeUnderLoad({ mode: "deploy", schemaChange: true, concurrency: 4, warmup: 40, bootMs: 1500 });
+    const r = await upgradeUnderLoad({ mode: "deploy", schemaChange: true, concurrency: 2, warmup: 40, bootMs: 1500 });
     expect(r.status).toBe(0);
     expect(r.releases).toEqual(["v4.15.1", "v4.16.0"]);
     expect(r.failures).toEqual([]);
@@ -28,7 +28,7 @@ describeWithTools("an upgrade under load, through real Caddy", ["go", "curl"], (
   });
 
   it("with prepared statements on (the env before), the same migration costs a transaction per connection: the count can fail", async () => {
-    const r = await upgradeUnderLoad({ mode: "deploy", schemaChange: true, preparedStatements: true, concurrency: 4, warmup: 40, bootMs: 1500 });
+    const r = await upgradeUnderLoad({ mode: "deploy", schemaChange: true, preparedStatements: true, concurrency: 2, warmup: 40, bootMs: 1500 });
     expect(r.status).toBe(0);
     expect(r.releases).toEqual(["v4.15.1", "v4.16.0"]);
     // The old release keeps serving on the new schema while the new one boots beside it: its 5
@@ -39,7 +39,7 @@ describeWithTools("an upgrade under load, through real Caddy", ["go", "curl"], (
   });
 
   it("where recreating Rails in place (the previous deploy) fails requests: the count can fail", async () => {
-    const r = await upgradeUnderLoad({ mode: "recreate", concurrency: 4, warmup: 40, bootMs: 1500 });
+    const r = await upgradeUnderLoad({ mode: "recreate", concurrency: 2, warmup: 40, bootMs: 1500 });
     expect(r.status).toBe(0);
     expect(r.releases).toEqual(["v4.15.1", "v4.16.0"]);
     expect(r.failed).toBeGreaterThan(0);

@@ -17,6 +17,10 @@ const MODELS = path.join(repoRoot, "infra/test/chatwoot_models.rb");
 
 export type FakeHost = ReturnType<typeof fakeHost>;
 
+let bundle: ReturnType<typeof readBundleFiles> | undefined;
+/** The bundle's files, read once per test process (the repository does not change under a test). */
+const bundleFiles = () => (bundle ??= readBundleFiles(repoRoot));
+
 /** A host's app directory as the upload and write-env steps leave it, with a stand-in docker. */
 export function fakeHost(settings: EnvSettings = envSettings, envText?: string) {
   const root = tempDir("host");
@@ -25,7 +29,7 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string) 
   fs.mkdirSync(bin, { recursive: true });
   fs.symlinkSync(STANDIN_DOCKER, path.join(bin, "docker"));
   fs.symlinkSync(STANDIN_CURL, path.join(bin, "curl"));
-  for (const f of readBundleFiles(repoRoot)) {
+  for (const f of bundleFiles()) {
     const dest = path.join(app, "bundle", f.path);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
     fs.writeFileSync(dest, f.content, { mode: parseInt(f.mode, 8) });

@@ -1,23 +1,53 @@
 /**
- * Runs once, in vitest's main process, before any test file. Version managers put a shim first on
- * PATH (pyenv's `python3` is a shell script that starts a dozen more processes to pick a version),
- * and the host-script tests call python3 hundreds of times: on a small machine that was a third of
- * the watchdog tests' time. The shim is resolved once, and the interpreter it picks is put first on
- * PATH for every test: the same python3, one process per call. Without a shim nothing changes.
+ * Runs once, in vitest's main process, before any test file. Two kinds of wrapper sit first on
+ * PATH on Debian-based machines and start extra processes on every call, which the host-script
+ * tests make hundreds of:
+ *   - a version manager's shim (pyenv's `python3` is a shell script that starts a dozen more
+ *     processes to pick a version): the interpreter it picks is resolved once;
+ *   - Debian's pg_wrapper behind psql, pg_dump and pg_restore (a Perl program that picks a
+ *     version): the newest installed client is used, the one the wrapper picks for a server that
+ *     is not a local cluster, as the tests' servers are not.
+ * Each is linked into a directory put first on PATH for every test: the same programs, one
+ * process per call. Where there is no wrapper nothing changes.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-export default function setup(): () => void {
-  const onPath = spawnSync("sh", ["-c", "command -v python3"], { encoding: "utf8" });
+function onPath(name: string): string | undefined {
+  const r = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
+  return r.status === 0 && r.stdout.trim() ? fs.realpathSync(r.stdout.trim()) : undefined;
+}
+
+/** The python3 a shim runs, when `python3` on PATH is not the interpreter itself. */
+function python3(): Record<string, string> {
+  const shim = onPath("python3");
   const real = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" });
-  const shim = onPath.stdout.trim();
-  const interpreter = real.stdout.trim();
-  if (onPath.status !== 0 || real.status !== 0 || !interpreter || fs.realpathSync(shim) === fs.realpathSync(interpreter)) return () => {};
+  const interpreter = real.status === 0 ? real.stdout.trim() : "";
+  if (!shim || !interpreter || fs.realpathSync(interpreter) === shim) return {};
+  return { python3: interpreter };
+}
+
+/** The newest PostgreSQL client programs, when `psql` on PATH is Debian's pg_wrapper. */
+function postgresClients(): Record<string, string> {
+  const psql = onPath("psql");
+  if (!psql || path.basename(psql) !== "pg_wrapper") return {};
+  const root = "/usr/lib/postgresql";
+  const newest = fs
+    .readdirSync(root)
+    .filter((v) => /^\d+$/.test(v) && fs.existsSync(path.join(root, v, "bin/psql")))
+    .sort((a, b) => Number(b) - Number(a))[0];
+  if (!newest) return {};
+  const bin = path.join(root, newest, "bin");
+  return Object.fromEntries(["psql", "pg_dump", "pg_restore"].filter((t) => fs.existsSync(path.join(bin, t))).map((t) => [t, path.join(bin, t)]));
+}
+
+export default function setup(): () => void {
+  const links = { ...python3(), ...postgresClients() };
+  if (Object.keys(links).length === 0) return () => {};
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatwoot-test-bin-"));
-  fs.symlinkSync(interpreter, path.join(dir, "python3"));
+  for (const [name, target] of Object.entries(links)) fs.symlinkSync(target, path.join(dir, name));
   process.env.PATH = `${dir}${path.delimiter}${process.env.PATH ?? ""}`;
   return () => fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -5,8 +5,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { runCollect } from "../lib/process";
 
+const tools = new Map<string, boolean>();
+/** Whether a program is on PATH (asked once per test process). */
 export function hasTool(name: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).status === 0;
+  let found = tools.get(name);
+  if (found === undefined) tools.set(name, (found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).status === 0));
+  return found;
 }
 
 export function run(

@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # TEST STAND-IN FOR curl ON CADDY'S ADMIN SOCKET, NOT CURL. Put first on PATH by the fake host
 # (infra/test/fake-host.ts) beside the stand-in docker.
 #

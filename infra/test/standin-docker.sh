@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # TEST STAND-IN FOR THE docker CLI, NOT DOCKER. Put first on PATH by the script tests.
 #
 # Records every call as one line "CHATWOOT_IMAGE=<image> <args>" in $STANDIN_LOG and:

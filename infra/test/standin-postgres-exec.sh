@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # TEST STAND-IN HOOK (STANDIN_HOOK of standin-docker.sh), NOT DOCKER: runs what a host script runs
 # in the postgres container ("compose … exec -T postgres CMD …") on this machine instead, with its
 # stdin and stdout, against the test's PostgreSQL server (PGHOST and PGPORT in the environment):

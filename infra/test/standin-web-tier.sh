@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # TEST STAND-IN FOR THE WEB TIER OF A CHATWOOT HOST, NOT DOCKER: the STANDIN_HOOK of the stand-in
 # docker in the upgrade switch test and benchmark. It acts on the compose calls that start, stop
 # and reload the web tier, with real processes: Rails is infra/test/rails-stub.cjs on

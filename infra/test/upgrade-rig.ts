@@ -163,7 +163,9 @@ class LoadGenerator {
 
   async stop(deadlineMs: number): Promise<void> {
     this.running = false;
-    await Promise.race([Promise.all(this.workers), new Promise((r) => setTimeout(r, deadlineMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.workers), new Promise((r) => (timer = setTimeout(r, deadlineMs)))]);
+    clearTimeout(timer);
     this.agent.destroy();
   }
 

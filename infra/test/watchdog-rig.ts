@@ -82,7 +82,7 @@ export function watchdogRig() {
     fs.writeFileSync(
       path.join(fx, "docker-hook"),
       // (Files printed with builtins: one process per docker call is enough.)
-      `#!/usr/bin/env bash\ncall=" $* " text=""\nprint() { IFS= read -r -d '' text <"$1"; printf '%s' "$text"; exit 0; }\ncase "$call" in\n` +
+      `#!/bin/bash\ncall=" $* " text=""\nprint() { IFS= read -r -d '' text <"$1"; printf '%s' "$text"; exit 0; }\ncase "$call" in\n` +
         `  *" ps -aq --filter label=com.docker.compose.project=chatwoot --filter label=com.docker.compose.oneoff=False "*) print "${fx}/ids" ;;\n` +
         `  *" inspect --format "*) print "${fx}/inspect" ;;\n` +
         `  *" EVAL "*) print "${fx}/queues" ;;\nesac\nexit 100\n`,
