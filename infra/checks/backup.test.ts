@@ -217,6 +217,7 @@ describeWithTools("chatwoot-backup over SFTP to an sshd on loopback", [...TOOLS,
   let pg: RunningPostgres;
   let sshd: RunningSshd;
   let fx: ReturnType<typeof backupFixture>;
+  let sftpRepo = "";
 
   beforeAll(async () => {
     pg = await startPostgres();
@@ -225,13 +226,15 @@ describeWithTools("chatwoot-backup over SFTP to an sshd on loopback", [...TOOLS,
     pg.sql("chatwoot", dataSql({ accounts: 2, conversationsPerAccount: 200, messages: 5000, messageLength: 80 }));
     sshd = await startSshd();
     // The Storage Box form: sftp://user@host:port/relative-path (here relative to the user's home).
-    fx = backupFixture(pg, `sftp://${sshd.user}@127.0.0.1:${sshd.port}/${path.relative(sshd.home, tempDir("sftp-repo"))}/repo`);
+    sftpRepo = tempDir("sftp-repo");
+    fx = backupFixture(pg, `sftp://${sshd.user}@127.0.0.1:${sshd.port}/${path.relative(sshd.home, sftpRepo)}/repo`);
     writeFiles(fx.storage, 3);
   });
   afterAll(() => {
     fx?.cleanup();
     sshd?.stop();
     pg?.stop();
+    if (sftpRepo) fs.rmSync(sftpRepo, { recursive: true, force: true });
   });
 
   it("backs up and restores with the key from BACKUP_SSH_KEY, recording the host key on first use", () => {

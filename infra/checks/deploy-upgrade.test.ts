@@ -198,13 +198,16 @@ describe("deploy.sh across releases, with a stand-in docker", () => {
   });
 
   it("neither builds nor keeps the backup service when backups are disabled", () => {
-    host.cleanup();
-    host = fakeHost({ ...envSettings, backup: undefined });
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
-    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
-    const calls = host.calls();
-    expect(calls.some((c) => c.includes("build") || c.includes("chatwoot-backup"))).toBe(false);
-    expect(calls.at(-1)).toBe(`CHATWOOT_IMAGE=${NEW} ${compose(host.app, "rm --stop --force backup")}`);
+    const unbacked = fakeHost({ ...envSettings, backup: undefined });
+    try {
+      expect(unbacked.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+      expect(unbacked.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+      const calls = unbacked.calls();
+      expect(calls.some((c) => c.includes("build") || c.includes("chatwoot-backup"))).toBe(false);
+      expect(calls.at(-1)).toBe(`CHATWOOT_IMAGE=${NEW} ${compose(unbacked.app, "rm --stop --force backup")}`);
+    } finally {
+      unbacked.cleanup();
+    }
   });
 
   it("compose.sh explains what is missing before a first deploy", () => {

@@ -10,7 +10,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import S3rver from "s3rver";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { repoRoot } from "../lib/repo";
 import { fakeHost } from "../test/fake-host";
 import { envSettings } from "../test/fixtures";
@@ -47,6 +47,10 @@ describeWithTools("attachments to an S3-compatible bucket: storage.rb with aws-s
   beforeEach(() => {
     volume = tempDir("volume");
     blobsFile = path.join(volume, "..", `${path.basename(volume)}-blobs.json`);
+  });
+  afterEach(() => {
+    fs.rmSync(volume, { recursive: true, force: true });
+    fs.rmSync(blobsFile, { force: true });
   });
 
   /** Files on the volume where the Disk service keeps them, and their blob rows. */
