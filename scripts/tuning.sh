@@ -15,7 +15,22 @@ while [[ $# -gt 0 ]]; do
     *) echo "tuning.sh: unknown argument $1 (usage: tuning.sh [--cpus N] [--memory-mb M])" >&2; exit 2 ;;
   esac
 done
-[[ -n "$cpus" ]] || cpus=$(nproc)
+# The CPUs this process may run on, which nproc counts, read from /proc without starting a process
+# (compose.sh sources this on every compose call); nproc where /proc does not say.
+if [[ -z "$cpus" ]]; then
+  cpus=0
+  if [[ -r /proc/self/status ]]; then
+    while IFS=$':\t ' read -r key list; do
+      [[ "$key" == Cpus_allowed_list ]] || continue
+      IFS=, read -r -a ranges <<<"$list"
+      for range in "${ranges[@]}"; do
+        if [[ "$range" =~ ^([0-9]+)-([0-9]+)$ ]]; then cpus=$((cpus + BASH_REMATCH[2] - BASH_REMATCH[1] + 1))
+        elif [[ "$range" =~ ^[0-9]+$ ]]; then cpus=$((cpus + 1)); fi
+      done
+    done </proc/self/status
+  fi
+  ((cpus > 0)) || cpus=$(nproc)
+fi
 if [[ -z "$memory_mb" ]]; then
   while read -r key kb _; do [[ "$key" == MemTotal: ]] && memory_mb=$((kb / 1024)) && break; done </proc/meminfo
 fi

@@ -5,7 +5,7 @@ import { repoRoot } from "../lib/repo";
 import { envScope, parseEnvFile } from "../chatwoot/env-file";
 import { renderEnvFile } from "../chatwoot/env";
 import { envSecrets, envSettings } from "../test/fixtures";
-import { run } from "../test/run";
+import { run, which } from "../test/run";
 
 const TUNING = path.join(repoRoot, "scripts/tuning.sh");
 
@@ -17,6 +17,22 @@ function sized(cpus: number, memoryMb: number, env: Record<string, string> = {})
 }
 
 describe("tuning.sh", () => {
+  it("counts the CPUs it may run on, as nproc does (its affinity), when --cpus is not given", () => {
+    // Without nproc on PATH: the count comes from /proc, or the script fails.
+    const bash = which("bash");
+    const bare = (prefix: string[]) => {
+      const r = run(prefix[0]!, [...prefix.slice(1), bash, TUNING, "--memory-mb", "16384"], { env: { PATH: "/nonexistent" } });
+      expect(r.stderr).toBe("");
+      return r.stdout;
+    };
+    const cpus = Number(run("nproc", []).stdout.trim());
+    const withCpus = (n: number) => run("bash", [TUNING, "--cpus", String(n), "--memory-mb", "16384"]).stdout;
+    expect(bare([which("env")])).toBe(withCpus(cpus));
+    // Pinned to one CPU (taskset), it sizes for one, whatever the machine has.
+    expect(bare([which("taskset"), "-c", "0"])).toBe(withCpus(1));
+    expect(withCpus(1)).not.toBe(withCpus(4));
+  });
+
   it("keeps a 4 GB / 2 vCPU server (cx23) in Puma's single mode; PostgreSQL gets 35 % of memory, a tenth of it as buffers", () => {
     expect(sized(2, 4096)).toEqual({
       WEB_CONCURRENCY: "0",
