@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { renderMaskedEnvFile } from "../chatwoot/env";
 import { envSettings } from "../test/fixtures";
 import { fakeHost } from "../test/fake-host";
+import { run } from "../test/run";
 import { NEW, OLD, compose } from "../test/deploy-calls";
 
 describe("backup.sh and restore.sh with a stand-in docker: arguments, errors, what they run", () => {
@@ -170,5 +171,30 @@ describe("rollback.sh with a stand-in docker", () => {
     expect(r.stderr).toContain(`${OLD} did not become healthy; starting ${NEW} again`);
     expect(host.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --no-deps rails sidekiq")}`);
     expect(host.release("current")).toBe(NEW);
+  });
+});
+
+describe("lib.sh's .env readers (builtins, on every compose call)", () => {
+  const ask = (envText: string | undefined) => {
+    const h = fakeHost();
+    try {
+      const file = path.join(h.app, ".env");
+      if (envText === undefined) fs.rmSync(file);
+      else fs.writeFileSync(file, envText);
+      // A script beside lib.sh, as the host scripts are, that asks both.
+      const probe = path.join(h.app, "bundle/scripts/probe.sh");
+      fs.writeFileSync(probe, `set -euo pipefail\nsource "\${BASH_SOURCE[0]%/*}/lib.sh"\nif backups_enabled; then echo backups; fi\necho "dir=$(env_data_dir)"\n`);
+      return run("bash", [probe], { cwd: h.app });
+    } finally {
+      h.cleanup();
+    }
+  };
+  it("read the last line without a newline, and a missing .env as nothing, without an error", () => {
+    expect(ask("A='1'\nCHATWOOT_DATA_DIR='/srv/x'\nBACKUP_ENABLED='true'").stdout).toBe("backups\ndir=/srv/x\n");
+    expect(ask("BACKUP_ENABLED='false'\nCHATWOOT_DATA_DIR='/srv/y'\n").stdout).toBe("dir=/srv/y\n");
+    const missing = ask(undefined);
+    expect(missing.stdout).toBe("dir=\n");
+    expect(missing.stderr).toBe("");
+    expect(missing.status).toBe(0);
   });
 });
