@@ -43,6 +43,28 @@ describe("ts-run", () => {
     expect(tsRun(entry).stdout.trim()).toBe("2");
   });
 
+  it("loads @pulumi/pulumi without TypeScript's compiler and npm's Arborist, which load when first used, and work", () => {
+    const project = path.join(dir, "closure");
+    fs.mkdirSync(project);
+    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(project, "node_modules"));
+    const entry = path.join(project, "main.ts");
+    fs.writeFileSync(
+      entry,
+      `import * as pulumi from "@pulumi/pulumi";\n` +
+        `const loaded = () => ["typescript", "@npmcli/arborist"].filter((m) => Object.keys(require.cache).some((f) => f.includes(\`/node_modules/\${m}/\`)));\n` +
+        `const before = loaded();\n` +
+        `(async () => {\n` +
+        `  const fn = await pulumi.runtime.serializeFunction(() => 6 * 7);\n` +
+        `  const paths = await pulumi.runtime.computeCodePaths();\n` +
+        `  console.log(JSON.stringify({ before, serialized: fn.text.includes("6 * 7"), codePaths: paths.size > 0, after: loaded() }));\n` +
+        `})();\n`,
+    );
+    const r = tsRun(entry);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ before: [], serialized: true, codePaths: true, after: ["typescript", "@npmcli/arborist"] });
+  });
+
   it("reports an exception with a non-zero exit, and a missing entry with usage", () => {
     const entry = path.join(dir, "throws.ts");
     fs.writeFileSync(entry, `throw new Error("deliberate failure");\n`);
