@@ -3,7 +3,10 @@
  * PATH on Debian-based machines and start extra processes on every call, which the host-script
  * tests make hundreds of:
  *   - a version manager's shim (pyenv's `python3` is a shell script that starts a dozen more
- *     processes to pick a version): the interpreter it picks is resolved once;
+ *     processes to pick a version), whose interpreters may also load site hooks at every start:
+ *     the distribution's own /usr/bin/python3 is used where there is one (the kind of interpreter
+ *     the server runs the watchdog with: Ubuntu's, standard library only), else the interpreter
+ *     the shim picks, resolved once;
  *   - Debian's pg_wrapper behind psql, pg_dump and pg_restore (a Perl program that picks a
  *     version): the newest installed client is used, the one the wrapper picks for a server that
  *     is not a local cluster, as the tests' servers are not.
@@ -20,9 +23,14 @@ function onPath(name: string): string | undefined {
   return r.status === 0 && r.stdout.trim() ? fs.realpathSync(r.stdout.trim()) : undefined;
 }
 
-/** The python3 a shim runs, when `python3` on PATH is not the interpreter itself. */
+const DISTRIBUTION_PYTHON = "/usr/bin/python3";
+
+/** The distribution's python3, or the one a shim runs, when `python3` on PATH is not that interpreter. */
 function python3(): Record<string, string> {
   const shim = onPath("python3");
+  if (fs.existsSync(DISTRIBUTION_PYTHON)) {
+    return shim === fs.realpathSync(DISTRIBUTION_PYTHON) ? {} : { python3: DISTRIBUTION_PYTHON };
+  }
   const real = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" });
   const interpreter = real.status === 0 ? real.stdout.trim() : "";
   if (!shim || !interpreter || fs.realpathSync(interpreter) === shim) return {};
