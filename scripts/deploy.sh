@@ -49,10 +49,11 @@ previous_image=""
 [[ -r "$release_dir/current" ]] && previous_image=$(<"$release_dir/current")
 
 record() {
-  local result=$1
+  local result=$1 when
   close_step
+  utc_now when
   if ! printf '%s deploy image=%s previous=%s result=%s seconds=%s steps=%s\n' \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$new_image" "${previous_image:-none}" "$result" "$((EPOCHSECONDS - started))" "${durations:-none}" >>"$deploy_log"; then
+    "$when" "$new_image" "${previous_image:-none}" "$result" "$((EPOCHSECONDS - started))" "${durations:-none}" >>"$deploy_log"; then
     echo "deploy.sh: could not append to $deploy_log (disk full?)" >&2
     return 1
   fi
@@ -102,11 +103,13 @@ take_lock deploy.sh
 
 # The env file Pulumi just wrote must be the one we run with (stdin carries its sha256).
 if [[ ! -t 0 ]]; then
-  expected=$(tr -d '[:space:]' || true)
+  expected="" actual="" set_aside=""
+  IFS= read -r -d '' expected || true
+  expected=${expected//[[:space:]]/}
   if [[ -n "$expected" ]]; then
-    actual=$(sha256sum "$app_dir/.env" | cut -d' ' -f1)
+    sha256_of actual "$app_dir/.env" || actual=""
     if [[ "$actual" != "$expected" ]]; then
-      if [[ -r "$app_dir/.env.failed" && "$(sha256sum "$app_dir/.env.failed" | cut -d' ' -f1)" == "$expected" ]]; then
+      if [[ -r "$app_dir/.env.failed" ]] && sha256_of set_aside "$app_dir/.env.failed" && [[ "$set_aside" == "$expected" ]]; then
         fail env-failed-before "this configuration came up unhealthy before and was set aside as $app_dir/.env.failed; change the configuration, or retry it with: pulumi up --replace <urn of chatwoot-write-env>"
       fi
       fail env-mismatch "$app_dir/.env is not the env file this deploy was planned with (re-run pulumi up)"
@@ -139,7 +142,8 @@ step datastores "starting postgres and redis"
 # the volume every one of them would break. Refused before anything changes.
 if grep -qx "ACTIVE_STORAGE_SERVICE='local'" "$app_dir/.env"; then
   in_bucket=$("$compose" exec -T postgres psql -U postgres -d chatwoot -XAt \
-    -c "select count(*) from active_storage_blobs where service_name <> 'local'" 2>/dev/null | tr -d '[:space:]' || true)
+    -c "select count(*) from active_storage_blobs where service_name <> 'local'" 2>/dev/null) || true
+  in_bucket=${in_bucket//[[:space:]]/}
   if [[ "$in_bucket" =~ ^[1-9][0-9]*$ ]]; then
     fail storage-in-bucket "$in_bucket attachment(s) live in a bucket, but chatwoot:storage now says local: they would all break. Set chatwoot:storage back to that bucket, or copy them onto the volume and point their rows at 'local' first (docs/operations.md); nothing was changed"
   fi
@@ -163,15 +167,18 @@ fi
 
 # The newest migration the database has ("" before the first one).
 schema_version() {
-  "$compose" exec -T postgres psql -U postgres -d chatwoot -XAt \
-    -c "select coalesce(max(version), '') from schema_migrations" 2>/dev/null | tr -d '[:space:]' || true
+  local version
+  version=$("$compose" exec -T postgres psql -U postgres -d chatwoot -XAt \
+    -c "select coalesce(max(version), '') from schema_migrations" 2>/dev/null) || true
+  printf '%s\n' "${version//[[:space:]]/}"
 }
 schema_before=$(schema_version)
 
 # A configuration change on the release already running has nothing to migrate: that image's
 # migrations ran when it was deployed, and the schema is still the one it left (a restore would
 # have changed it). Skipping saves a Rails boot on every configuration change.
-recorded_schema=$(cat "$release_dir/schema" 2>/dev/null || true)
+recorded_schema=""
+read_text recorded_schema "$release_dir/schema"
 if [[ "$previous_image" == "$new_image" && -n "$schema_before" && "$schema_before" == "$recorded_schema" ]]; then
   printf '==> %s\n' "$new_image already migrated this database (schema $schema_before): no migration"
 else
@@ -222,8 +229,13 @@ between_backups() {
 }
 # What running containers read from live/ (compose.sh installed it from this bundle), and what they
 # last loaded.
-live_changed() { [[ "$(sha256sum "$live_dir/$1" | cut -d' ' -f1)" != "$(cat "$live_dir/$1.loaded" 2>/dev/null)" ]]; }
-live_loaded() { write_record "$live_dir/$1.loaded" "$(sha256sum "$live_dir/$1" | cut -d' ' -f1)"; }
+live_changed() {
+  local now="" loaded
+  sha256_of now "$live_dir/$1" || now=""
+  read_text loaded "$live_dir/$1.loaded"
+  [[ "$now" != "$loaded" ]]
+}
+live_loaded() { local now; sha256_of now "$live_dir/$1" && write_record "$live_dir/$1.loaded" "$now"; }
 caddy_was_running=$("$compose" ps -q --status running caddy 2>/dev/null || true)
 backup_was_running=$("$compose" ps -q --status running backup 2>/dev/null || true)
 rails_was_running=$("$compose" ps -q --status running rails 2>/dev/null || true)
@@ -231,7 +243,9 @@ rails_was_running=$("$compose" ps -q --status running rails 2>/dev/null || true)
 # While Rails and Caddy serve, a change that recreates Rails switches the web tier without a
 # failed request (lib.sh); the up below then recreates Sidekiq and whatever else changed.
 started_ok=1 web_switched=""
-if [[ -n "$rails_was_running" && -n "$caddy_was_running" && "$(rails_inputs)" != "$(cat "$release_dir/rails-inputs" 2>/dev/null)" ]]; then
+recorded_rails_inputs=""
+read_text recorded_rails_inputs "$release_dir/rails-inputs"
+if [[ -n "$rails_was_running" && -n "$caddy_was_running" && "$(rails_inputs)" != "$recorded_rails_inputs" ]]; then
   step switch "switching the web tier to $new_image without downtime"
   if switch_web_without_downtime; then web_switched=1; else started_ok=""; fi
   live_loaded caddy/Caddyfile 2>/dev/null || true

@@ -7,9 +7,13 @@
 # `pulumi up` runs, where the bash 4+ it needs may not be /bin/bash.
 lib_caller=${BASH_SOURCE[1]}
 [[ "$lib_caller" == */* ]] && lib_caller=${lib_caller%/*} || lib_caller=.
-# The bundle is <app dir>/bundle, a symlink to <app dir>/bundles/<release> (the upload step).
-lib_paths=$(cd -P "$lib_caller" && pwd && cd -P ../.. && pwd)
-here=${lib_paths%%$'\n'*} app_dir=${lib_paths#*$'\n'}
+# The bundle is <app dir>/bundle, a symlink to <app dir>/bundles/<release> (the upload step):
+# both paths are resolved physically, in this shell and back (a subshell is a process per call).
+lib_pwd=$PWD
+{ cd -P "$lib_caller" && here=$PWD && cd -P ../.. && app_dir=$PWD && cd "$lib_pwd"; } || {
+  echo "cannot find this installation's directories from ${BASH_SOURCE[1]}" >&2
+  exit 1
+}
 [[ "${app_dir##*/}" == bundles ]] && app_dir=${app_dir%/bundles}
 # shellcheck disable=SC2034 # used by the scripts that source this file
 compose="$here/compose.sh"
@@ -33,9 +37,11 @@ sync_live_files() {
     from="$app_dir/bundle/$from" to="$live_dir/$to"
     [[ -r "$from" ]] || continue
     same_text "$from" "$to" && continue
-    # A temporary file of its own: compose.sh may run twice at once (deploy.sh pulls during a backup).
-    { mkdir -p "${to%/*}" && tmp=$(mktemp "$to.XXXXXX") && cp -p "$from" "$tmp" && mv -f "$tmp" "$to"; } ||
-      { rm -f "${tmp:-}"; echo "could not install $to from the bundle" >&2; return 1; }
+    # A temporary file of its own (named by this process): compose.sh may run twice at once
+    # (deploy.sh pulls during a backup).
+    tmp="$to.$$"
+    { { [[ -d "${to%/*}" ]] || mkdir -p "${to%/*}"; } && cp -p "$from" "$tmp" && mv -f "$tmp" "$to"; } ||
+      { rm -f "$tmp"; echo "could not install $to from the bundle" >&2; return 1; }
   done <<'FILES'
 docker/Caddyfile caddy/Caddyfile
 docker/backup/restore.sh backup/restore.sh
@@ -63,7 +69,9 @@ take_lock() {
     echo "$who: another deploy, rollback, backup or restore is running on this host ($(cat "$app_dir/.lock.owner" 2>/dev/null || echo "owner unknown")); try again when it has finished" >&2
     exit 1
   fi
-  printf '%s (pid %s) since %s\n' "$who" "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$app_dir/.lock.owner" 2>/dev/null || true
+  local since
+  utc_now since
+  printf '%s (pid %s) since %s\n' "$who" "$$" "$since" >"$app_dir/.lock.owner" 2>/dev/null || true
   export CHATWOOT_LOCK_HELD=1
 }
 
@@ -171,6 +179,26 @@ switch_web_without_downtime() {
 # of the .env and the compose file. deploy.sh records it after each deploy; a difference means
 # Compose will recreate Rails, so the switch above is worth a second Rails boot.
 rails_inputs() {
-  { printf '%s\n' "$CHATWOOT_IMAGE"; cat "$app_dir/env/app.env" "$app_dir/bundle/docker/compose.yaml" 2>/dev/null; } |
-    sha256sum | cut -d' ' -f1
+  local sum
+  sum=$({ printf '%s\n' "$CHATWOOT_IMAGE"; cat "$app_dir/env/app.env" "$app_dir/bundle/docker/compose.yaml" 2>/dev/null; } | sha256sum)
+  printf '%s\n' "${sum%% *}"
+}
+
+# Builtins for what the scripts ask on every run, where a process each would cost more than the
+# work (the tests run these scripts thousands of times).
+# utc_now VAR: the time now in UTC, ISO 8601, into VAR.
+utc_now() { TZ=UTC0 printf -v "$1" '%(%Y-%m-%dT%H:%M:%SZ)T' -1; }
+# sha256_of VAR FILE: the file's sha256 in hex into VAR; fails when the file cannot be read.
+sha256_of() {
+  local sum
+  sum=$(sha256sum "$2" 2>/dev/null) || return 1
+  printf -v "$1" '%s' "${sum%% *}"
+}
+# read_text VAR FILE: the file's content without its trailing newlines into VAR ("" when it
+# cannot be read), as $(cat FILE) gives it.
+read_text() {
+  local text=""
+  [[ -r "$2" ]] && { IFS= read -r -d '' text <"$2" || true; }
+  while [[ "$text" == *$'\n' ]]; do text=${text%$'\n'}; done
+  printf -v "$1" '%s' "$text"
 }

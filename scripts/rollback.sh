@@ -93,7 +93,9 @@ if [[ -z "$ok" ]]; then
 fi
 printf '%s\n' "$current" >"$release_dir/previous"
 printf '%s\n' "$previous" >"$release_dir/current.new" && mv -f "$release_dir/current.new" "$release_dir/current"
-printf '%s rollback image=%s previous=%s result=ok\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$previous" "$current" >>"$app_dir/deploy.log"
+when=""
+utc_now when
+printf '%s rollback image=%s previous=%s result=ok\n' "$when" "$previous" "$current" >>"$app_dir/deploy.log"
 version="${previous##*:}"
 echo "==> rolled back to $previous"
 echo "    The next pulumi up deploys chatwoot:chatwootVersion again; to stay here: pulumi config set chatwoot:chatwootVersion $version"

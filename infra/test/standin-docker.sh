@@ -15,11 +15,13 @@
 #     which the stand-in curl (infra/test/standin-curl.sh) answers with; a refused reload changes nothing.
 # Everything else succeeds silently.
 #   - with STANDIN_HOOK set, lets that program handle the call first (exit 100: not handled);
-#   - with STANDIN_JOB_LOCK set, marks a call made while someone holds that lock: " [job lock held]".
+#   - with STANDIN_JOB_LOCK set, marks an "up" or "pull" call made while someone holds that lock:
+#     " [job lock held]" (only those: the check starts a process, and what a test asks of the lock
+#     is whether the containers were started or pulled under it).
 set -uo pipefail
 line="CHATWOOT_IMAGE=${CHATWOOT_IMAGE:-} $*"
 held=""
-if [[ -n "${STANDIN_JOB_LOCK:-}" && -e "$STANDIN_JOB_LOCK" ]] && ! flock -n 9 9<"$STANDIN_JOB_LOCK" 2>/dev/null; then
+if [[ -n "${STANDIN_JOB_LOCK:-}" && " $* " =~ \ (up|pull)\  && -e "$STANDIN_JOB_LOCK" ]] && ! flock -n 9 9<"$STANDIN_JOB_LOCK" 2>/dev/null; then
   held=" [job lock held]"
 fi
 printf '%s%s\n' "$line" "$held" >>"${STANDIN_LOG:?}"
