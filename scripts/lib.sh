@@ -188,17 +188,19 @@ rails_inputs() {
 # work (the tests run these scripts thousands of times).
 # utc_now VAR: the time now in UTC, ISO 8601, into VAR.
 utc_now() { TZ=UTC0 printf -v "$1" '%(%Y-%m-%dT%H:%M:%SZ)T' -1; }
+# (Their locals have names no caller uses: printf -v would set a caller's VAR of the same name
+# inside the function only.)
 # sha256_of VAR FILE: the file's sha256 in hex into VAR; fails when the file cannot be read.
 sha256_of() {
-  local sum
-  sum=$(sha256sum "$2" 2>/dev/null) || return 1
-  printf -v "$1" '%s' "${sum%% *}"
+  local lib_sum
+  lib_sum=$(sha256sum "$2" 2>/dev/null) || return 1
+  printf -v "$1" '%s' "${lib_sum%% *}"
 }
 # read_text VAR FILE: the file's content without its trailing newlines into VAR ("" when it
 # cannot be read), as $(cat FILE) gives it.
 read_text() {
-  local text=""
-  [[ -r "$2" ]] && { IFS= read -r -d '' text <"$2" || true; }
-  while [[ "$text" == *$'\n' ]]; do text=${text%$'\n'}; done
-  printf -v "$1" '%s' "$text"
+  local lib_text=""
+  [[ -r "$2" ]] && { IFS= read -r -d '' lib_text <"$2" || true; }
+  while [[ "$lib_text" == *$'\n' ]]; do lib_text=${lib_text%$'\n'}; done
+  printf -v "$1" '%s' "$lib_text"
 }

@@ -198,3 +198,34 @@ describe("lib.sh's .env readers (builtins, on every compose call)", () => {
     expect(missing.status).toBe(0);
   });
 });
+
+describe("lib.sh's builtin stand-ins for date, sha256sum | cut and cat", () => {
+  it("give what the programs give: the UTC time, a file's hash (failing when unreadable), a file's text without trailing newlines, into any variable name", () => {
+    const h = fakeHost();
+    try {
+      const text = path.join(h.root, "text");
+      fs.writeFileSync(text, "v4.15.1\nsecond line\n\n\n");
+      const probe = path.join(h.app, "bundle/scripts/probe.sh");
+      fs.writeFileSync(
+        probe,
+        [
+          "set -euo pipefail",
+          'source "${BASH_SOURCE[0]%/*}/lib.sh"',
+          'before=$(date -u +%Y-%m-%dT%H:%M:%SZ); when=""; utc_now when; after=$(date -u +%Y-%m-%dT%H:%M:%SZ)',
+          '[[ "$when" == "$before" || "$when" == "$after" ]] && echo "time ok"',
+          'sum=""; sha256_of sum "$1"; [[ "$sum" == "$(sha256sum "$1" | cut -d" " -f1)" ]] && echo "sha256 ok"',
+          'if sha256_of sum "$1.missing"; then echo "a missing file hashed"; fi',
+          'text=""; read_text text "$1"; [[ "$text" == "$(cat "$1")" ]] && printf "text ok: %s\\n" "${text//$\'\\n\'/|}"',
+          'read_text text "$1.missing"; echo "missing: [$text]"',
+        ].join("\n") + "\n",
+      );
+      // TZ far from UTC: the time must still be UTC.
+      const r = run("bash", [probe, text], { env: { ...process.env, TZ: "Asia/Tokyo" } });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("time ok\nsha256 ok\ntext ok: v4.15.1|second line\nmissing: []\n");
+      expect(r.status).toBe(0);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
