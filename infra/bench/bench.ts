@@ -58,8 +58,14 @@ function planBench(): void {
   bench("plan_ms", Math.round(median(plan)), "ms");
   bench("plan_floor_ms", Math.round(median(floor)), "ms");
   note(`plan runs ${plan.map(Math.round).join(", ")} ms; floor runs ${floor.map(Math.round).join(", ")} ms (median of ${runs})`);
-  const diff = [0, 1, 2].map(() => timedTs([path.join(repoRoot, "infra/plan/cli.ts"), "--diff", "HEAD"]));
+  // Against a base evaluated for the first time (its kept snapshot removed before each run), and
+  // against one already kept (infra/plan/revision.ts), the usual case while a change is worked on.
+  const planCache = path.join(repoRoot, "node_modules", ".cache", "chatwoot-plan");
+  const diffRun = () => timedTs([path.join(repoRoot, "infra/plan/cli.ts"), "--diff", "HEAD"]);
+  const diff = [0, 1, 2].map(() => (fs.rmSync(planCache, { recursive: true, force: true }), diffRun()));
   bench("plan_diff_ms", Math.round(median(diff)), "ms");
+  const diffKept = [0, 1, 2].map(diffRun);
+  bench("plan_diff_kept_base_ms", Math.round(median(diffKept)), "ms");
 }
 
 async function backupBench(): Promise<void> {

@@ -263,4 +263,33 @@ describe("plan --diff against a fixture revision", () => {
     // No worktree is left behind.
     expect(git("worktree", "list").trim().split("\n")).toHaveLength(1);
   });
+
+  it("keeps a revision's snapshot and uses it for the next diff against it; an unreadable entry is computed again", async () => {
+    const cacheDir = path.join(repo, "node_modules", ".cache", "chatwoot-plan");
+    const entries = () => new Set(fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : []);
+    // A commit no other diff has used: the working tree's own tree, under another commit.
+    const base = git("commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "cache probe").trim();
+    const before = entries();
+    const first = await planDiff(base);
+    expect(first.stdout).toContain("No changes: pulumi up would do nothing.");
+    const added = [...entries()].filter((e) => !before.has(e));
+    expect(added).toHaveLength(1);
+    const entry = path.join(cacheDir, added[0]!);
+    try {
+      // What the next diff reads is the kept snapshot: a server type changed in it shows up.
+      const kept = fs.readFileSync(entry, "utf8");
+      expect(kept).toContain('"cx33"');
+      fs.writeFileSync(entry, kept.replaceAll('"cx33"', '"cx43"'));
+      const fromCache = await planDiff(base);
+      expect(fromCache.status).toBe(2);
+      expect(fromCache.stdout).toContain("cx43 → cx33");
+      fs.writeFileSync(entry, "{ not json");
+      const again = await planDiff(base);
+      expect(again.stderr).toBe("");
+      expect(again.stdout).toContain("No changes: pulumi up would do nothing.");
+      expect(JSON.parse(fs.readFileSync(entry, "utf8"))).toEqual(JSON.parse(kept));
+    } finally {
+      fs.rmSync(entry, { force: true });
+    }
+  });
 });
