@@ -25,8 +25,11 @@ const optionsKey = JSON.stringify([esbuildVersion, transformOptions]);
 if (typeof Module.enableCompileCache === "function") Module.enableCompileCache(path.join(cacheDir, "v8"));
 
 let esbuild;
+// The key is the options and the source, not the file's path: without a source map esbuild's
+// output does not depend on it (the name only appears in error messages), so a worktree or copy of
+// this repository at another path, as `plan --diff` makes, reuses what this checkout transpiled.
 function transpile(source, filename) {
-  const key = crypto.createHash("sha256").update(optionsKey).update("\0").update(filename).update("\0").update(source).digest("hex");
+  const key = crypto.createHash("sha256").update(optionsKey).update("\0").update(source).digest("hex");
   const cached = path.join(cacheDir, "js", key.slice(0, 2), `${key}.js`);
   try {
     return fs.readFileSync(cached, "utf8");

@@ -65,6 +65,23 @@ describe("ts-run", () => {
     expect(JSON.parse(r.stdout)).toEqual({ before: [], serialized: true, codePaths: true, after: ["typescript", "@npmcli/arborist"] });
   });
 
+  it("transpiles a file once for every path it is found at: a copy elsewhere (a worktree) reuses the entry", () => {
+    const entries = () => {
+      const root = path.join(repoRoot, "node_modules/.cache/chatwoot-ts-run/js");
+      return new Set(fs.existsSync(root) ? fs.readdirSync(root, { recursive: true }).map(String).filter((f) => f.endsWith(".js")) : []);
+    };
+    // Content no other run has had, so its entry is new.
+    const source = `const token: string = ${JSON.stringify(`${process.pid}-${Date.now()}-${Math.random()}`)};\nconsole.log(token.length > 0);\n`;
+    const before = entries();
+    for (const where of ["one", "two"]) {
+      const entry = path.join(dir, where, "same.ts");
+      fs.mkdirSync(path.dirname(entry), { recursive: true });
+      fs.writeFileSync(entry, source);
+      expect(tsRun(entry).stdout.trim()).toBe("true");
+    }
+    expect([...entries()].filter((e) => !before.has(e))).toHaveLength(1);
+  });
+
   it("reports an exception with a non-zero exit, and a missing entry with usage", () => {
     const entry = path.join(dir, "throws.ts");
     fs.writeFileSync(entry, `throw new Error("deliberate failure");\n`);
