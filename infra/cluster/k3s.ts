@@ -1,6 +1,6 @@
 /**
  * What each node of the cluster runs: its k3s config (as data) and its cloud-init user data, which
- * installs the pinned k3s from its release, checked against the release's checksums, and starts
+ * installs the pinned k3s from its release, checked against its pinned sha256, and starts
  * nothing. The join token never appears here (user data is readable through the Hetzner API): the
  * start step (join.ts) writes it over SSH, on stdin, as a drop-in, and starts k3s. Pure.
  */
@@ -73,27 +73,39 @@ export function renderK3sUnit(role: Role): string {
 /** The unit's file name: k3s.service for servers, k3s-agent.service for agents (as k3s's installer names them). */
 export const unitName = (role: Role) => (role === "server" ? "k3s.service" : "k3s-agent.service");
 
+/** A k3s release and the sha256 of its linux/amd64 `k3s` binary. */
+export interface K3sPin {
+  version: string;
+  sha256: string;
+}
+
 /**
- * Installs the pinned binary: the release's checksum file names the binary's sha256; a mismatch
- * or a failed download leaves no binary, and the start step then fails saying so.
+ * Installs the pinned binary, checked against the pinned sha256 (facts/cluster.ts), never against
+ * a hash fetched beside it. Another version (the upgrade procedure) must come with its own sha256.
+ * A mismatch or a failed download leaves no binary, and the start step then fails saying so.
+ * `pin`: the tests' own release; production's is the facts file's.
  */
-export function renderInstallScript(): string {
+export function renderInstallScript(pin: K3sPin = { version: K3S.version, sha256: K3S.binarySha256 }): string {
   return [
     "#!/bin/sh",
-    "# Installs k3s from its release, checked against the release's sha256sum-amd64.txt.",
-    `# K3S_VERSION overrides the pinned ${K3S.version} (the upgrade procedure, docs/cluster.md);`,
+    `# Installs k3s ${pin.version} from its release, checked against its pinned sha256.`,
+    "# K3S_VERSION with K3S_SHA256 installs another release (the upgrade procedure, docs/cluster.md);",
     "# K3S_INSTALL_ROOT installs under another root (an image being built, the tests).",
     "set -eu",
-    `version=\${K3S_VERSION:-${K3S.version}}`,
+    `version=\${K3S_VERSION:-${pin.version}}`,
+    'expected=${K3S_SHA256:-}',
+    `if [ -z "$expected" ] && [ "$version" = "${pin.version}" ]; then expected=${pin.sha256}; fi`,
+    'case "$expected" in',
+    '  "") echo "k3s: K3S_VERSION=$version needs K3S_SHA256, the sha256 of that release\'s k3s binary (its sha256sum-amd64.txt, checked against a second source); nothing was installed" >&2; exit 1 ;;',
+    '  *[!0-9a-f]*) echo "k3s: K3S_SHA256 must be 64 lowercase hex digits; nothing was installed" >&2; exit 1 ;;',
+    'esac',
+    '[ ${#expected} -eq 64 ] || { echo "k3s: K3S_SHA256 must be 64 lowercase hex digits; nothing was installed" >&2; exit 1; }',
     'root=${K3S_INSTALL_ROOT:-}',
     `base="${K3S.releaseUrl}/$(printf %s "$version" | sed 's/+/%2B/g')"`,
     "work=$(mktemp -d)",
     'trap \'rm -rf "$work"\' EXIT',
     'curl -fsSL --retry 5 -o "$work/k3s" "$base/k3s" || { echo "k3s: downloading $version failed" >&2; exit 1; }',
-    'curl -fsSL --retry 5 -o "$work/sha256sum-amd64.txt" "$base/sha256sum-amd64.txt" || { echo "k3s: downloading the checksums of $version failed" >&2; exit 1; }',
-    "expected=$(awk '$2 == \"k3s\" {print $1}' \"$work/sha256sum-amd64.txt\")",
-    '[ -n "$expected" ] || { echo "k3s: no checksum for the binary in the release" >&2; exit 1; }',
-    'echo "$expected  $work/k3s" | sha256sum -c - >/dev/null 2>&1 || { echo "k3s: the binary does not match the release\'s checksum; nothing was installed" >&2; exit 1; }',
+    'echo "$expected  $work/k3s" | sha256sum -c - >/dev/null 2>&1 || { echo "k3s: the binary of $version does not match its pinned sha256; nothing was installed" >&2; exit 1; }',
     `mkdir -p "$root${path.posix.dirname(K3S_PATHS.binary)}"`,
     // Through a temporary name and a rename: a running k3s keeps its binary until the restart.
     `install -m 0755 "$work/k3s" "$root${K3S_PATHS.binary}.new" && mv -f "$root${K3S_PATHS.binary}.new" "$root${K3S_PATHS.binary}"`,

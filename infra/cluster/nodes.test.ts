@@ -52,12 +52,15 @@ describe("k3s on each node", () => {
     });
   });
 
-  it("pins k3s and checks the binary against the release's checksum file", () => {
+  it("pins k3s and the sha256 of its binary, and fetches no checksum from beside the binary", () => {
     const script = renderInstallScript();
     expect(script).toContain(`version=\${K3S_VERSION:-${K3S.version}}`);
+    expect(script).toContain(`then expected=${K3S.binarySha256}; fi`);
     expect(script).toContain('"$base/k3s"');
     expect(script).toContain("sha256sum -c -");
+    expect(script).not.toContain("sha256sum-amd64.txt\"");
     expect(K3S.version).toMatch(/^v1\.36\.\d+\+k3s\d+$/);
+    expect(K3S.binarySha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("keeps the token out of the user data; it arrives on the start step's stdin", () => {
@@ -195,34 +198,40 @@ describeWithTools("the k3s install script on its failure paths", ["sh", "sha256s
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  /** Runs the script with a TEST STAND-IN curl that serves files of `release/` (a missing file fails, as curl -f does). */
-  const install = (files: Record<string, string>) => {
+  const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+  /** The release the tests pin: its binary's content is "k3s-binary". */
+  const PIN = { version: "v1.36.9+k3s1", sha256: sha("k3s-binary") };
+  /**
+   * Runs the script (pinned to PIN) with a TEST STAND-IN curl that serves files of `release/` (a
+   * missing file fails, as curl -f does), and records what was fetched.
+   */
+  const install = (files: Record<string, string>, env: Record<string, string> = {}) => {
     const root = fs.mkdtempSync(path.join(dir, "root-"));
     const release = fs.mkdtempSync(path.join(dir, "release-"));
     for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(release, name), content);
     const bin = fs.mkdtempSync(path.join(dir, "bin-"));
-    fs.writeFileSync(path.join(bin, "curl"), `#!/bin/sh\nfor last; do :; done\nout=""\nwhile [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done\nf="${release}/$(basename "$last")"\n[ -e "$f" ] || exit 22\ncp "$f" "$out"\n`, { mode: 0o755 });
+    const fetched = path.join(dir, `fetched-${path.basename(root)}`);
+    fs.writeFileSync(path.join(bin, "curl"), `#!/bin/sh\nfor last; do :; done\necho "$last" >> "${fetched}"\nout=""\nwhile [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done\nf="${release}/$(basename "$last")"\n[ -e "$f" ] || exit 22\ncp "$f" "$out"\n`, { mode: 0o755 });
     const script = path.join(dir, "install.sh");
-    fs.writeFileSync(script, renderInstallScript());
-    const r = run("sh", [script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, K3S_INSTALL_ROOT: root } });
-    return { ...r, binary: path.join(root, "usr/local/bin/k3s") };
+    fs.writeFileSync(script, renderInstallScript(PIN));
+    const r = run("sh", [script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, K3S_INSTALL_ROOT: root, ...env } });
+    const urls = fs.existsSync(fetched) ? fs.readFileSync(fetched, "utf8").trim().split("\n") : [];
+    return { ...r, urls, binary: path.join(root, "usr/local/bin/k3s") };
   };
-  const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
-  it("installs a binary that matches the release's checksum, with kubectl beside it", () => {
-    const r = install({ k3s: "k3s-binary", "sha256sum-amd64.txt": `${sha("k3s-airgap")}  k3s-airgap-images-amd64.tar\n${sha("k3s-binary")}  k3s\n` });
+  it("installs the pinned release's binary when it matches the pinned sha256, fetching nothing else, with kubectl beside it", () => {
+    const r = install({ k3s: "k3s-binary", "sha256sum-amd64.txt": `${sha("k3s-binary")}  k3s\n` });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
+    expect(r.urls).toEqual([`${K3S.releaseUrl}/v1.36.9%2Bk3s1/k3s`]);
     expect(fs.readFileSync(r.binary, "utf8")).toBe("k3s-binary");
     expect(fs.readlinkSync(path.join(path.dirname(r.binary), "kubectl"))).toBe("/usr/local/bin/k3s");
   });
 
-  it("installs nothing when the binary does not match, the checksum is missing, or a download fails", () => {
+  it("installs nothing when the binary does not match the pin, even where the release's own checksum file agrees with it, or when the download fails", () => {
     const cases = [
-      [{ k3s: "tampered", "sha256sum-amd64.txt": `${sha("k3s-binary")}  k3s\n` }, "does not match the release's checksum"],
-      [{ k3s: "k3s-binary", "sha256sum-amd64.txt": `${sha("x")}  k3s-arm64\n` }, "no checksum for the binary"],
-      [{ "sha256sum-amd64.txt": `${sha("k3s-binary")}  k3s\n` }, "downloading v1.36"],
-      [{ k3s: "k3s-binary" }, "downloading the checksums"],
+      [{ k3s: "replaced", "sha256sum-amd64.txt": `${sha("replaced")}  k3s\n` }, "the binary of v1.36.9+k3s1 does not match its pinned sha256"],
+      [{ "sha256sum-amd64.txt": `${sha("k3s-binary")}  k3s\n` }, "downloading v1.36.9+k3s1 failed"],
     ] as const;
     for (const [files, message] of cases) {
       const r = install(files);
@@ -230,6 +239,27 @@ describeWithTools("the k3s install script on its failure paths", ["sh", "sha256s
       expect(r.stderr).toContain(message);
       expect(fs.existsSync(r.binary), message).toBe(false);
     }
+  });
+
+  it("installs another release (an upgrade) only with its own sha256, refusing before any download without one or with a malformed one", () => {
+    const next = { k3s: "k3s-next" };
+    const without = install(next, { K3S_VERSION: "v1.36.10+k3s1" });
+    expect(without.status).toBe(1);
+    expect(without.stderr).toContain("K3S_VERSION=v1.36.10+k3s1 needs K3S_SHA256");
+    expect(without.urls).toEqual([]);
+    const malformed = install(next, { K3S_VERSION: "v1.36.10+k3s1", K3S_SHA256: "ABC" });
+    expect(malformed.status).toBe(1);
+    expect(malformed.stderr).toContain("K3S_SHA256 must be 64 lowercase hex digits");
+    expect(malformed.urls).toEqual([]);
+    // The old release's pin does not stand in for the new one's.
+    const oldPin = install(next, { K3S_VERSION: "v1.36.10+k3s1", K3S_SHA256: PIN.sha256 });
+    expect(oldPin.status).toBe(1);
+    expect(oldPin.stderr).toContain("does not match its pinned sha256");
+    const upgraded = install(next, { K3S_VERSION: "v1.36.10+k3s1", K3S_SHA256: sha("k3s-next") });
+    expect(upgraded.stderr).toBe("");
+    expect(upgraded.status).toBe(0);
+    expect(upgraded.urls).toEqual([`${K3S.releaseUrl}/v1.36.10%2Bk3s1/k3s`]);
+    expect(fs.readFileSync(upgraded.binary, "utf8")).toBe("k3s-next");
   });
 });
 

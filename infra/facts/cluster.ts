@@ -6,18 +6,22 @@
 import type { Location } from "./hetzner";
 
 /**
- * k3s, installed from its GitHub release and checked against the release's own
- * sha256sum-amd64.txt (k3s-io/k3s releases; the way its install.sh verifies). v1.36: the
- * Kubernetes minor the cloud controller manager 1.35 supports (its version policy: 1.33 to 1.36).
- * v1.36.3+k3s1 was released after the release notes read here (v1.36.0 to v1.36.2); that its
- * binary is published under this tag was read from a distribution's package of it, which fetches
- * releases/download/v1.36.3+k3s1/k3s. Its sha256 was not read here, so it is not pinned in this
- * file: the release's checksum file guards against a corrupt download, not against a replaced
- * release. `helmController` is the helm-controller k3s v1.36.0 to v1.36.2 embed (their release
+ * k3s, installed from its GitHub release (k3s-io/k3s) and checked against the sha256 pinned here,
+ * not against a checksum file fetched from the same place as the binary (which catches a corrupt
+ * download, not a replaced release). v1.36: the Kubernetes minor the cloud controller manager 1.35
+ * supports (its version policy: 1.33 to 1.36). v1.36.3+k3s1 was released after the release notes
+ * read here (v1.36.0 to v1.36.2); that its binary is published under this tag was read from a
+ * distribution's package of it, which fetches releases/download/v1.36.3+k3s1/k3s.
+ * `binarySha256`: the linux/amd64 `k3s` asset's line of that release's sha256sum-amd64.txt. The
+ * release page could not be read here; the value is the one several independent projects pin for
+ * this release (Dockerfiles, Terraform version manifests and install scripts, each naming it as
+ * the `k3s` amd64 binary of v1.36.3+k3s1, beside the same arm64 value), and no source read gave
+ * another. `helmController` is the helm-controller k3s v1.36.0 to v1.36.2 embed (their release
  * notes); the dry-run tests apply its CRDs, the stricter of the two served versions.
  */
 export const K3S = {
   version: "v1.36.3+k3s1",
+  binarySha256: "2f98a9f8fe5782479ee2d54e70a1b10a7f6fd4cae8d38ed3098452dc6eed76b5",
   releaseUrl: "https://github.com/k3s-io/k3s/releases/download",
   helmController: "v0.17.1",
 } as const;
