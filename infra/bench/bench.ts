@@ -14,6 +14,7 @@ import { backupFixture } from "../test/backup-fixture";
 import { ADOPTION } from "../facts/chatwoot";
 import { adoptionSql, dataSql, FINGERPRINT_SQL, SCHEMA_SQL } from "../test/chatwoot-dataset";
 import { fakeHost } from "../test/fake-host";
+import { RESTIC, resticDir } from "../test/go-tools";
 import { createMemoryCgroup, evictFromPageCache, memoryCgroupProblem } from "../test/memory-cgroup";
 import { postgres16BinDir, startPostgres } from "../test/postgres";
 import { hasTool, run, tempDir } from "../test/run";
@@ -69,6 +70,10 @@ function planBench(): void {
 }
 
 async function backupBench(): Promise<void> {
+  // restic at the backup image's version, as the tests run it (infra/test/go-tools.ts).
+  const restic = resticDir();
+  if (restic) process.env.PATH = `${restic}${path.delimiter}${process.env.PATH}`;
+  else note(`restic ${RESTIC.version} cannot be built without Go: the backup figures use the restic on PATH`);
   const tools = ["psql", "pg_dump", "pg_restore", "restic", "jq", "flock", "runuser"];
   const missing = tools.filter((t) => !hasTool(t));
   if (missing.length) return note(`skipped backup: ${missing.join(", ")} not installed`);

@@ -14,6 +14,7 @@ import { dataSql, FINGERPRINT_SQL, SCHEMA_SQL, SEQUENCES_SQL } from "../test/cha
 import { startPostgres, type RunningPostgres } from "../test/postgres";
 import { startSshd, type RunningSshd } from "../test/sshd";
 import { describeWithTools, run, tempDir } from "../test/tools";
+import { RESTIC } from "../test/go-tools";
 
 const TOOLS = ["psql", "pg_dump", "pg_restore", "restic", "jq", "flock", "ssh-agent", "runuser"];
 
@@ -60,6 +61,10 @@ describeWithTools("chatwoot-backup with a real PostgreSQL and restic", TOOLS, ()
   afterAll(() => {
     fx?.cleanup();
     pg?.stop();
+  });
+
+  it("runs restic at the version the backup image runs (docker/backup/Dockerfile), not another one on the machine", () => {
+    expect(run("restic", ["version"]).stdout).toMatch(new RegExp(`^restic ${RESTIC.version.slice(1).replaceAll(".", "\\.")} `));
   });
 
   it("the dataset is Chatwoot-shaped: hundreds of thousands of messages, a sequence per account", () => {

@@ -12,11 +12,16 @@
  *     is not a local cluster, as the tests' servers are not.
  * Each is linked into a directory put first on PATH for every test: the same programs, one
  * process per call. Where there is no wrapper nothing changes.
+ *
+ * restic is linked there too, at the backup image's version (built from the Go module proxy,
+ * infra/test/go-tools.ts), not the distribution's older one. Without Go the tests run the restic
+ * on PATH, saying so; under CI=true that is an error.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { RESTIC, resticDir } from "./go-tools";
 
 function onPath(name: string): string | undefined {
   const r = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
@@ -51,8 +56,18 @@ function postgresClients(): Record<string, string> {
   return Object.fromEntries(["psql", "pg_dump", "pg_restore"].filter((t) => fs.existsSync(path.join(bin, t))).map((t) => [t, path.join(bin, t)]));
 }
 
+/** restic at the backup image's version, or nothing (with the reason printed) when it cannot be built. */
+function restic(): Record<string, string> {
+  const dir = resticDir();
+  if (dir) return { restic: path.join(dir, "restic") };
+  const reason = `restic ${RESTIC.version} (the backup image's) cannot be built without Go`;
+  if (process.env.CI === "true") throw new Error(`${reason}; under CI=true that is an error`);
+  console.warn(`${reason}: the backup tests run the restic on PATH`);
+  return {};
+}
+
 export default function setup(): () => void {
-  const links = { ...python3(), ...postgresClients() };
+  const links = { ...python3(), ...postgresClients(), ...restic() };
   if (Object.keys(links).length === 0) return () => {};
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatwoot-test-bin-"));
   for (const [name, target] of Object.entries(links)) fs.symlinkSync(target, path.join(dir, name));

@@ -27,23 +27,40 @@ function goEnv(): NodeJS.ProcessEnv {
  * lines, which only apply to the main module), from the module zip the proxy serves.
  */
 export function composeV2Binary(): string | undefined {
+  const { module, version } = COMPOSE_V2;
+  return releaseModuleBinary(module, version, "./cmd", `-s -w -X ${module}/internal.Version=${version}`, `docker-compose-${version}`);
+}
+
+/**
+ * restic at the version the backup image runs: the tag of docker/backup/Dockerfile's
+ * `FROM restic/restic:<version>`, read from that file so the two cannot drift apart.
+ */
+export const RESTIC = {
+  module: "github.com/restic/restic",
+  version: `v${/^FROM restic\/restic:(\S+)$/m.exec(fs.readFileSync(path.join(repoRoot, "docker/backup/Dockerfile"), "utf8"))?.[1] ?? "unknown"}`,
+};
+
+/** The directory holding restic at RESTIC's version, to put first on PATH. */
+export function resticDir(): string | undefined {
+  const bin = releaseModuleBinary(RESTIC.module, RESTIC.version, "./cmd/restic", "-s -w", path.join(`restic-${RESTIC.version}`, "restic"));
+  return bin && path.dirname(bin);
+}
+
+/** Builds a released module's program inside that module (from the zip the proxy serves) into the cache, once. */
+function releaseModuleBinary(module: string, version: string, pkg: string, ldflags: string, name: string): string | undefined {
   if (!hasTool("go")) return undefined;
-  const bin = path.join(cacheDir(), `docker-compose-${COMPOSE_V2.version}`);
+  const bin = path.join(cacheDir(), name);
   if (fs.existsSync(bin)) return bin;
-  const download = run("go", ["mod", "download", "-json", `${COMPOSE_V2.module}@${COMPOSE_V2.version}`], { env: goEnv() });
-  if (download.status !== 0) throw new Error(`go mod download ${COMPOSE_V2.module}@${COMPOSE_V2.version} failed: ${download.stdout}${download.stderr}`);
-  const src = tempDir("compose-src");
+  const download = run("go", ["mod", "download", "-json", `${module}@${version}`], { env: goEnv() });
+  if (download.status !== 0) throw new Error(`go mod download ${module}@${version} failed: ${download.stdout}${download.stderr}`);
+  const src = tempDir("go-module-src");
   try {
     fs.cpSync(JSON.parse(download.stdout).Dir, src, { recursive: true });
     run("chmod", ["-R", "u+w", src]);
     fs.mkdirSync(path.dirname(bin), { recursive: true });
     const tmp = `${bin}.${process.pid}`;
-    const r = run("go", ["build", "-trimpath", "-ldflags", `-s -w -X ${COMPOSE_V2.module}/internal.Version=${COMPOSE_V2.version}`, "-o", tmp, "./cmd"], {
-      cwd: src,
-      env: goEnv(),
-      timeout: 1_800_000,
-    });
-    if (r.status !== 0) throw new Error(`building docker-compose ${COMPOSE_V2.version} failed: ${r.stderr.slice(-2000)}`);
+    const r = run("go", ["build", "-trimpath", "-ldflags", ldflags, "-o", tmp, pkg], { cwd: src, env: goEnv(), timeout: 1_800_000 });
+    if (r.status !== 0) throw new Error(`building ${module} ${version} failed: ${r.stderr.slice(-2000)}`);
     fs.renameSync(tmp, bin);
     return bin;
   } finally {
