@@ -62,9 +62,16 @@ cmd_restore() {
     env_pid=$!
     r restore latest --host "$host_name" --tag database --target "$work" >"$work/restic.log" 2>&1 ||
       die "restic restore of the latest database snapshot failed: $(tail -n 1 "$work/restic.log")"
-    db_id=$(sed -nE 's/^restoring <Snapshot ([0-9a-f]+) of .* at ([^ ]+ [^ ]+).*/\1/p' "$work/restic.log")
-    db_time=$(sed -nE 's/^restoring <Snapshot [0-9a-f]+ of .* at ([^ ]+ [^ ]+).*/\1/p' "$work/restic.log")
+    # restic 0.17 and later print "restoring snapshot <id> of [...] at <time> by ...", earlier
+    # ones "restoring <Snapshot <id> of [...] at <time> by ...>".
+    db_id=$(sed -nE 's/^restoring <?[Ss]napshot ([0-9a-f]+) of .* at ([^ ]+ [^ ]+).*/\1/p' "$work/restic.log")
+    db_time=$(sed -nE 's/^restoring <?[Ss]napshot [0-9a-f]+ of .* at ([^ ]+ [^ ]+).*/\1/p' "$work/restic.log")
     wait "$env_pid" || : >"$backed_up"
+    # Should a later restic word it otherwise again, the restore goes on and says so, guessing no id.
+    if [[ -z "$db_id" ]]; then
+      db_id=unknown db_time=unknown
+      log "restic's output did not name the latest database snapshot it fetched: $(head -n 1 "$work/restic.log")"
+    fi
   else
     load_snapshots
     read -r db_id db_time < <(jq -r --arg p "$snapshot" \

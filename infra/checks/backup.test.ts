@@ -120,10 +120,13 @@ stat -c '%a' "$(dirname "$f")" "$f" > "${seen}"
     recreateDatabase(pg);
     fs.rmSync(fx.storage, { recursive: true });
     fs.mkdirSync(fx.storage);
+    const latest = fx.status().database_last_snapshot!;
     const r = fx.tool(["restore", "--snapshot", "latest", "--if-empty"]);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain("restore done");
+    // Named from restic's own output (its wording changed in 0.17).
+    expect(r.stdout).toContain(`fetched database snapshot ${latest} (taken 20`);
+    expect(r.stdout).toContain(`restore done: database ${latest}`);
     expect(pg.sql("chatwoot", FINGERPRINT_SQL)).toBe(before.rows);
     expect(pg.sql("chatwoot", SEQUENCES_SQL)).toBe(before.sequences);
     expect(fileHashes(fx.storage)).toEqual(before.files);
