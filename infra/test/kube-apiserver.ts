@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as https from "node:https";
 import * as path from "node:path";
 import { freePort } from "./chatwoot-stub";
 import { etcdDir, kubernetesDir } from "./go-tools";
@@ -37,10 +38,10 @@ export function controlPlaneTools(): { etcd: string; apiserver: string; kubectl:
   return { etcd: path.join(e, "etcd"), apiserver: path.join(k, "kube-apiserver"), kubectl: path.join(k, "kubectl") };
 }
 
-async function waitFor(what: string, check: () => boolean, proc: ChildProcess, log: string, deadlineMs: number): Promise<void> {
+async function waitFor(what: string, check: () => Promise<boolean>, proc: ChildProcess, log: string, deadlineMs: number): Promise<void> {
   // The deadline only catches a hang; readiness takes a few seconds.
   const until = Date.now() + deadlineMs;
-  while (!check()) {
+  while (!(await check())) {
     if (proc.exitCode !== null) throw new Error(`${what} exited (${proc.exitCode}): ${fs.readFileSync(log, "utf8").slice(-3000)}`);
     if (Date.now() > until) throw new Error(`${what} not ready: ${fs.readFileSync(log, "utf8").slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 250));
@@ -120,7 +121,18 @@ export async function startControlPlane(): Promise<ControlPlane> {
       { mode: 0o600 },
     );
     const kubectl = (args: string[], input?: string) => run(tools.kubectl, ["--kubeconfig", kubeconfig, ...args], { input, timeout: 120_000 });
-    await waitFor("kube-apiserver", () => kubectl(["get", "--raw", "/readyz"]).stdout.trim() === "ok", apiserver, apiLog, 120_000);
+    // Asked over HTTPS from here, not with a kubectl process per poll.
+    const ready = () =>
+      new Promise<boolean>((resolve) => {
+        const req = https.get(`${server}/readyz`, { headers: { Authorization: `Bearer ${token}` }, rejectUnauthorized: false, timeout: 5_000 }, (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => (body += c.toString()));
+          res.on("end", () => resolve(res.statusCode === 200 && body.trim() === "ok"));
+        });
+        req.on("timeout", () => req.destroy());
+        req.on("error", () => resolve(false));
+      });
+    await waitFor("kube-apiserver", ready, apiserver, apiLog, 120_000);
     const caFile = path.join(dir, "certs", "apiserver.crt");
     return { server, kubeconfig, caFile, kubectlPath: tools.kubectl, kubectl, stop };
   } catch (e) {
