@@ -125,6 +125,7 @@ async function backupBench(): Promise<void> {
     bench("restore_project_s", Math.min(...project), "s");
     bench("restore_raw_pg_restore_s", Math.min(...raw), "s");
     if (fetch.length) bench("restore_fetch_s", Math.min(...fetch), "s");
+    else note("no restore_fetch_s: restore.sh's output did not say how long the download took (its 'fetched database snapshot' line changed?)");
     bench("restore_ratio", Math.min(...project) / Math.min(...raw), "x");
   } finally {
     fx?.cleanup();
