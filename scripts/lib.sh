@@ -7,13 +7,11 @@
 # `pulumi up` runs, where the bash 4+ it needs may not be /bin/bash.
 lib_caller=${BASH_SOURCE[1]}
 [[ "$lib_caller" == */* ]] && lib_caller=${lib_caller%/*} || lib_caller=.
-# The bundle is <app dir>/bundle, a symlink to <app dir>/bundles/<release> (the upload step):
-# both paths are resolved physically, in this shell and back (a subshell is a process per call).
-lib_pwd=$PWD
-{ cd -P "$lib_caller" && here=$PWD && cd -P ../.. && app_dir=$PWD && cd "$lib_pwd"; } || {
-  echo "cannot find this installation's directories from ${BASH_SOURCE[1]}" >&2
-  exit 1
-}
+# The bundle is <app dir>/bundle, a symlink to <app dir>/bundles/<release> (the upload step).
+# Resolved in a subshell, not by cd-ing there and back in this shell: the way back may be gone (a
+# script run from a directory since deleted must still work).
+lib_paths=$(cd -P "$lib_caller" && pwd && cd -P ../.. && pwd)
+here=${lib_paths%%$'\n'*} app_dir=${lib_paths#*$'\n'}
 [[ "${app_dir##*/}" == bundles ]] && app_dir=${app_dir%/bundles}
 # shellcheck disable=SC2034 # used by the scripts that source this file
 compose="$here/compose.sh"

@@ -229,3 +229,44 @@ describe("lib.sh's builtin stand-ins for date, sha256sum | cut and cat", () => {
     }
   });
 });
+
+describe("compose.sh where things around it fail", () => {
+  it("works from a working directory that was deleted meanwhile (the way back to it is gone)", () => {
+    const h = fakeHost();
+    try {
+      expect(h.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+      h.resetCalls();
+      const gone = path.join(h.root, "gone");
+      fs.mkdirSync(gone);
+      const r = run("bash", ["-c", `cd "${gone}" && rmdir "${gone}" && exec "${h.app}/bundle/scripts/compose.sh" ps`], {
+        env: { ...process.env, PATH: `${h.root}/bin:${process.env.PATH}`, STANDIN_LOG: path.join(h.root, "docker.log") },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(h.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(h.app, "ps")}`);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  it("installs no live file, and leaves no temporary one, when the copy fails (a full disk), and says which", () => {
+    const h = fakeHost();
+    try {
+      expect(h.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+      fs.appendFileSync(path.join(h.app, "bundle/docker/Caddyfile"), "# changed\n");
+      const before = fs.readFileSync(path.join(h.app, "live/caddy/Caddyfile"), "utf8");
+      // TEST STAND-IN for cp on a full disk: it writes part of the file, then fails.
+      const bin = path.join(h.root, "failing-cp");
+      fs.mkdirSync(bin);
+      fs.writeFileSync(path.join(bin, "cp"), `#!/bin/sh\nfor last; do :; done\nprintf 'partial' > "$last"\necho "cp: error writing '$last': No space left on device" >&2\nexit 1\n`, { mode: 0o755 });
+      const r = h.exec("compose.sh", ["ps"], { env: { PATH: `${bin}:${h.root}/bin:${process.env.PATH}` } });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`could not install ${h.app}/live/caddy/Caddyfile from the bundle`);
+      expect(fs.readFileSync(path.join(h.app, "live/caddy/Caddyfile"), "utf8")).toBe(before);
+      expect(fs.readdirSync(path.join(h.app, "live/caddy")).sort()).toEqual(["Caddyfile", "Caddyfile.loaded"]);
+      // Nothing ran on a half-installed file.
+      expect(h.calls().some((c) => / ps$/.test(c))).toBe(false);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
