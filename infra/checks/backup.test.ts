@@ -159,6 +159,37 @@ stat -c '%a' "$(dirname "$f")" "$f" > "${seen}"
     expect(pg.sql("chatwoot", FINGERPRINT_SQL)).toBe(before.rows);
   });
 
+  it("names the latest snapshot from restic's older wording too, and says so, guessing no id, when restic names it otherwise", () => {
+    const latest = fx.status().database_last_snapshot!;
+    // Other keys in the .env: the restore stops after the download, before it touches the database.
+    const env = fs.readFileSync(fx.envFile, "utf8");
+    fs.writeFileSync(fx.envFile, env.replace(/^SECRET_KEY_BASE='.*'$/m, `SECRET_KEY_BASE='${"y".repeat(128)}'`));
+    // TEST STAND-IN SHIM, NOT restic: runs the real restic and rewords its "restoring snapshot" line.
+    const shim = tempDir("restic-shim");
+    const real = run("bash", ["-c", "command -v restic"]).stdout.trim();
+    fs.writeFileSync(path.join(shim, "restic"), `#!/bin/bash
+"${real}" "$@" 2>&1 | sed -E "$RESTIC_SHIM_SED"
+exit "\${PIPESTATUS[0]}"
+`, { mode: 0o755 });
+    try {
+      const restore = (sed: string) => fx.tool(["restore", "--no-files"], { PATH: `${shim}:${process.env.PATH}`, RESTIC_SHIM_SED: sed });
+      // restic 0.14's wording: "restoring <Snapshot <id> of [...] at <time> by ...> to ...".
+      const old = restore("s/^restoring snapshot ([0-9a-f]+) (of .* by [^ ]+) to /restoring <Snapshot \\1 \\2> to /");
+      expect(old.stdout).toContain(`fetched database snapshot ${latest} (taken 20`);
+      const other = restore("s/^restoring snapshot /Restoring from snapshot /");
+      expect(other.stdout).toContain("restic's output did not name the latest database snapshot it fetched: Restoring from snapshot");
+      expect(other.stdout).toContain("fetched database snapshot unknown (taken unknown,");
+      for (const r of [old, other]) {
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain("the backup was made with other keys (SECRET_KEY_BASE)");
+      }
+      expect(pg.sql("chatwoot", FINGERPRINT_SQL)).toBe(before.rows);
+    } finally {
+      fs.writeFileSync(fx.envFile, env);
+      fs.rmSync(shim, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a backup made with other keys, naming the keys and the config to set, never their values", () => {
     const env = fs.readFileSync(fx.envFile, "utf8");
     const other = "z".repeat(128);
