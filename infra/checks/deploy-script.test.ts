@@ -53,7 +53,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
   });
 
   it("keeps the previous release for rollback", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.deployedAs("v4.15.1");
     expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
     expect(host.release("current")).toBe(NEW);
     expect(host.release("previous")).toBe(OLD);
@@ -61,7 +61,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
   });
 
   it("stops on a failed migration: no new containers, previous release kept, non-zero exit", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.deployedAs("v4.15.1");
     host.resetCalls();
     const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: "db:chatwoot_prepare" });
     expect(r.status).toBe(1);
@@ -74,7 +74,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
   });
 
   it("brings the previous release back when the new one is unhealthy and the migration changed nothing", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.deployedAs("v4.15.1");
     host.resetCalls();
     host.reply([[SCHEMA_RE, "20261101000000"]]);
     const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: `^CHATWOOT_IMAGE=${NEW} .* up -d --wait --remove-orphans$` });
@@ -87,7 +87,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
   });
 
   it("does not start the previous release on a schema the new one migrated: stops, and says how to go on", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.deployedAs("v4.15.1");
     host.resetCalls();
     host.reply([
       [SCHEMA_RE, "20261101000000"],
@@ -105,7 +105,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
   });
 
   it("says so when starting the previous release fails too", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.deployedAs("v4.15.1");
     host.resetCalls();
     host.reply([[SCHEMA_RE, "20261101000000"]]);
     const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: ` up -d --wait --remove-orphans$` });
@@ -116,7 +116,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
   });
 
   it("closes Chatwoot's installation onboarding after migrating and before anything starts serving", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    host.deployedAs("v4.16.0");
     const calls = host.calls();
     const migrate = calls.findIndex((c) => c.includes("db:chatwoot_prepare"));
     const close = calls.findIndex((c) => c.includes("redis-cli DEL alfred:CHATWOOT_INSTALLATION_ONBOARDING"));
@@ -137,7 +137,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
   });
 
   it("gives each kind of service only its scope of the .env (compose.sh splits it, mode 0600)", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    host.deployedAs("v4.16.0");
     const env = fs.readFileSync(path.join(host.app, ".env"), "utf8");
     // The app's scope, plus Puma's and Sidekiq's sizing for this machine (scripts/tuning.sh).
     const sizing = run("bash", [path.join(SCRIPTS, "tuning.sh")]).stdout.split("\n").filter((l) => /^(WEB_CONCURRENCY|RAILS_MAX_THREADS|SIDEKIQ_CONCURRENCY)=/.test(l));
@@ -243,7 +243,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
   });
 
   it("goes back to the previous .env and bundle when a configuration change on the same release is unhealthy", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+    host.deployedAs("v4.16.0");
     const before = fs.readFileSync(path.join(host.app, ".env"), "utf8");
     fs.writeFileSync(path.join(host.app, ".env.previous"), before, { mode: 0o600 });
     const changed = before.replace("LOG_LEVEL='info'", "LOG_LEVEL='debug'");

@@ -21,7 +21,7 @@ describe("deploy.sh across releases, with a stand-in docker", () => {
     const afterPs = (calls: string[]) => calls.slice(calls.findIndex((c) => c.includes("ps -q --status running rails")) + 1);
 
     it("an upgrade switches the web tier beside the serving Rails, then recreates Sidekiq and the rest", () => {
-      expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+      host.deployedAs("v4.15.1");
       host.resetCalls();
       host.reply(RUNNING);
       const r = host.exec("deploy.sh", ["--version", "v4.16.0"]);
@@ -32,7 +32,7 @@ describe("deploy.sh across releases, with a stand-in docker", () => {
     });
 
     it("a configuration change the app reads switches the same way; one only Caddy or the backup reads does not", () => {
-      expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
+      host.deployedAs("v4.16.0");
       host.reply(RUNNING);
       const envFile = path.join(host.app, ".env");
       const appChange = host.env.replace("LOG_LEVEL='info'", "LOG_LEVEL='debug'");
@@ -51,7 +51,7 @@ describe("deploy.sh across releases, with a stand-in docker", () => {
     });
 
     it("when the new release does not come up beside the old one, the old one never stopped serving", () => {
-      expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+      host.deployedAs("v4.15.1");
       host.resetCalls();
       host.reply([...RUNNING, [SCHEMA_RE, "20261101000000"]]);
       const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: "up -d --wait --no-deps rails-surge$" });
@@ -65,7 +65,7 @@ describe("deploy.sh across releases, with a stand-in docker", () => {
     });
 
     it("when the recreated Rails is unhealthy, Caddy goes back to Rails and rails-surge is removed before the fallback", () => {
-      expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+      host.deployedAs("v4.15.1");
       host.resetCalls();
       host.reply([...RUNNING, [SCHEMA_RE, "20261101000000"]]);
       const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: `^CHATWOOT_IMAGE=${NEW} .* up -d --wait --no-deps rails$` });
@@ -85,7 +85,7 @@ describe("deploy.sh across releases, with a stand-in docker", () => {
   });
 
   it("when something fails after the switch, the web tier switches back without downtime before the previous release starts", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.deployedAs("v4.15.1");
     host.resetCalls();
     host.reply([
       ["ps -q --status running rails$", "rails-container-id"],
@@ -127,7 +127,7 @@ describe("deploy.sh across releases, with a stand-in docker", () => {
   });
 
   it("refuses to go back to local storage while attachments live in a bucket, before anything changes", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.deployedAs("v4.15.1");
     host.resetCalls();
     host.reply([["from active_storage_blobs where service_name <> 'local'$", "42"]]);
     const r = host.exec("deploy.sh", ["--version", "v4.16.0"]);
@@ -165,7 +165,7 @@ describe("deploy.sh across releases, with a stand-in docker", () => {
   });
 
   it("backs up the database before migrating to another release, and stops if that fails", () => {
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.deployedAs("v4.15.1");
     host.resetCalls();
     expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
     const calls = host.calls();

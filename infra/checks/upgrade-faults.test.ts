@@ -19,7 +19,7 @@ describe("the upgrade switch under faults", () => {
   let host: FakeHost;
   beforeEach(() => {
     host = fakeHost();
-    expect(host.exec("deploy.sh", ["--version", "v4.15.1"]).status).toBe(0);
+    host.deployedAs("v4.15.1");
     host.resetCalls();
   });
   afterEach(() => host.cleanup());

@@ -3,13 +3,14 @@
  * (infra/test/standin-docker.sh) first on PATH, for running the host scripts for real.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { repoRoot } from "../lib/repo";
 import { readBundleFiles } from "../server/bundle";
 import { renderMaskedEnvFile } from "../chatwoot/env";
 import { type EnvSettings } from "../chatwoot/env-settings";
 import { envSettings } from "./fixtures";
-import { run, runAsync, tempDir } from "./run";
+import { run, runAsync, tempDir, TEST_SCRATCH_ENV } from "./run";
 
 const STANDIN_DOCKER = path.join(repoRoot, "infra/test/standin-docker.sh");
 const STANDIN_CURL = path.join(repoRoot, "infra/test/standin-curl.sh");
@@ -17,13 +18,34 @@ const MODELS = path.join(repoRoot, "infra/test/chatwoot_models.rb");
 
 export type FakeHost = ReturnType<typeof fakeHost>;
 
+/**
+ * What `deploy.sh --version V` leaves on a new host of the same .env: deployed for real once per
+ * test process, then copied (a deploy with the stand-ins costs about a second of CPU, a copy a few
+ * milliseconds). Keyed by release and .env, the host's own paths replaced by ROOT.
+ */
+const deployed = new Map<string, string>();
+const ROOT = "@ROOT@";
+/**
+ * Where the templates live: the test run's scratch directory, which vitest's global setup removes
+ * at the end (it ends worker processes without their exit handlers); elsewhere (the bench), a
+ * temporary directory removed on exit.
+ */
+function templateDir(): string {
+  const scratch = process.env[TEST_SCRATCH_ENV];
+  if (scratch) return scratch;
+  const dir = tempDir("host-templates");
+  process.env[TEST_SCRATCH_ENV] = dir;
+  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 let bundle: ReturnType<typeof readBundleFiles> | undefined;
 /** The bundle's files, read once per test process (the repository does not change under a test). */
 const bundleFiles = () => (bundle ??= readBundleFiles(repoRoot));
 
 /** A host's app directory as the upload and write-env steps leave it, with a stand-in docker. */
-export function fakeHost(settings: EnvSettings = envSettings, envText?: string) {
-  const root = tempDir("host");
+export function fakeHost(settings: EnvSettings = envSettings, envText?: string, parent = os.tmpdir()) {
+  const root = fs.mkdtempSync(path.join(parent, "host-"));
   const app = path.join(root, "opt/chatwoot");
   const bin = path.join(root, "bin");
   fs.mkdirSync(bin, { recursive: true });
@@ -69,6 +91,31 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string) 
   /** The same, without blocking the event loop (for tests that serve requests meanwhile). */
   const execAsync = (script: string, args: string[], opts: ExecOpts = {}) =>
     runAsync(path.join(app, "bundle/scripts", script), args, { input: opts.input ?? "", env: execEnv(opts) });
+  /**
+   * Makes this host what a successful `deploy.sh --version VERSION` leaves on it (files, records,
+   * the docker calls it made), from a real deploy of the same .env on another host. Only on a host
+   * nothing has run on yet: a test that sets replies or failures for the first deploy runs it.
+   */
+  const deployedAs = (version: string) => {
+    if (fs.readFileSync(log, "utf8") !== "" || fs.readFileSync(replies, "utf8") !== "" || fs.existsSync(path.join(app, "release"))) {
+      throw new Error("deployedAs: this host has run something already; run deploy.sh on it instead");
+    }
+    const changed = bundleFiles().find((f) => !fs.readFileSync(path.join(app, "bundle", f.path)).equals(f.content));
+    if (changed) throw new Error(`deployedAs: the bundle's ${changed.path} was changed; run deploy.sh on this host instead`);
+    const envNow = fs.readFileSync(path.join(app, ".env"), "utf8");
+    const key = `${version}\n${envNow.replaceAll(root, ROOT)}`;
+    let template = deployed.get(key);
+    if (template === undefined) {
+      const first = fakeHost(settings, envNow, templateDir());
+      const r = first.exec("deploy.sh", ["--version", version]);
+      if (r.status !== 0) {
+        first.cleanup();
+        throw new Error(`deployedAs: the deploy of ${version} failed: ${r.stderr}`);
+      }
+      deployed.set(key, (template = first.root));
+    }
+    copyState(template, root);
+  };
   return {
     root,
     app,
@@ -76,6 +123,7 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string) 
     dataDir,
     exec,
     execAsync,
+    deployedAs,
     calls: () => fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean),
     resetCalls: () => fs.writeFileSync(log, ""),
     /** Canned docker output: [regex on the call line, text it prints]. */
@@ -90,3 +138,31 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string) 
   };
 }
 
+
+/**
+ * Copies a deployed host's state onto a new one of the same .env: everything but the bundle and the
+ * .env (the same on both), with the template's own paths (in docker.log) replaced by the new root.
+ */
+function copyState(from: string, to: string): void {
+  const skip = new Set(["opt/chatwoot/bundle", "opt/chatwoot/.env", "bin"]);
+  const walk = (rel: string) => {
+    for (const entry of fs.readdirSync(path.join(from, rel), { withFileTypes: true })) {
+      const item = path.join(rel, entry.name);
+      if (skip.has(item)) continue;
+      const source = path.join(from, item);
+      const target = path.join(to, item);
+      if (entry.isDirectory()) {
+        fs.mkdirSync(target, { recursive: true, mode: fs.statSync(source).mode & 0o7777 });
+        walk(item);
+      } else if (entry.isSymbolicLink()) {
+        fs.rmSync(target, { force: true });
+        fs.symlinkSync(fs.readlinkSync(source).replaceAll(from, to), target);
+      } else {
+        const content = fs.readFileSync(source);
+        const rewritten = content.includes(from) ? content.toString("utf8").replaceAll(from, to) : content;
+        fs.writeFileSync(target, rewritten, { mode: fs.statSync(source).mode & 0o7777 });
+      }
+    }
+  };
+  walk("");
+}

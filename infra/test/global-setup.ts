@@ -22,6 +22,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RESTIC, resticDir } from "./go-tools";
+import { TEST_SCRATCH_ENV } from "./run";
 
 function onPath(name: string): string | undefined {
   const r = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
@@ -67,10 +68,16 @@ function restic(): Record<string, string> {
 }
 
 export default function setup(): () => void {
+  // The run's scratch directory (what test processes keep for the whole run, such as a deployed
+  // host to copy): removed here, since vitest ends its worker processes without their exit handlers.
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "chatwoot-test-run-"));
+  process.env[TEST_SCRATCH_ENV] = scratch;
   const links = { ...python3(), ...postgresClients(), ...restic() };
-  if (Object.keys(links).length === 0) return () => {};
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatwoot-test-bin-"));
   for (const [name, target] of Object.entries(links)) fs.symlinkSync(target, path.join(dir, name));
   process.env.PATH = `${dir}${path.delimiter}${process.env.PATH ?? ""}`;
-  return () => fs.rmSync(dir, { recursive: true, force: true });
+  return () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(scratch, { recursive: true, force: true });
+  };
 }

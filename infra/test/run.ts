@@ -29,6 +29,9 @@ export function run(
   });
 }
 
+/** A directory for the whole test run, made and removed by vitest's global setup (infra/test/global-setup.ts). */
+export const TEST_SCRATCH_ENV = "CHATWOOT_TEST_SCRATCH";
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
 }
