@@ -10,7 +10,7 @@ import { readBundleFiles } from "../server/bundle";
 import { renderMaskedEnvFile } from "../chatwoot/env";
 import { type EnvSettings } from "../chatwoot/env-settings";
 import { envSettings } from "./fixtures";
-import { run, runAsync, tempDir, TEST_SCRATCH_ENV } from "./run";
+import { run, runAsync, runScratchDir } from "./run";
 
 const STANDIN_DOCKER = path.join(repoRoot, "infra/test/standin-docker.sh");
 const STANDIN_CURL = path.join(repoRoot, "infra/test/standin-curl.sh");
@@ -25,20 +25,6 @@ export type FakeHost = ReturnType<typeof fakeHost>;
  */
 const deployed = new Map<string, string>();
 const ROOT = "@ROOT@";
-/**
- * Where the templates live: the test run's scratch directory, which vitest's global setup removes
- * at the end (it ends worker processes without their exit handlers); elsewhere (the bench), a
- * temporary directory removed on exit.
- */
-function templateDir(): string {
-  const scratch = process.env[TEST_SCRATCH_ENV];
-  if (scratch) return scratch;
-  const dir = tempDir("host-templates");
-  process.env[TEST_SCRATCH_ENV] = dir;
-  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 let bundle: ReturnType<typeof readBundleFiles> | undefined;
 /** The bundle's files, read once per test process (the repository does not change under a test). */
 const bundleFiles = () => (bundle ??= readBundleFiles(repoRoot));
@@ -106,7 +92,7 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string, 
     const key = `${version}\n${envNow.replaceAll(root, ROOT)}`;
     let template = deployed.get(key);
     if (template === undefined) {
-      const first = fakeHost(settings, envNow, templateDir());
+      const first = fakeHost(settings, envNow, runScratchDir());
       const r = first.exec("deploy.sh", ["--version", version]);
       if (r.status !== 0) {
         first.cleanup();

@@ -70,7 +70,9 @@ function restic(): Record<string, string> {
 export default function setup(): () => void {
   // The run's scratch directory (what test processes keep for the whole run, such as a deployed
   // host to copy): removed here, since vitest ends its worker processes without their exit handlers.
+  // (0755: the PostgreSQL servers of the tests run as the postgres user and read from it.)
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "chatwoot-test-run-"));
+  fs.chmodSync(scratch, 0o755);
   process.env[TEST_SCRATCH_ENV] = scratch;
   const links = { ...python3(), ...postgresClients(), ...restic() };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatwoot-test-bin-"));

@@ -4,12 +4,13 @@
  * as root, so under root the server runs as the `postgres` system user the package creates.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { MemoryCgroup } from "./memory-cgroup";
 import { repoRoot } from "../lib/repo";
-import { run, tempDir } from "./run";
+import { run, runScratchDir, tempDir } from "./run";
 import { freePort } from "./chatwoot-stub";
 
 export interface RunningPostgres {
@@ -76,6 +77,38 @@ export function pgDump13(): { bin: string; env: Record<string, string> } | undef
   return { bin, env: { LD_LIBRARY_PATH: path.join(dir, "root/usr/lib/x86_64-linux-gnu") } };
 }
 
+type RunAs = (cmd: string, args: string[]) => [string, string[]];
+const clusters = new Map<string, string>();
+/**
+ * A data directory as initdb leaves it, made once per server binaries and test run and copied for
+ * each server (initdb costs about 1.4 s of CPU here; copying a stopped cluster's files is one of
+ * PostgreSQL's documented ways to back it up, and a tenth of that). Several test processes may
+ * make it at once: each initdb writes its own directory, and the first rename wins.
+ */
+function initializedCluster(bin: string, as: RunAs): string {
+  const known = clusters.get(bin);
+  if (known) return known;
+  const name = createHash("sha256").update(bin).digest("hex").slice(0, 16);
+  const final = path.join(runScratchDir(), `pg-cluster-${name}`);
+  if (!fs.existsSync(final)) {
+    const own = fs.mkdtempSync(`${final}.`);
+    if (process.getuid?.() === 0) execFileSync("chown", ["postgres:", own]);
+    const data = path.join(own, "data");
+    const init = run(...as(path.join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]));
+    if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+    try {
+      fs.renameSync(data, final);
+    } catch (e) {
+      // Another test process made it first: theirs is used.
+      if (!fs.existsSync(final)) throw e;
+    } finally {
+      fs.rmSync(own, { recursive: true, force: true });
+    }
+  }
+  clusters.set(bin, final);
+  return final;
+}
+
 /**
  * `settings`: extra server settings (`-c name=value`), e.g. the ones scripts/tuning.sh computes.
  * `binDir`: another server's binaries (postgres16BinDir()); Debian's newest otherwise.
@@ -86,12 +119,12 @@ export async function startPostgres(settings: Record<string, string> = {}, binDi
   const dir = tempDir("pg");
   const data = path.join(dir, "data");
   const asRoot = process.getuid?.() === 0;
-  const as = (cmd: string, args: string[]) => (asRoot ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args]) as [string, string[]];
+  const as: RunAs = (cmd, args) => (asRoot ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args]);
   if (asRoot) execFileSync("chown", ["postgres:", dir]);
   fs.chmodSync(dir, 0o755);
 
-  const init = run(...as(path.join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]));
-  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  const copy = run("cp", ["-a", initializedCluster(bin, as), data]);
+  if (copy.status !== 0) throw new Error(`copying the initialized cluster failed: ${copy.stderr}`);
   const port = await freePort();
   const startServer = (with_: Record<string, string>, cgroup?: MemoryCgroup) => {
     const extra = Object.entries(with_).map(([k, v]) => ` -c ${k}=${v}`).join("");

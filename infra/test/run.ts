@@ -32,6 +32,22 @@ export function run(
 /** A directory for the whole test run, made and removed by vitest's global setup (infra/test/global-setup.ts). */
 export const TEST_SCRATCH_ENV = "CHATWOOT_TEST_SCRATCH";
 
+/**
+ * Where a test process keeps what it makes once and copies from then on (a deployed host, an
+ * initialized PostgreSQL cluster): the run's scratch directory, which the global setup removes at
+ * the end (vitest ends its worker processes without their exit handlers); without one (the bench),
+ * a temporary directory removed on exit.
+ */
+export function runScratchDir(): string {
+  const scratch = process.env[TEST_SCRATCH_ENV];
+  if (scratch) return scratch;
+  const dir = tempDir("run-scratch");
+  fs.chmodSync(dir, 0o755);
+  process.env[TEST_SCRATCH_ENV] = dir;
+  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
 }
