@@ -16,6 +16,9 @@ import { startSshd, type RunningSshd } from "../test/sshd";
 import { describeWithTools, run, tempDir } from "../test/tools";
 import { RESTIC } from "../test/go-tools";
 
+/** For what does not depend on the database's size. */
+const SMALL_DATASET = { accounts: 2, conversationsPerAccount: 200, messages: 5000, messageLength: 80 };
+
 const TOOLS = ["psql", "pg_dump", "pg_restore", "restic", "jq", "flock", "ssh-agent", "runuser"];
 
 /** Active Storage-like files: two-level key directories, binary content, one empty directory. */
@@ -88,28 +91,6 @@ describeWithTools("chatwoot-backup with a real PostgreSQL and restic", TOOLS, ()
     expect(fs.readdirSync(path.join(fx.state, "staging"))).toEqual([]);
   });
 
-  it("stages the dump 0600 in a 0700 directory for as long as it exists, even where the directory was made open before", () => {
-    const staging = path.join(fx.state, "staging");
-    fs.mkdirSync(staging, { recursive: true, mode: 0o755 });
-    fs.chmodSync(staging, 0o755);
-    // TEST STAND-IN SHIM, NOT pg_dump: runs the real pg_dump, then records the modes of what it wrote.
-    const shim = tempDir("pg-dump-shim");
-    const seen = path.join(shim, "seen");
-    const real = run("bash", ["-c", "command -v pg_dump"]).stdout.trim();
-    fs.writeFileSync(path.join(shim, "pg_dump"), `#!/bin/sh
-"${real}" "$@" || exit $?
-for a in "$@"; do case "$a" in --file=*) f=\${a#--file=};; esac; done
-stat -c '%a' "$(dirname "$f")" "$f" > "${seen}"
-`, { mode: 0o755 });
-    try {
-      const r = fx.tool(["run", "database"], { PATH: `${shim}:${process.env.PATH}` });
-      expect(r.status).toBe(0);
-      expect(fs.readFileSync(seen, "utf8").split("\n").filter(Boolean)).toEqual(["700", "600"]);
-    } finally {
-      fs.rmSync(shim, { recursive: true, force: true });
-    }
-  });
-
   it("reports healthy right after a backup", () => {
     const r = fx.tool(["health"]);
     expect(r.status).toBe(0);
@@ -149,106 +130,143 @@ stat -c '%a' "$(dirname "$f")" "$f" > "${seen}"
     expect(pg.sql("chatwoot", "SELECT name FROM accounts WHERE id = 1")).toBe("Changed after the backup");
   });
 
-  it("restores a chosen snapshot over a database with data (--clean), not just the latest", () => {
-    const first = fx.status().database_last_snapshot!;
-    expect(fx.tool(["run", "database"]).status).toBe(0);
-    expect(fx.status().database_last_snapshot).not.toBe(first);
-    const r = fx.tool(["restore", "--snapshot", first, "--no-files"]);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain(`fetched database snapshot ${first}`);
-    expect(pg.sql("chatwoot", FINGERPRINT_SQL)).toBe(before.rows);
-  });
+  // What these check does not depend on the database's size: a small one, so that each dump and
+  // restore costs a fraction of the large dataset's (the tests above restore that one exactly).
+  describe("on a small database", () => {
+    let small = "";
+    beforeAll(() => {
+      recreateDatabase(pg);
+      pg.sql("chatwoot", SCHEMA_SQL);
+      pg.sql("chatwoot", dataSql(SMALL_DATASET));
+      small = pg.sql("chatwoot", FINGERPRINT_SQL);
+    });
 
-  it("names the latest snapshot from restic's older wording too, and says so, guessing no id, when restic names it otherwise", () => {
-    const latest = fx.status().database_last_snapshot!;
-    // Other keys in the .env: the restore stops after the download, before it touches the database.
-    const env = fs.readFileSync(fx.envFile, "utf8");
-    fs.writeFileSync(fx.envFile, env.replace(/^SECRET_KEY_BASE='.*'$/m, `SECRET_KEY_BASE='${"y".repeat(128)}'`));
-    // TEST STAND-IN SHIM, NOT restic: runs the real restic and rewords its "restoring snapshot" line.
-    const shim = tempDir("restic-shim");
-    const real = run("bash", ["-c", "command -v restic"]).stdout.trim();
-    fs.writeFileSync(path.join(shim, "restic"), `#!/bin/bash
-"${real}" "$@" 2>&1 | sed -E "$RESTIC_SHIM_SED"
-exit "\${PIPESTATUS[0]}"
-`, { mode: 0o755 });
-    try {
-      const restore = (sed: string) => fx.tool(["restore", "--no-files"], { PATH: `${shim}:${process.env.PATH}`, RESTIC_SHIM_SED: sed });
-      // restic 0.14's wording: "restoring <Snapshot <id> of [...] at <time> by ...> to ...".
-      const old = restore("s/^restoring snapshot ([0-9a-f]+) (of .* by [^ ]+) to /restoring <Snapshot \\1 \\2> to /");
-      expect(old.stdout).toContain(`fetched database snapshot ${latest} (taken 20`);
-      const other = restore("s/^restoring snapshot /Restoring from snapshot /");
-      expect(other.stdout).toContain("restic's output did not name the latest database snapshot it fetched: Restoring from snapshot");
-      expect(other.stdout).toContain("fetched database snapshot unknown (taken unknown,");
-      for (const r of [old, other]) {
+    it("stages the dump 0600 in a 0700 directory for as long as it exists, even where the directory was made open before", () => {
+      const staging = path.join(fx.state, "staging");
+      fs.mkdirSync(staging, { recursive: true, mode: 0o755 });
+      fs.chmodSync(staging, 0o755);
+      // TEST STAND-IN SHIM, NOT pg_dump: runs the real pg_dump, then records the modes of what it wrote.
+      const shim = tempDir("pg-dump-shim");
+      const seen = path.join(shim, "seen");
+      const real = run("bash", ["-c", "command -v pg_dump"]).stdout.trim();
+      fs.writeFileSync(path.join(shim, "pg_dump"), `#!/bin/sh
+  "${real}" "$@" || exit $?
+  for a in "$@"; do case "$a" in --file=*) f=\${a#--file=};; esac; done
+  stat -c '%a' "$(dirname "$f")" "$f" > "${seen}"
+  `, { mode: 0o755 });
+      try {
+        const r = fx.tool(["run", "database"], { PATH: `${shim}:${process.env.PATH}` });
+        expect(r.status).toBe(0);
+        expect(fs.readFileSync(seen, "utf8").split("\n").filter(Boolean)).toEqual(["700", "600"]);
+      } finally {
+        fs.rmSync(shim, { recursive: true, force: true });
+      }
+    });
+
+    it("restores a chosen snapshot over a database with data (--clean), not just the latest", () => {
+      expect(fx.tool(["run", "database"]).status).toBe(0);
+      const first = fx.status().database_last_snapshot!;
+      pg.sql("chatwoot", "UPDATE accounts SET name = 'Changed after the first backup' WHERE id = 1");
+      expect(pg.sql("chatwoot", FINGERPRINT_SQL)).not.toBe(small);
+      expect(fx.tool(["run", "database"]).status).toBe(0);
+      expect(fx.status().database_last_snapshot).not.toBe(first);
+      const r = fx.tool(["restore", "--snapshot", first, "--no-files"]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(`fetched database snapshot ${first}`);
+      expect(pg.sql("chatwoot", FINGERPRINT_SQL)).toBe(small);
+    });
+
+    it("names the latest snapshot from restic's older wording too, and says so, guessing no id, when restic names it otherwise", () => {
+      const latest = fx.status().database_last_snapshot!;
+      // Other keys in the .env: the restore stops after the download, before it touches the database.
+      const env = fs.readFileSync(fx.envFile, "utf8");
+      fs.writeFileSync(fx.envFile, env.replace(/^SECRET_KEY_BASE='.*'$/m, `SECRET_KEY_BASE='${"y".repeat(128)}'`));
+      // TEST STAND-IN SHIM, NOT restic: runs the real restic and rewords its "restoring snapshot" line.
+      const shim = tempDir("restic-shim");
+      const real = run("bash", ["-c", "command -v restic"]).stdout.trim();
+      fs.writeFileSync(path.join(shim, "restic"), `#!/bin/bash
+  "${real}" "$@" 2>&1 | sed -E "$RESTIC_SHIM_SED"
+  exit "\${PIPESTATUS[0]}"
+  `, { mode: 0o755 });
+      try {
+        const restore = (sed: string) => fx.tool(["restore", "--no-files"], { PATH: `${shim}:${process.env.PATH}`, RESTIC_SHIM_SED: sed });
+        // restic 0.14's wording: "restoring <Snapshot <id> of [...] at <time> by ...> to ...".
+        const old = restore("s/^restoring snapshot ([0-9a-f]+) (of .* by [^ ]+) to /restoring <Snapshot \\1 \\2> to /");
+        expect(old.stdout).toContain(`fetched database snapshot ${latest} (taken 20`);
+        const other = restore("s/^restoring snapshot /Restoring from snapshot /");
+        expect(other.stdout).toContain("restic's output did not name the latest database snapshot it fetched: Restoring from snapshot");
+        expect(other.stdout).toContain("fetched database snapshot unknown (taken unknown,");
+        for (const r of [old, other]) {
+          expect(r.status).toBe(1);
+          expect(r.stderr).toContain("the backup was made with other keys (SECRET_KEY_BASE)");
+        }
+        expect(pg.sql("chatwoot", FINGERPRINT_SQL)).toBe(small);
+      } finally {
+        fs.writeFileSync(fx.envFile, env);
+        fs.rmSync(shim, { recursive: true, force: true });
+      }
+    });
+
+    it("refuses a backup made with other keys, naming the keys and the config to set, never their values", () => {
+      const env = fs.readFileSync(fx.envFile, "utf8");
+      const other = "z".repeat(128);
+      fs.writeFileSync(fx.envFile, env.replace(/^SECRET_KEY_BASE='.*'$/m, `SECRET_KEY_BASE='${other}'`));
+      try {
+        const r = fx.tool(["restore", "--no-files"]);
         expect(r.status).toBe(1);
         expect(r.stderr).toContain("the backup was made with other keys (SECRET_KEY_BASE)");
+        expect(r.stderr).toContain("chatwoot:secretKeyBase");
+        const output = r.stdout + r.stderr;
+        expect(output).not.toContain(other);
+        expect(output).not.toContain(parseEnvFile(env).get("SECRET_KEY_BASE"));
+      } finally {
+        fs.writeFileSync(fx.envFile, env);
       }
-      expect(pg.sql("chatwoot", FINGERPRINT_SQL)).toBe(before.rows);
-    } finally {
-      fs.writeFileSync(fx.envFile, env);
-      fs.rmSync(shim, { recursive: true, force: true });
-    }
-  });
+    });
 
-  it("refuses a backup made with other keys, naming the keys and the config to set, never their values", () => {
-    const env = fs.readFileSync(fx.envFile, "utf8");
-    const other = "z".repeat(128);
-    fs.writeFileSync(fx.envFile, env.replace(/^SECRET_KEY_BASE='.*'$/m, `SECRET_KEY_BASE='${other}'`));
-    try {
-      const r = fx.tool(["restore", "--no-files"]);
+    it("names an unknown snapshot and rejects malformed ids", () => {
+      let r = fx.tool(["restore", "--snapshot", "deadbeef"]);
       expect(r.status).toBe(1);
-      expect(r.stderr).toContain("the backup was made with other keys (SECRET_KEY_BASE)");
-      expect(r.stderr).toContain("chatwoot:secretKeyBase");
-      const output = r.stdout + r.stderr;
-      expect(output).not.toContain(other);
-      expect(output).not.toContain(parseEnvFile(env).get("SECRET_KEY_BASE"));
-    } finally {
-      fs.writeFileSync(fx.envFile, env);
-    }
-  });
+      expect(r.stderr).toContain("no database snapshot matches 'deadbeef'");
+      r = fx.tool(["restore", "--snapshot", "yesterday"]);
+      expect(r.stderr).toContain("--snapshot must be latest or a snapshot id");
+    });
 
-  it("names an unknown snapshot and rejects malformed ids", () => {
-    let r = fx.tool(["restore", "--snapshot", "deadbeef"]);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain("no database snapshot matches 'deadbeef'");
-    r = fx.tool(["restore", "--snapshot", "yesterday"]);
-    expect(r.stderr).toContain("--snapshot must be latest or a snapshot id");
-  });
+    it("forgets and prunes with the retention, keeping the newest of each kind, and checks the repository", () => {
+      expect(fx.tool(["prune"]).status).toBe(0);
+      const snapshots = JSON.parse(run("restic", ["snapshots", "--json"], { env: fx.env }).stdout) as { tags: string[] }[];
+      expect(new Set(snapshots.map((x) => x.tags[0]))).toEqual(new Set(["database", "env", "files"]));
+      expect(fx.tool(["check"]).status).toBe(0);
+      expect(fx.status()).toMatchObject({ prune_last_result: "ok", check_last_result: "ok" });
+    });
 
-  it("forgets and prunes with the retention, keeping the newest of each kind, and checks the repository", () => {
-    expect(fx.tool(["prune"]).status).toBe(0);
-    const snapshots = JSON.parse(run("restic", ["snapshots", "--json"], { env: fx.env }).stdout) as { tags: string[] }[];
-    expect(new Set(snapshots.map((x) => x.tags[0]))).toEqual(new Set(["database", "env", "files"]));
-    expect(fx.tool(["check"]).status).toBe(0);
-    expect(fx.status()).toMatchObject({ prune_last_result: "ok", check_last_result: "ok" });
-  });
+    it("refuses to prune without any retention rather than forgetting everything", () => {
+      const r = fx.tool(["prune"], { BACKUP_KEEP_HOURLY: "0", BACKUP_KEEP_DAILY: "0" });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("refusing to forget every snapshot");
+    });
 
-  it("refuses to prune without any retention rather than forgetting everything", () => {
-    const r = fx.tool(["prune"], { BACKUP_KEEP_HOURLY: "0", BACKUP_KEEP_DAILY: "0" });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain("refusing to forget every snapshot");
-  });
+    it("records a failed run and says which part failed", () => {
+      const r = fx.tool(["run", "database"], { PGPORT: "1" });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("pg_dump failed");
+      expect(fx.status().database_last_result).toBe("failed");
+    });
 
-  it("records a failed run and says which part failed", () => {
-    const r = fx.tool(["run", "database"], { PGPORT: "1" });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain("pg_dump failed");
-    expect(fx.status().database_last_result).toBe("failed");
-  });
-
-  it("reports a backup older than twice its interval as stale, and a missing first backup after two intervals", () => {
-    const status = path.join(fx.state, "status");
-    const now = Math.floor(Date.now() / 1000);
-    fs.writeFileSync(
-      status,
-      [`scheduler_started=${now - 3600}`, "database_every=900", `database_last_success=${now - 1900}`, "database_last_result=failed", "files_every=3600"].join("\n") + "\n",
-    );
-    const r = fx.tool(["health"]);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain("database backup: STALE, the last successful one was 31 min ago (expected every 15 min; last result: failed");
-    expect(r.stdout).toContain("files backup: first run pending");
-    fs.writeFileSync(status, [`scheduler_started=${now - 7300}`, "files_every=3600", `database_last_success=${now}`].join("\n") + "\n");
-    expect(fx.tool(["health"]).stderr).toContain("files backup: no successful backup yet");
+    it("reports a backup older than twice its interval as stale, and a missing first backup after two intervals", () => {
+      const status = path.join(fx.state, "status");
+      const now = Math.floor(Date.now() / 1000);
+      fs.writeFileSync(
+        status,
+        [`scheduler_started=${now - 3600}`, "database_every=900", `database_last_success=${now - 1900}`, "database_last_result=failed", "files_every=3600"].join("\n") + "\n",
+      );
+      const r = fx.tool(["health"]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("database backup: STALE, the last successful one was 31 min ago (expected every 15 min; last result: failed");
+      expect(r.stdout).toContain("files backup: first run pending");
+      fs.writeFileSync(status, [`scheduler_started=${now - 7300}`, "files_every=3600", `database_last_success=${now}`].join("\n") + "\n");
+      expect(fx.tool(["health"]).stderr).toContain("files backup: no successful backup yet");
+    });
   });
 });
 
@@ -262,7 +280,7 @@ describeWithTools("chatwoot-backup over SFTP to an sshd on loopback", [...TOOLS,
     pg = await startPostgres();
     recreateDatabase(pg);
     pg.sql("chatwoot", SCHEMA_SQL);
-    pg.sql("chatwoot", dataSql({ accounts: 2, conversationsPerAccount: 200, messages: 5000, messageLength: 80 }));
+    pg.sql("chatwoot", dataSql(SMALL_DATASET));
     sshd = await startSshd();
     // The Storage Box form: sftp://user@host:port/relative-path (here relative to the user's home).
     sftpRepo = tempDir("sftp-repo");
