@@ -13,21 +13,41 @@ set -uo pipefail
 call=" $* "
 release=${CHATWOOT_IMAGE##*:}
 
-running() { [[ -f "$RIG_DIR/$1.pid" ]] && kill -0 "$(cat "$RIG_DIR/$1.pid")" 2>/dev/null; }
+# (The stub writes its pid without a newline: read then fails at the end of the file, having read it.)
+running() { local pid=""; [[ -f "$RIG_DIR/$1.pid" ]] && { read -r pid <"$RIG_DIR/$1.pid" || [[ -n "$pid" ]]; } && kill -0 "$pid" 2>/dev/null; }
+# Whether GET /health on 127.0.0.1:PORT answers 200, through bash's /dev/tcp (no process per poll;
+# a booting stub accepts the connection and resets it, which reads as not healthy).
+healthy() {
+  local fd status=""
+  exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
+  printf 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&"$fd" &&
+    IFS= read -r -t 60 status <&"$fd"
+  exec {fd}>&-
+  [[ "$status" == "HTTP/1.1 200 "* ]]
+}
 start_rails() {
   local name=$1 port=$2 i
   rm -f "$RIG_DIR/$name.pid"
-  # Like a container, the process holds none of its caller's file descriptors (fd 9 is the host lock).
   local schema=()
   [[ -n "${RIG_SCHEMA_CHANGE:-}" ]] && schema=(--schema-file "$RIG_DIR/schema" --db-pool 5)
   grep -q "^DATABASE_URL='.*[?&]prepared_statements=false" "${CHATWOOT_APP_ENV_FILE:-/dev/null}" 2>/dev/null &&
     schema+=(--prepared-statements false)
-  node "$RIG_STUB" --port "$port" --release "$release" --boot-ms "$RIG_BOOT_MS" --work-ms "$RIG_WORK_MS" \
-    --pid-file "$RIG_DIR/$name.pid" "${schema[@]}" >>"$RIG_DIR/$name.log" 2>&1 9>&- &
+  # Like a container, the process holds none of its caller's file descriptors: the host lock (fd
+  # 9), the backup job lock that flock(1) holds while deploy.sh starts the web tier, and others
+  # close; stdin, stdout and stderr stay.
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      # (The glob's own directory descriptor is gone by now: closing it fails, silently.)
+      ((fd > 2)) && { exec {fd}>&-; } 2>/dev/null
+    done
+    exec node "$RIG_STUB" --port "$port" --release "$release" --boot-ms "$RIG_BOOT_MS" --work-ms "$RIG_WORK_MS" \
+      --pid-file "$RIG_DIR/$name.pid" "${schema[@]}"
+  ) >>"$RIG_DIR/$name.log" 2>&1 &
   printf '%s\n' "$release" >"$RIG_DIR/$name.release"
   # Up to five minutes, like a health check's start period on a loaded host.
   for ((i = 0; i < 6000; i++)); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && return 0
+    healthy "$port" 2>/dev/null && return 0
     sleep 0.05
   done
   echo "stand-in web tier: $name did not become healthy" >&2
