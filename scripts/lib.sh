@@ -9,9 +9,25 @@ lib_caller=${BASH_SOURCE[1]}
 [[ "$lib_caller" == */* ]] && lib_caller=${lib_caller%/*} || lib_caller=.
 # The bundle is <app dir>/bundle, a symlink to <app dir>/bundles/<release> (the upload step).
 # Resolved in a subshell, not by cd-ing there and back in this shell: the way back may be gone (a
-# script run from a directory since deleted must still work).
-lib_paths=$(cd -P "$lib_caller" && pwd && cd -P ../.. && pwd)
-here=${lib_paths%%$'\n'*} app_dir=${lib_paths#*$'\n'}
+# script run from a directory since deleted must still work). A caller's directory that is already
+# a physical path (absolute, no empty, . or .. part, no symlink on the way: how the scripts call
+# each other, "$here/compose.sh") is taken as it is, without the subshell: compose.sh runs on
+# every compose call.
+lib_physical_dir() {
+  local rest=${1#/} sofar=""
+  [[ "$1" == /* && -d "$1" && "/$rest/" != *//* && "/$rest/" != */./* && "/$rest/" != */../* ]] || return 1
+  while [[ -n "$rest" ]]; do
+    sofar+="/${rest%%/*}"
+    [[ -L "$sofar" ]] && return 1
+    [[ "$rest" == */* ]] && rest=${rest#*/} || rest=""
+  done
+}
+if lib_physical_dir "$lib_caller" && [[ -n "${lib_caller%/*/*}" ]]; then
+  here=$lib_caller app_dir=${lib_caller%/*/*}
+else
+  lib_paths=$(cd -P "$lib_caller" && pwd && cd -P ../.. && pwd)
+  here=${lib_paths%%$'\n'*} app_dir=${lib_paths#*$'\n'}
+fi
 [[ "${app_dir##*/}" == bundles ]] && app_dir=${app_dir%/bundles}
 # shellcheck disable=SC2034 # used by the scripts that source this file
 compose="$here/compose.sh"

@@ -3,11 +3,13 @@
  * (Split from one file so that vitest runs them side by side.)
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { renderMaskedEnvFile } from "../chatwoot/env";
 import { envSettings } from "../test/fixtures";
 import { fakeHost } from "../test/fake-host";
+import { repoRoot } from "../lib/repo";
 import { run } from "../test/run";
 import { NEW, OLD, compose } from "../test/deploy-calls";
 
@@ -226,6 +228,36 @@ describe("lib.sh's builtin stand-ins for date, sha256sum | cut and cat", () => {
       expect(r.status).toBe(0);
     } finally {
       h.cleanup();
+    }
+  });
+});
+
+describe("lib.sh's paths, however a script is called", () => {
+  it("finds the release's scripts and the app directory through the bundle link, the release directory, a relative path or ..", () => {
+    // <app>/bundle links to <app>/bundles/<release>, as the upload step leaves it; a probe script
+    // beside the real lib.sh prints what it found.
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "lib-paths-")));
+    try {
+      const app = path.join(root, "app");
+      const scripts = path.join(app, "bundles/r1/scripts");
+      fs.mkdirSync(scripts, { recursive: true });
+      fs.symlinkSync("bundles/r1", path.join(app, "bundle"));
+      fs.copyFileSync(path.join(repoRoot, "scripts/lib.sh"), path.join(scripts, "lib.sh"));
+      fs.writeFileSync(
+        path.join(scripts, "probe.sh"),
+        '#!/bin/bash\nset -euo pipefail\nscripts_dir=${BASH_SOURCE[0]%/*}; [[ "$scripts_dir" != "${BASH_SOURCE[0]}" ]] || scripts_dir=.\nsource "$scripts_dir/lib.sh"\necho "$here|$app_dir"\n',
+        { mode: 0o755 },
+      );
+      const probe = (cmd: string) => run("bash", ["-c", cmd]).stdout.trim();
+      const expected = `${scripts}|${app}`;
+      expect(probe(`exec "${app}/bundle/scripts/probe.sh"`)).toBe(expected);
+      expect(probe(`exec "${scripts}/probe.sh"`)).toBe(expected);
+      expect(probe(`cd "${app}/bundle/scripts" && exec ./probe.sh`)).toBe(expected);
+      expect(probe(`cd "${app}" && exec bundle/scripts/probe.sh`)).toBe(expected);
+      expect(probe(`exec "${app}/bundles/r1/../r1/scripts/probe.sh"`)).toBe(expected);
+      expect(probe(`exec "${root}//app/bundles/r1/scripts/probe.sh"`)).toBe(expected);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
     }
   });
 });
