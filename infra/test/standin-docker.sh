@@ -5,7 +5,7 @@
 #   - fails (exit 1) when that line matches the extended regex $STANDIN_FAIL;
 #   - for "compose … cp SRC rails:DEST", copies SRC into $STANDIN_CONTAINER (the rails container's /);
 #   - for "compose … exec -T rails bundle exec rails runner FILE [ARGS]", runs FILE with plain Ruby
-#     and the stand-ins in $STANDIN_MODELS (infra/test/chatwoot_models.rb, or
+#     and the stand-ins in $STANDIN_MODELS (infra/test/chatwoot_models.rb, without RubyGems, or
 #     active_storage_standin.rb), ARGS and stdin passed through, after a Rails-like log line.
 #   - prints the text after the tab of the first line of $STANDIN_REPLIES ("regex<TAB>text") whose
 #     regex matches the call line; lines with the same regex answer successive calls in order (the
@@ -91,7 +91,11 @@ case "${args[i]:-}" in
     for ((j = i; j < ${#args[@]}; j++)); do [[ "${args[j]}" == runner ]] && break; done
     file="${args[j + 1]}"
     echo "I, [2026-11-20T12:00:00] INFO -- : noise Rails writes to stdout"
-    exec ruby -r "${STANDIN_MODELS:?}" "$STANDIN_CONTAINER$file" "${args[@]:j+2}"
+    # The in-memory models need only Ruby's standard library: without RubyGems, which is half of
+    # Ruby's start here, and a script that needed a gem would fail (the storage stand-in needs them).
+    gems=()
+    [[ "${STANDIN_MODELS:?}" == */chatwoot_models.rb ]] && gems=(--disable-gems)
+    exec ruby "${gems[@]}" -r "$STANDIN_MODELS" "$STANDIN_CONTAINER$file" "${args[@]:j+2}"
     ;;
 esac
 exit 0
