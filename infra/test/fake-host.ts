@@ -124,7 +124,6 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string, 
   };
 }
 
-
 /**
  * Copies a deployed host's state onto a new one of the same .env: everything but the bundle and the
  * .env (the same on both), with the template's own paths (in docker.log) replaced by the new root.

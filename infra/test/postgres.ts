@@ -94,13 +94,15 @@ function initializedCluster(bin: string, as: RunAs): string {
     const own = fs.mkdtempSync(`${final}.`);
     if (process.getuid?.() === 0) execFileSync("chown", ["postgres:", own]);
     const data = path.join(own, "data");
-    const init = run(...as(path.join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]));
-    if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
     try {
-      fs.renameSync(data, final);
-    } catch (e) {
-      // Another test process made it first: theirs is used.
-      if (!fs.existsSync(final)) throw e;
+      const init = run(...as(path.join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]));
+      if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+      try {
+        fs.renameSync(data, final);
+      } catch (e) {
+        // Another test process made it first: theirs is used.
+        if (!fs.existsSync(final)) throw e;
+      }
     } finally {
       fs.rmSync(own, { recursive: true, force: true });
     }
