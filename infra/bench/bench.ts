@@ -15,7 +15,7 @@ import { ADOPTION } from "../facts/chatwoot";
 import { adoptionSql, dataSql, FINGERPRINT_SQL, SCHEMA_SQL } from "../test/chatwoot-dataset";
 import { fakeHost } from "../test/fake-host";
 import { RESTIC, resticDir } from "../test/go-tools";
-import { createMemoryCgroup, evictFromPageCache, memoryCgroupProblem } from "../test/memory-cgroup";
+import { createMemoryCgroup, evictFromPageCache, memoryCgroupProblem } from "../test/cgroup";
 import { postgres16BinDir, startPostgres } from "../test/postgres";
 import { hasTool, run, tempDir } from "../test/run";
 import { upgradeUnderLoad } from "../test/upgrade-rig";

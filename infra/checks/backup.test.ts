@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEnvFile } from "../chatwoot/env-file";
-import { BACKUP_TOOL, backupFixture } from "../test/backup-fixture";
+import { BACKUP_TOOL, backupFixture, repositoryTemplate } from "../test/backup-fixture";
 import { dataSql, FINGERPRINT_SQL, SCHEMA_SQL, SEQUENCES_SQL } from "../test/chatwoot-dataset";
 import { startPostgres, type RunningPostgres } from "../test/postgres";
 import { startSshd, type RunningSshd } from "../test/sshd";
@@ -53,11 +53,13 @@ describeWithTools("chatwoot-backup with a real PostgreSQL and restic", TOOLS, ()
   let before: { rows: string; sequences: string; files: Record<string, string> };
 
   beforeAll(async () => {
+    // Made while the database loads (it waits on a CPU quota, not on this process).
+    const template = repositoryTemplate();
     pg = await startPostgres();
     recreateDatabase(pg);
     pg.sql("chatwoot", SCHEMA_SQL);
     pg.sql("chatwoot", dataSql({ accounts: 4, conversationsPerAccount: 5000, messages: 300_000, messageLength: 120 }));
-    fx = backupFixture(pg);
+    fx = backupFixture(pg, undefined, await template);
     writeFiles(fx.storage, 25);
     before = { rows: pg.sql("chatwoot", FINGERPRINT_SQL), sequences: pg.sql("chatwoot", SEQUENCES_SQL), files: fileHashes(fx.storage) };
   });
@@ -294,13 +296,17 @@ describeWithTools("chatwoot-backup over SFTP to an sshd on loopback", [...TOOLS,
     if (sftpRepo) fs.rmSync(sftpRepo, { recursive: true, force: true });
   });
 
-  it("backs up and restores with the key from BACKUP_SSH_KEY, recording the host key on first use", () => {
+  it("makes the repository on first use, backs up and restores with the key from BACKUP_SSH_KEY, recording the host key on first use", () => {
     const env = { BACKUP_SSH_KEY: Buffer.from(sshd.clientKey).toString("base64") };
     const rows = pg.sql("chatwoot", FINGERPRINT_SQL);
     const files = fileHashes(fx.storage);
+    expect(fs.existsSync(path.join(sftpRepo, "repo"))).toBe(false);
     const backup = fx.tool(["run", "all"], env);
     expect(backup.stderr).not.toContain("FAILED");
     expect(backup.status).toBe(0);
+    // The backup job's own `restic init`, as on a new host (the local tests copy a template).
+    expect(backup.stdout).toContain("no repository yet; initialising it");
+    expect(fs.existsSync(path.join(sftpRepo, "repo/config"))).toBe(true);
     const known = run("ssh-keygen", ["-F", `[127.0.0.1]:${sshd.port}`, "-f", path.join(fx.state, "known_hosts")]);
     expect(known.status).toBe(0);
     // The key never lands in a file of ours.

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { MemoryCgroup } from "./memory-cgroup";
+import type { MemoryCgroup } from "./cgroup";
 import { repoRoot } from "../lib/repo";
 import { run, runScratchDir, tempDir } from "./run";
 import { freePort } from "./chatwoot-stub";
