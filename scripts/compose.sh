@@ -34,23 +34,23 @@ mapfile -t env_lines <"$CHATWOOT_ENV_FILE" || { echo "compose.sh: cannot read $C
 
 # Sizing to this server (scripts/tuning.sh), with chatwoot:tuning's overrides (TUNING_* in the
 # .env): Puma's and Sidekiq's settings go to the app's env file, the rest is interpolated into
-# compose.yaml (PostgreSQL's settings, memory limits) as CHATWOOT_<NAME>.
-tuning=$(
-  for line in "${env_lines[@]}"; do
-    [[ "$line" =~ ^(TUNING_[A-Z_]+)=\'([^\']*)\'$ ]] && export "${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
-  done
-  # Sourced in this subshell, without arguments: one process less per compose call.
-  set --
-  # shellcheck source=tuning.sh
-  source "$here/tuning.sh"
-) || { echo "compose.sh: could not size Chatwoot to this server (scripts/tuning.sh)" >&2; exit 1; }
+# compose.yaml (PostgreSQL's settings, memory limits) as CHATWOOT_<NAME>. (Sourced and called in
+# this shell, the overrides as shell variables only: a subshell would cost a process per call.)
+# shellcheck source=tuning.sh
+source "$here/tuning.sh"
+for line in "${env_lines[@]}"; do
+  [[ "$line" =~ ^(TUNING_[A-Z_]+)=\'([^\']*)\'$ ]] && printf -v "${BASH_REMATCH[1]}" '%s' "${BASH_REMATCH[2]}"
+done
+tuning_for_host "" "" || { echo "compose.sh: could not size Chatwoot to this server (scripts/tuning.sh)" >&2; exit 1; }
 app_sizing=""
-while IFS='=' read -r name value; do
+while [[ -n "$tuning_lines" ]]; do
+  line=${tuning_lines%%$'\n'*} tuning_lines=${tuning_lines#*$'\n'}
+  name=${line%%=*} value=${line#*=}
   case "$name" in
     WEB_CONCURRENCY | RAILS_MAX_THREADS | SIDEKIQ_CONCURRENCY) app_sizing+="$name='$value'"$'\n' ;;
     *) export "CHATWOOT_$name=$value" ;;
   esac
-done <<<"$tuning"
+done
 
 # Each service gets only the variables of its scope (the "# [scope: …]" lines of the .env): a
 # proxy or backup setting then recreates neither Rails nor Sidekiq, and they never see the backup

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { renderMaskedEnvFile } from "../chatwoot/env";
+import { ENV_FILE_END } from "../chatwoot/env-file";
 import { envSettings } from "../test/fixtures";
 import { fakeHost } from "../test/fake-host";
 import { repoRoot } from "../lib/repo";
@@ -275,6 +276,32 @@ describe("compose.sh where things around it fail", () => {
       });
       expect(r.status, r.stderr).toBe(0);
       expect(h.calls().at(-1)).toBe(`CHATWOOT_IMAGE=${OLD} ${compose(h.app, "ps")}`);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  it("starts nothing when chatwoot:tuning's values cannot work together, saying which and why", () => {
+    const h = fakeHost();
+    try {
+      h.deployedAs("v4.15.1");
+      h.resetCalls();
+      const envFile = path.join(h.app, ".env");
+      const before = fs.readFileSync(envFile, "utf8");
+      // Four Puma workers of 5 threads, twice during a switch, need more than 50 connections.
+      fs.writeFileSync(envFile, before.replace(ENV_FILE_END, `TUNING_WEB_CONCURRENCY='4'\nTUNING_PG_MAX_CONNECTIONS='50'\n${ENV_FILE_END}`));
+      const appEnv = fs.readFileSync(path.join(h.app, "env/app.env"), "utf8");
+      const r = h.exec("compose.sh", ["up", "-d"]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("tuning.sh: chatwoot:tuning.postgres.maxConnections is 50, below what Chatwoot opens");
+      expect(r.stderr).toContain("compose.sh: could not size Chatwoot to this server (scripts/tuning.sh)");
+      expect(h.calls()).toEqual([]);
+      expect(fs.readFileSync(path.join(h.app, "env/app.env"), "utf8")).toBe(appEnv);
+      // With values that work, the same call goes through, sized by them.
+      fs.writeFileSync(envFile, before.replace(ENV_FILE_END, `TUNING_WEB_CONCURRENCY='4'\nTUNING_PG_MAX_CONNECTIONS='80'\n${ENV_FILE_END}`));
+      expect(h.exec("compose.sh", ["up", "-d"]).status).toBe(0);
+      expect(h.calls()).toHaveLength(1);
+      expect(fs.readFileSync(path.join(h.app, "env/app.env"), "utf8")).toContain("WEB_CONCURRENCY='4'\n");
     } finally {
       h.cleanup();
     }
