@@ -53,6 +53,8 @@ if [[ -z "$domain" || -z "$version" ]]; then
 fi
 
 base="https://$domain"
+# A jq function for reading several fields in one jq: each on one line, "" when absent.
+jq_one_line='def one_line: if . == null then "" elif type == "string" then gsub("[\r\n]"; " ") else tojson end;'
 curl_base=(curl -sS --max-time 15 --connect-to "$domain:443:$connect")
 [[ -n "$cacert" ]] && curl_base+=(--cacert "$cacert")
 
@@ -129,14 +131,19 @@ expected_version="${expected_version%-ce}"
 if [[ "$api_status" != "200" ]]; then
   fail "/api answered HTTP $api_status, expected 200"
 else
-  got_version=$(jq -r '.version // empty' "$work/api" 2>/dev/null)
+  # One jq for the three fields, one line each ("" when absent or not JSON at all).
+  api_fields=()
+  mapfile -t api_fields < <(jq -r "$jq_one_line"' .version, .data_services, .queue_services | one_line' "$work/api" 2>/dev/null)
+  got_version=${api_fields[0]:-}
   if [[ "$got_version" == "$expected_version" ]]; then
     pass "/api reports version $got_version"
   else
     fail "/api reports version '${got_version:-none}', expected $expected_version (the deployed image is not the configured one)"
   fi
+  field=1
   for service in data_services:Postgres queue_services:Redis; do
-    state=$(jq -r ".${service%%:*} // empty" "$work/api" 2>/dev/null)
+    state=${api_fields[field]:-}
+    field=$((field + 1))
     if [[ "$state" == "ok" ]]; then
       pass "/api ${service%%:*} ok"
     else
@@ -146,21 +153,41 @@ else
 fi
 
 # --- 3. Framing headers on the dashboard -------------------------------------------------------
-header() { tr -d '\r' <"$work/headers" | awk -v name="$1" 'tolower($0) ~ "^"tolower(name)":" {sub(/^[^:]*:[ \t]*/, ""); print}'; }
+# header VAR NAME: the values of that response header in $work/headers (its name in any case), one
+# line each, into VAR; with builtins (curl -D writes CRLF lines).
+header() {
+  local line name value found="" want=${2,,}
+  [[ -r "$work/headers" ]] || { printf -v "$1" '%s' ""; return 0; }
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    line=${line%$'\r'}
+    [[ "$line" == *:* ]] || continue
+    name=${line%%:*}
+    [[ "${name,,}" == "$want" ]] || continue
+    value=${line#*:}
+    value=${value#"${value%%[!$' \t']*}"}
+    found+=${found:+$'\n'}$value
+  done <"$work/headers"
+  printf -v "$1" '%s' "$found"
+}
 # Several kinds of dashboard response: the login page, the app shell, an API answer.
 xfo_paths=(/app/login /app/accounts/1/dashboard /api)
 xfo_failed=""
 for p in "${xfo_paths[@]}"; do
+  : >"$work/headers" # (what a failed request leaves: no header, not the last response's)
   "${curl_base[@]}" -o /dev/null -D "$work/headers" "$base$p" 2>/dev/null
-  [[ -n "$(header X-Frame-Options)" ]] && xfo_failed+=" $p"
+  xfo=""
+  header xfo X-Frame-Options
+  [[ -n "$xfo" ]] && xfo_failed+=" $p"
 done
 if [[ -n "$xfo_failed" ]]; then
   fail "the dashboard still sends X-Frame-Options on:$xfo_failed (embedding would be blocked)"
 else
   pass "no X-Frame-Options on the dashboard (${xfo_paths[*]})"
 fi
+: >"$work/headers"
 "${curl_base[@]}" -o /dev/null -D "$work/headers" "$base/app/login" 2>/dev/null
-csp=$(header Content-Security-Policy)
+csp=""
+header csp Content-Security-Policy
 if [[ -n "$frame_origins" ]]; then
   expected_csp="frame-ancestors 'self' $frame_origins"
   if [[ "$csp" == "$expected_csp" ]]; then
@@ -263,7 +290,8 @@ elif "${curl_base[0]}" -sS --max-time 5 --unix-socket "$caddy_admin" http://loca
   else
     "$compose" exec -T caddy caddy adapt --config /etc/caddy/Caddyfile --adapter caddyfile >"$work/caddy-deployed" 2>/dev/null
   fi
-  if [[ -s "$work/caddy-deployed" ]] && [[ "$(jq -S . "$work/caddy-deployed" 2>/dev/null)" == "$(jq -S . "$work/caddy-config" 2>/dev/null)" ]]; then
+  # (jq's == compares JSON values: key order and number spelling aside, as jq -S of each would.)
+  if [[ -s "$work/caddy-deployed" ]] && jq -e -s 'length == 2 and .[0] == .[1]' "$work/caddy-deployed" "$work/caddy-config" >/dev/null 2>&1; then
     pass "Caddy serves the deployed Caddyfile"
   else
     fail "Caddy does not serve the deployed Caddyfile (a reload did not happen or failed); see: compose.sh logs caddy"
@@ -274,10 +302,10 @@ fi
 
 # --- 5. Authenticated probe --------------------------------------------------------------------
 if [[ ! -t 0 ]] && probe=$(cat) && [[ -n "$probe" ]]; then
-  token=$(jq -r '.api_token // empty' <<<"$probe")
-  account_id=$(jq -r '.account_id // empty' <<<"$probe")
-  inbox_id=$(jq -r '.inbox_id // empty' <<<"$probe")
-  webhook_url=$(jq -r '.webhook_url // empty' <<<"$probe")
+  # One jq for the four fields (the token on its stdin, never in an argument), one line each.
+  probe_fields=()
+  mapfile -t probe_fields < <(jq -r "$jq_one_line"' .api_token, .account_id, .inbox_id, .webhook_url | one_line' <<<"$probe" 2>/dev/null)
+  token=${probe_fields[0]:-} account_id=${probe_fields[1]:-} inbox_id=${probe_fields[2]:-} webhook_url=${probe_fields[3]:-}
   (umask 077 && printf 'api_access_token: %s\n' "$token" >"$work/auth")
   api() { "${curl_base[@]}" -H "@$work/auth" -o "$work/$1" -w '%{http_code}' "$base/api/v1/accounts/$account_id/$1" 2>/dev/null; }
   status=$(api inboxes)
