@@ -16,6 +16,12 @@
  * restic is linked there too, at the backup image's version (built from the Go module proxy,
  * infra/test/go-tools.ts), not the distribution's older one. Without Go the tests run the restic
  * on PATH, saying so; under CI=true that is an error.
+ *
+ * SHLVL is at least 1 for every test: bash reads ~/.bashrc, even when not interactive, when it
+ * takes itself for a shell that sshd started: its stdin is a socket (node's pipes to a child are
+ * socket pairs) and SHLVL says it is a top-level shell. A run started without SHLVL (not from a
+ * shell) would otherwise make a developer's ~/.bashrc part of a test: slow (a version manager's
+ * init is a dozen processes) and free to print or to change PATH.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -74,6 +80,7 @@ export default function setup(): () => void {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "chatwoot-test-run-"));
   fs.chmodSync(scratch, 0o755);
   process.env[TEST_SCRATCH_ENV] = scratch;
+  if (!(Number(process.env.SHLVL) >= 1)) process.env.SHLVL = "1";
   const links = { ...python3(), ...postgresClients(), ...restic() };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatwoot-test-bin-"));
   for (const [name, target] of Object.entries(links)) fs.symlinkSync(target, path.join(dir, name));
