@@ -236,9 +236,11 @@ live_changed() {
   [[ "$now" != "$loaded" ]]
 }
 live_loaded() { local now; sha256_of now "$live_dir/$1" && write_record "$live_dir/$1.loaded" "$now"; }
-caddy_was_running=$("$compose" ps -q --status running caddy 2>/dev/null || true)
-backup_was_running=$("$compose" ps -q --status running backup 2>/dev/null || true)
-rails_was_running=$("$compose" ps -q --status running rails 2>/dev/null || true)
+read_running_services
+caddy_was_running="" backup_was_running="" rails_was_running=""
+is_running caddy && caddy_was_running=1
+is_running backup && backup_was_running=1
+is_running rails && rails_was_running=1
 
 # While Rails and Caddy serve, a change that recreates Rails switches the web tier without a
 # failed request (lib.sh); the up below then recreates Sidekiq and whatever else changed.

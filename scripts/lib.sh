@@ -72,6 +72,12 @@ backups_enabled() {
   return 1
 }
 
+# Which services have a running container, from one compose call (the services of the project as
+# the .env enables them): read_running_services records them, is_running asks that record.
+running_services=""
+read_running_services() { running_services=$'\n'$("$compose" ps --status running --services 2>/dev/null || true)$'\n'; }
+is_running() { [[ "$running_services" == *$'\n'"$1"$'\n'* ]]; }
+
 # One host-wide lock for everything that changes what runs (deploy, rollback, backup before an
 # upgrade, restore): they must never interleave. A script called by the holder (deploy.sh calling
 # backup.sh) inherits it through CHATWOOT_LOCK_HELD.

@@ -59,7 +59,8 @@ printf '==> starting %s (rails, sidekiq)\n' "$previous"
 ok=1
 # While Rails and Caddy serve, the web tier switches without a failed request (lib.sh), and where
 # Caddy sends traffic is read back after each step.
-if [[ -n "$("$compose" ps -q --status running rails 2>/dev/null)" && -n "$("$compose" ps -q --status running caddy 2>/dev/null)" ]]; then
+read_running_services
+if is_running rails && is_running caddy; then
   if ! CHATWOOT_IMAGE="$previous" switch_web_without_downtime; then
     case "$switch_state" in
       untouched)

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect, it } from "vitest";
 import { fakeHost } from "../test/fake-host";
-import { NEW, OLD } from "../test/deploy-calls";
+import { NEW, OLD, RUNNING_SERVICES } from "../test/deploy-calls";
 import { composeV2Binary } from "../test/go-tools";
 import { describeWithTools, run } from "../test/tools";
 
@@ -33,14 +33,14 @@ describeWithTools("every docker compose call the host scripts make, parsed by th
       fs.writeFileSync(path.join(h.app, "release/current"), `${OLD}\n`);
       fs.writeFileSync(path.join(h.app, "release/previous"), `${NEW}\n`);
     };
-    const running = (h: ReturnType<typeof fakeHost>) => h.reply([["ps -q --status running (caddy|backup)$", "container-id"]]);
+    const running = (h: ReturnType<typeof fakeHost>) => h.reply([[`${RUNNING_SERVICES}$`, "backup\ncaddy"]]);
     record(() => {}, "deploy.sh", ["--version", "v4.16.0"]);
     record((h) => { deployed(h); running(h); fs.appendFileSync(path.join(h.app, "bundle/docker/backup/chatwoot-backup"), "#\n"); }, "deploy.sh", ["--version", "v4.16.0"]);
     record(deployed, "deploy.sh", ["--version", "v4.16.0"], { fail: " up -d --wait --remove-orphans$" });
     record(deployed, "rollback.sh", ["--yes"]);
     const serving = (h: ReturnType<typeof fakeHost>) => {
       deployed(h);
-      h.reply([["ps -q --status running (caddy|backup|rails)$", "container-id"]]);
+      h.reply([[`${RUNNING_SERVICES}$`, "backup\ncaddy\nrails"]]);
     };
     record(serving, "deploy.sh", ["--version", "v4.16.0"]);
     record(serving, "deploy.sh", ["--version", "v4.16.0"], { fail: "--no-deps rails-surge$" });
@@ -62,6 +62,9 @@ describeWithTools("every docker compose call the host scripts make, parsed by th
       expect.arrayContaining(["up -d --wait --no-deps --force-recreate rails", "up -d --wait --no-deps --force-recreate sidekiq"]),
     );
     expect(calls.size).toBeGreaterThan(15);
+    // The scenarios above did reach the web-tier switch and the backup service's restart.
+    expect([...calls].some((c) => c.endsWith(" up -d --wait --no-deps rails-surge"))).toBe(true);
+    expect([...calls].some((c) => c.endsWith(" up -d --wait --no-deps --force-recreate backup"))).toBe(true);
 
     const host = fakeHost();
     try {

@@ -12,7 +12,7 @@ import { ENV_FILE_END, envScope } from "../chatwoot/env-file";
 import { repoRoot } from "../lib/repo";
 import { type FakeHost } from "../test/fake-host";
 import { fakeHostPerTest } from "../test/fake-host-per-test";
-import { CLOSE_ONBOARDING, NEW, OLD, SCHEMA_QUERY, SCHEMA_RE, compose } from "../test/deploy-calls";
+import { CLOSE_ONBOARDING, NEW, OLD, RUNNING_SERVICES, SCHEMA_QUERY, SCHEMA_RE, compose } from "../test/deploy-calls";
 import { run } from "../test/tools";
 const SCRIPTS = path.join(repoRoot, "scripts");
 
@@ -33,9 +33,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "run --rm --no-deps -e POSTGRES_STATEMENT_TIMEOUT=600s rails bundle exec rails db:chatwoot_prepare")}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, SCHEMA_QUERY)}`,
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, CLOSE_ONBOARDING)}`,
-      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "ps -q --status running caddy")}`,
-      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "ps -q --status running backup")}`,
-      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "ps -q --status running rails")}`,
+      `CHATWOOT_IMAGE=${NEW} ${compose(host.app, RUNNING_SERVICES)}`,
       // Held by deploy.sh itself: nothing recreates the backup scheduler during a job.
       `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`,
     ]);
@@ -163,7 +161,7 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
   });
 
   it("reloads a running Caddy when the Caddyfile changed, and only then", () => {
-    host.reply([["ps -q --status running caddy$", "caddy-container-id"]]);
+    host.reply([[`${RUNNING_SERVICES}$`, "caddy\npostgres\nredis"]]);
     expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
     const reload = `CHATWOOT_IMAGE=${NEW} ${compose(host.app, "exec -T caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile")}`;
     const first = host.calls();
@@ -180,14 +178,14 @@ describe("deploy.sh with a stand-in docker (records calls, fails on demand)", ()
   });
 
   it("fails, and says Caddy keeps the previous configuration, when Caddy refuses the new one", () => {
-    host.reply([["ps -q --status running caddy$", "caddy-container-id"]]);
+    host.reply([[`${RUNNING_SERVICES}$`, "caddy\npostgres\nredis"]]);
     const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: "caddy reload" });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("Caddy refused the changed Caddyfile and keeps serving the previous one");
   });
 
   it("restarts a running backup scheduler for a changed job script, holding the job lock", () => {
-    host.reply([["ps -q --status running backup$", "backup-container-id"]]);
+    host.reply([[`${RUNNING_SERVICES}$`, "backup\npostgres"]]);
     expect(host.exec("deploy.sh", ["--version", "v4.16.0"]).status).toBe(0);
     fs.appendFileSync(path.join(host.app, "bundle/docker/backup/chatwoot-backup"), "# changed\n");
     host.resetCalls();

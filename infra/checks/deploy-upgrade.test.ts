@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { envSettings } from "../test/fixtures";
 import { fakeHost, type FakeHost } from "../test/fake-host";
 import { fakeHostPerTest } from "../test/fake-host-per-test";
-import { NEW, OLD, RUNNING, SCHEMA_RE, SWITCH as switchCalls, compose } from "../test/deploy-calls";
+import { NEW, OLD, RUNNING, RUNNING_SERVICES, SCHEMA_RE, SWITCH as switchCalls, compose } from "../test/deploy-calls";
 
 describe("deploy.sh across releases, with a stand-in docker", () => {
   let host: FakeHost;
@@ -18,7 +18,7 @@ describe("deploy.sh across releases, with a stand-in docker", () => {
 
   describe("while Rails and Caddy serve", () => {
     const SWITCH = (image: string) => switchCalls(host.app, image);
-    const afterPs = (calls: string[]) => calls.slice(calls.findIndex((c) => c.includes("ps -q --status running rails")) + 1);
+    const afterPs = (calls: string[]) => calls.slice(calls.findIndex((c) => c.includes(RUNNING_SERVICES)) + 1);
 
     it("an upgrade switches the web tier beside the serving Rails, then recreates Sidekiq and the rest", () => {
       host.deployedAs("v4.15.1");
@@ -88,8 +88,7 @@ describe("deploy.sh across releases, with a stand-in docker", () => {
     host.deployedAs("v4.15.1");
     host.resetCalls();
     host.reply([
-      ["ps -q --status running rails$", "rails-container-id"],
-      ["ps -q --status running caddy$", "caddy-container-id"],
+      ...RUNNING,
       [SCHEMA_RE, "20261101000000"],
     ]);
     const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: `^CHATWOOT_IMAGE=${NEW} .* up -d --wait --remove-orphans$` });

@@ -12,7 +12,7 @@ import { envSettings } from "../test/fixtures";
 import { fakeHost } from "../test/fake-host";
 import { repoRoot } from "../lib/repo";
 import { run } from "../test/run";
-import { NEW, OLD, compose } from "../test/deploy-calls";
+import { NEW, OLD, RUNNING, compose } from "../test/deploy-calls";
 
 describe("backup.sh and restore.sh with a stand-in docker: arguments, errors, what they run", () => {
   let host: ReturnType<typeof fakeHost>;
@@ -138,7 +138,7 @@ describe("rollback.sh with a stand-in docker", () => {
     host.reply([
       ["schema_migrations", "20261001000000"],
       ["--entrypoint sh rails", "20261001000000"],
-      ["ps -q --status running (rails|caddy)$", "container-id"],
+      ...RUNNING,
     ]);
     const r = host.exec("rollback.sh", ["--yes"]);
     expect(r.stderr).toBe("");

@@ -8,11 +8,10 @@ export const CLOSE_ONBOARDING = 'exec -T redis sh -c REDISCLI_AUTH="$REDIS_PASSW
 export const NEW = "chatwoot/chatwoot:v4.16.0";
 export const OLD = "chatwoot/chatwoot:v4.15.1";
 export const compose = (app: string, rest: string) => `compose --project-name chatwoot --env-file ${app}/.env -f ${app}/bundle/docker/compose.yaml ${rest}`;
+/** The call that asks which services run (scripts/lib.sh, read_running_services). */
+export const RUNNING_SERVICES = "ps --status running --services";
 /** Canned answers: Rails and Caddy are running (the switch runs). */
-export const RUNNING: [string, string][] = [
-  ["ps -q --status running rails$", "rails-container-id"],
-  ["ps -q --status running caddy$", "caddy-container-id"],
-];
+export const RUNNING: [string, string][] = [[`${RUNNING_SERVICES}$`, "caddy\nrails"]];
 export const RELOAD_TO_SURGE = "exec -T -e CHATWOOT_UPSTREAM=127.0.0.1:3001 caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile";
 export const RELOAD_TO_RAILS = "exec -T caddy caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile";
 /** The web-tier switch to `image`, step by step (scripts/lib.sh). */

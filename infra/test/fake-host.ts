@@ -112,8 +112,9 @@ export function fakeHost(settings: EnvSettings = envSettings, envText?: string, 
     deployedAs,
     calls: () => fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean),
     resetCalls: () => fs.writeFileSync(log, ""),
-    /** Canned docker output: [regex on the call line, text it prints]. */
-    reply: (rules: [string, string][]) => fs.writeFileSync(replies, rules.map(([re, text]) => `${re}\t${text}\n`).join("")),
+    /** Canned docker output: [regex on the call line, text it prints (lines)]. */
+    reply: (rules: [string, string][]) =>
+      fs.writeFileSync(replies, rules.map(([re, text]) => `${re}\t${text.replaceAll("\n", "\\n")}\n`).join("")),
     deployLog: () => fs.readFileSync(path.join(app, "deploy.log"), "utf8").trim().split("\n"),
     release: (name: string) => (fs.existsSync(path.join(app, "release", name)) ? fs.readFileSync(path.join(app, "release", name), "utf8").trim() : undefined),
     writes: () => (fs.existsSync(path.join(root, "writes.log")) ? fs.readFileSync(path.join(root, "writes.log"), "utf8").trim().split("\n").filter(Boolean) : []),

@@ -8,7 +8,7 @@
 #     and the stand-ins in $STANDIN_MODELS (infra/test/chatwoot_models.rb, without RubyGems, or
 #     active_storage_standin.rb), ARGS and stdin passed through, after a Rails-like log line.
 #   - prints the text after the tab of the first line of $STANDIN_REPLIES ("regex<TAB>text") whose
-#     regex matches the call line; lines with the same regex answer successive calls in order (the
+#     regex matches the call line (a \n in the text is a line break); lines with the same regex answer successive calls in order (the
 #     last one repeats), so a query can answer differently before and after a migration;
 #   - for "compose … exec -T [-e CHATWOOT_UPSTREAM=X] caddy caddy reload" that does not fail, writes the
 #     configuration Caddy's admin API would then serve (upstream X, or Rails') to $STANDIN_CADDY_CONFIG,
@@ -64,7 +64,7 @@ if [[ -n "${STANDIN_REPLIES:-}" && -r "$STANDIN_REPLIES" ]]; then
   done <"$STANDIN_REPLIES"
   if [[ -n "$found" ]]; then
     printf '%s\n' "$chosen" >>"$used"
-    printf '%s\n' "$answer"
+    printf '%s\n' "${answer//\\n/$'\n'}"
     exit 0
   fi
 fi

@@ -71,8 +71,12 @@ case "$call" in
   *" rails bundle exec rails db:chatwoot_prepare "*)
     [[ -n "${RIG_SCHEMA_CHANGE:-}" ]] && printf '%s\n' "$release" >"$RIG_DIR/schema"
     exit 100 ;;
-  *" ps -q --status running rails "*) running rails && echo rails-container; exit 0 ;;
-  *" ps -q --status running caddy "*) echo caddy-container; exit 0 ;;
+  # Which services run, as Compose lists them (by container name): Caddy always, the Rails there are.
+  *" ps --status running --services "*)
+    echo caddy
+    running rails && echo rails
+    running rails-surge && echo rails-surge
+    exit 0 ;;
   *" up -d --wait --no-deps rails-surge "*) start_rails rails-surge "$RIG_SURGE_PORT"; exit ;;
   *" up -d --wait --no-deps rails "*) recreate_rails; exit ;;
   *" rm --stop --force rails-surge "*) stop_rails rails-surge; exit 0 ;;
