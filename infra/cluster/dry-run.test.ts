@@ -32,8 +32,7 @@ describeWithTools("the cluster's add-ons on a real kube-apiserver", ["go"], () =
       const r = cp.kubectl(["apply", "--server-side", "-f", file]);
       if (r.status !== 0) throw new Error(`applying ${file} failed: ${r.stderr}`);
     }
-    const established = cp.kubectl(["wait", "--for", "condition=established", "--timeout", "120s", "crd", "--all"]);
-    if (established.status !== 0) throw new Error(established.stderr);
+    await cp.crdsEstablished();
   });
   afterAll(() => cp?.stop());
 

@@ -42,8 +42,7 @@ describeWithTools("the Kubernetes target's objects on a real kube-apiserver", ["
     cp = await startControlPlane();
     const crds = cp.kubectl(["apply", "--server-side", "-f", CRDS]);
     if (crds.status !== 0) throw new Error(`applying the CRDs failed: ${crds.stderr}`);
-    const established = cp.kubectl(["wait", "--for", "condition=established", "--timeout", "120s", "crd", "--all"]);
-    if (established.status !== 0) throw new Error(`CRDs not established: ${established.stderr}`);
+    await cp.crdsEstablished();
     // Namespaced objects are checked against an existing namespace (a dry-run creates nothing).
     const ns = apply([find("Namespace")]);
     if (ns.status !== 0) throw new Error(`creating the namespace failed: ${ns.stderr}`);

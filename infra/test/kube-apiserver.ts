@@ -27,6 +27,8 @@ export interface ControlPlane {
   kubectlPath: string;
   /** Runs kubectl with the admin kubeconfig. */
   kubectl(args: string[], input?: string): { status: number | null; stdout: string; stderr: string };
+  /** Waits until every CRD applied so far is established; throws with kubectl's reason otherwise. */
+  crdsEstablished(): Promise<void>;
   stop(): void;
 }
 
@@ -134,7 +136,18 @@ export async function startControlPlane(): Promise<ControlPlane> {
       });
     await waitFor("kube-apiserver", ready, apiserver, apiLog, 120_000);
     const caFile = path.join(dir, "certs", "apiserver.crt");
-    return { server, kubeconfig, caFile, kubectlPath: tools.kubectl, kubectl, stop };
+    const crdsEstablished = async () => {
+      // kubectl wait reads each CRD's status.conditions; on a CRD applied a moment ago the apiserver
+      // may not have written them yet (null), and kubectl fails on that instead of waiting: it is
+      // asked again then (a condition, not a clock; bounded so that it cannot loop forever).
+      for (let attempt = 1; ; attempt++) {
+        const r = kubectl(["wait", "--for", "condition=established", "--timeout", "120s", "crd", "--all"]);
+        if (r.status === 0) return;
+        if (!/\.status\.conditions accessor error: <nil>/.test(r.stderr) || attempt >= 100) throw new Error(`CRDs not established: ${r.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    return { server, kubeconfig, caFile, kubectlPath: tools.kubectl, kubectl, crdsEstablished, stop };
   } catch (e) {
     stop();
     throw e;
