@@ -59,6 +59,13 @@ export function cloudInitFor(_c: ChatwootConfig): string {
   return renderCloudInit();
 }
 
+let checkoutBundle: readonly BundleFile[] | undefined;
+/**
+ * The bundle of this checkout, read once per process (git ls-files and the files): an evaluation
+ * of the program reads it, and the tests evaluate it a few hundred times. A process that changed
+ * the checkout's bundle files would keep what it read first; nothing does (the tests change copies).
+ */
 export function bundleFiles(): BundleFile[] {
-  return readBundleFiles(repoRoot);
+  checkoutBundle ??= readBundleFiles(repoRoot);
+  return [...checkoutBundle];
 }

@@ -13,6 +13,10 @@ set -uo pipefail
 call=" $* "
 release=${CHATWOOT_IMAGE##*:}
 
+# A pause without a sleep process per poll: a read that times out on a pipe nothing writes to.
+exec {nap_fd}<> <(:)
+nap() { read -r -t "$1" -u "$nap_fd" _ || true; }
+
 # (The stub writes its pid without a newline: read then fails at the end of the file, having read it.)
 running() { local pid=""; [[ -f "$RIG_DIR/$1.pid" ]] && { read -r pid <"$RIG_DIR/$1.pid" || [[ -n "$pid" ]]; } && kill -0 "$pid" 2>/dev/null; }
 # Whether GET /health on 127.0.0.1:PORT answers 200, through bash's /dev/tcp (no process per poll;
@@ -48,7 +52,7 @@ start_rails() {
   # Up to five minutes, like a health check's start period on a loaded host.
   for ((i = 0; i < 6000; i++)); do
     healthy "$port" 2>/dev/null && return 0
-    sleep 0.05
+    nap 0.05
   done
   echo "stand-in web tier: $name did not become healthy" >&2
   return 1
@@ -57,7 +61,7 @@ stop_rails() {
   local pid
   pid=$(cat "$RIG_DIR/$1.pid" 2>/dev/null) || return 0
   kill -TERM "$pid" 2>/dev/null
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+  while kill -0 "$pid" 2>/dev/null; do nap 0.02; done
   rm -f "$RIG_DIR/$1.pid"
 }
 recreate_rails() { stop_rails rails; start_rails rails "$RIG_MAIN_PORT"; }
