@@ -353,4 +353,26 @@ describe("the backup tool's command line", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("RESTIC_REPOSITORY is not set (are backups enabled? chatwoot:backup.enabled)");
   });
+
+  it("finds its restore command beside it however it is called: by path, by name on PATH, from its folder, through a symlink", () => {
+    const dir = path.dirname(BACKUP_TOOL);
+    const links = tempDir("backup-tool-link");
+    try {
+      fs.symlinkSync(BACKUP_TOOL, path.join(links, "chatwoot-backup"));
+      const ways: [string, string[], { cwd?: string; pathFirst?: string }][] = [
+        ["bash", [BACKUP_TOOL, "restore"], {}],
+        ["chatwoot-backup", ["restore"], { pathFirst: dir }],
+        ["bash", ["chatwoot-backup", "restore"], { cwd: dir }],
+        ["bash", [path.join(links, "chatwoot-backup"), "restore"], {}],
+        ["chatwoot-backup", ["restore"], { pathFirst: links }],
+      ];
+      for (const [cmd, args, o] of ways) {
+        const r = run(cmd, args, { cwd: o.cwd, env: { PATH: o.pathFirst ? `${o.pathFirst}:${process.env.PATH}` : process.env.PATH } });
+        // The restore command (restore.sh, sourced at start: a missing one ends the script there) ran.
+        expect(r.stderr, `${cmd} ${args.join(" ")}`).toBe("chatwoot-backup: CHATWOOT_ENV_FILE (unset) is not readable\n");
+      }
+    } finally {
+      fs.rmSync(links, { recursive: true, force: true });
+    }
+  });
 });
