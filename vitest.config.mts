@@ -15,7 +15,8 @@ export default defineConfig({
     // part of its time waiting on the servers and tools it starts (measured on 2 cores: 357 to 408 s
     // with 3 files at once, 368 s with 4, 385 to 430 s with 2: a small gain, within the noise at
     // its upper end; vitest's default keeps one core free; again later, on a lighter suite: 238 to
-    // 248 s with 3 files at once, 259 s with 4).
+    // 248 s with 3 files at once, 259 s with 4; and on a lighter one still: 214 to 230 s with 3,
+    // 233 s with 4).
     pool: "forks",
     maxWorkers: availableParallelism() + 1,
     // Test files reuse their worker process: a fresh one per file cost half a second and a fresh
