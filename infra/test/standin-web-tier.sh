@@ -13,9 +13,13 @@ set -uo pipefail
 call=" $* "
 release=${CHATWOOT_IMAGE##*:}
 
-# A pause without a sleep process per poll: a read that times out on a pipe nothing writes to.
-exec {nap_fd}<> <(:)
-nap() { read -r -t "$1" -u "$nap_fd" _ || true; }
+# A pause without a sleep process per poll: a read that times out on a pipe nothing writes to
+# (opened on the first pause: most calls never wait).
+nap_fd=""
+nap() {
+  [[ -n "$nap_fd" ]] || exec {nap_fd}<> <(:)
+  read -r -t "$1" -u "$nap_fd" _ || true
+}
 
 # (The stub writes its pid without a newline: read then fails at the end of the file, having read it.)
 running() { local pid=""; [[ -f "$RIG_DIR/$1.pid" ]] && { read -r pid <"$RIG_DIR/$1.pid" || [[ -n "$pid" ]]; } && kill -0 "$pid" 2>/dev/null; }
