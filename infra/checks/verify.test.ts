@@ -197,6 +197,17 @@ describeWithTools("verify.sh against a live Caddy and a Chatwoot stand-in", ["go
     expect(r.stderr).toContain("FAIL  the dashboard still sends X-Frame-Options on: /app/login /app/accounts/1/dashboard /api (embedding would be blocked)");
   });
 
+  it("fails, and never reports the framing headers as fine, when a dashboard page does not answer", async () => {
+    // A stuck Rails worker on the login page: curl gives up after its 15 s, for each of the two checks.
+    stub.behaviour.silentPaths = ["/app/login"];
+    const r = await verify(caddy);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAIL  the dashboard did not answer on: /app/login, so its X-Frame-Options could not be checked there");
+    expect(r.stderr).toContain("FAIL  /app/login did not answer, so its Content-Security-Policy could not be checked");
+    expect(r.stdout).not.toContain("no X-Frame-Options on the dashboard");
+    expect(r.stdout).not.toContain("frame-ancestors allows");
+  });
+
   it("fails on a version other than the configured one", async () => {
     stub.behaviour.version = "4.14.0";
     const r = await verify(caddy);

@@ -16,6 +16,8 @@ export interface StubBehaviour {
   wrongWebsocketAccept: boolean;
   /** Accept the upgrade but never answer a frame (a proxy that buffers the stream). */
   silentWebsocket: boolean;
+  /** Paths whose requests are read and never answered (a stuck Rails worker). */
+  silentPaths: readonly string[];
   /** The token the authenticated API accepts. */
   apiToken: string;
   accountId: number;
@@ -54,6 +56,7 @@ export const HEALTHY = {
   refuseWebsocket: false,
   wrongWebsocketAccept: false,
   silentWebsocket: false,
+  silentPaths: [],
 } as const satisfies Partial<StubBehaviour>;
 
 export async function startChatwootStub(overrides: Partial<StubBehaviour> = {}): Promise<ChatwootStub> {
@@ -76,6 +79,7 @@ export async function startChatwootStub(overrides: Partial<StubBehaviour> = {}):
   const server = http.createServer((req, res) => {
     requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     const url = new URL(req.url ?? "/", "http://stub");
+    if (behaviour.silentPaths.includes(url.pathname)) return;
     const authed = req.headers["api_access_token"] === behaviour.apiToken;
     const account = `/api/v1/accounts/${behaviour.accountId}`;
     if (url.pathname === "/health") return json(res, 200, { status: "woot" });
