@@ -73,6 +73,11 @@ function restic(): Record<string, string> {
   return {};
 }
 
+/** The SHLVL the tests' processes get: the run's own, or 1 where it has none (see above). */
+export function testShellLevel(runs: string | undefined): string {
+  return runs !== undefined && Number(runs) >= 1 ? runs : "1";
+}
+
 export default function setup(): () => void {
   // The run's scratch directory (what test processes keep for the whole run, such as a deployed
   // host to copy): removed here, since vitest ends its worker processes without their exit handlers.
@@ -80,7 +85,7 @@ export default function setup(): () => void {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "chatwoot-test-run-"));
   fs.chmodSync(scratch, 0o755);
   process.env[TEST_SCRATCH_ENV] = scratch;
-  if (!(Number(process.env.SHLVL) >= 1)) process.env.SHLVL = "1";
+  process.env.SHLVL = testShellLevel(process.env.SHLVL);
   const links = { ...python3(), ...postgresClients(), ...restic() };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatwoot-test-bin-"));
   for (const [name, target] of Object.entries(links)) fs.symlinkSync(target, path.join(dir, name));
