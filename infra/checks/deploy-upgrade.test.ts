@@ -31,6 +31,18 @@ describe("deploy.sh across releases, with a stand-in docker", () => {
       expect(host.deployLog().at(-1)).toMatch(/result=ok .*steps=.*switch:\d+,start:\d+$/);
     });
 
+    it("when Compose cannot say which services run, nothing is taken as running: no switch, the plain start, and the deploy says so by its steps", () => {
+      host.deployedAs("v4.15.1");
+      host.resetCalls();
+      host.reply(RUNNING);
+      const r = host.exec("deploy.sh", ["--version", "v4.16.0"], { fail: `${RUNNING_SERVICES}$` });
+      expect(r.status).toBe(0);
+      expect(host.calls().some((c) => c.includes("rails-surge"))).toBe(false);
+      expect(afterPs(host.calls())).toEqual([`CHATWOOT_IMAGE=${NEW} ${compose(host.app, "up -d --wait --remove-orphans")} [job lock held]`]);
+      expect(host.deployLog().at(-1)).toMatch(/result=ok .*steps=.*start:\d+$/);
+      expect(host.deployLog().at(-1)).not.toContain("switch:");
+    });
+
     it("a configuration change the app reads switches the same way; one only Caddy or the backup reads does not", () => {
       host.deployedAs("v4.16.0");
       host.reply(RUNNING);
